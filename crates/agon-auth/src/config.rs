@@ -1,0 +1,46 @@
+/// Settings of the auth service; assembled by the `agon` binary.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Lifetime of an access token, in seconds.
+    pub access_token_ttl_secs: i64,
+    /// Lifetime of a session (and so of its refresh tokens), in seconds.
+    pub session_ttl_secs: i64,
+    /// Argon2id memory cost in KiB (OWASP minimum 19 MiB).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations (OWASP minimum 2 at 19 MiB).
+    pub argon2_iterations: u32,
+    /// Password hashes computed at once; more wait, so a login burst cannot take every core.
+    /// 0 means the number of cores.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 900,
+            session_ttl_secs: 30 * 24 * 3600,
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            max_concurrent_hashes: 0,
+        }
+    }
+}
+
+impl Config {
+    /// Refuses settings weaker than the OWASP floor or that make no sense.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if self.argon2_memory_kib < 19 * 1024 || self.argon2_iterations < 2 {
+            anyhow::bail!(
+                "auth.argon2_memory_kib must be ≥ 19456 and auth.argon2_iterations ≥ 2 (OWASP)"
+            );
+        }
+        if !(60..=3600).contains(&self.access_token_ttl_secs) {
+            anyhow::bail!("auth.access_token_ttl_secs must be between 60 and 3600");
+        }
+        if self.session_ttl_secs < self.access_token_ttl_secs {
+            anyhow::bail!("auth.session_ttl_secs must be at least auth.access_token_ttl_secs");
+        }
+        Ok(())
+    }
+}

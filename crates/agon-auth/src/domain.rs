@@ -1,0 +1,280 @@
+//! Pure rules of the auth service: what a valid email and password are, how passwords are hashed, how tokens
+//! are made. No I/O except the bounded hashing pool.
+
+use std::sync::Arc;
+
+use agon_kit::{FieldError, Role, auth::AccessClaims};
+use anyhow::Context;
+use argon2::{
+    Algorithm, Argon2, Params, Version,
+    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ed25519_dalek::pkcs8::EncodePrivateKey;
+use jsonwebtoken::{EncodingKey, Header, jwk};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+pub const PASSWORD_MIN_CHARS: usize = 8;
+/// ASVS asks that at least 64 characters be allowed; the cap only bounds hashing work.
+pub const PASSWORD_MAX_CHARS: usize = 256;
+
+/// A normalised email address (trimmed, lowercased).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let email = raw.trim().to_lowercase();
+        let invalid = |message: &str| FieldError {
+            field: "email".into(),
+            message: message.into(),
+        };
+        if email.len() > 254 {
+            return Err(invalid("must be at most 254 characters"));
+        }
+        let Some((local, domain)) = email.split_once('@') else {
+            return Err(invalid("must be an email address"));
+        };
+        let domain_ok = domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+        if local.is_empty()
+            || local.len() > 64
+            || local.chars().any(char::is_whitespace)
+            || !domain_ok
+        {
+            return Err(invalid("must be an email address"));
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Checks the password policy (ASVS 2.1): length only, no composition rules.
+pub fn check_password(password: &str) -> Result<(), FieldError> {
+    let chars = password.chars().count();
+    let invalid = |message: String| FieldError {
+        field: "password".into(),
+        message,
+    };
+    if chars < PASSWORD_MIN_CHARS {
+        return Err(invalid(format!(
+            "must be at least {PASSWORD_MIN_CHARS} characters"
+        )));
+    }
+    if chars > PASSWORD_MAX_CHARS {
+        return Err(invalid(format!(
+            "must be at most {PASSWORD_MAX_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Argon2id hashing on the blocking pool, at most `permits` at once.
+#[derive(Clone)]
+pub struct Hasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    /// A hash of a random password, verified when the account does not exist so that the answer takes as long
+    /// either way (no account enumeration by timing).
+    decoy: Arc<String>,
+}
+
+impl Hasher {
+    pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
+        let params = Params::new(memory_kib, iterations, 1, None)
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
+        let concurrency = if concurrency == 0 {
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(2)
+        } else {
+            concurrency
+        };
+        let decoy = hash_with(&params, &random_token())?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            decoy: Arc::new(decoy),
+        })
+    }
+
+    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
+        let _permit = self.permits.acquire().await?;
+        let params = self.params.clone();
+        tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?
+    }
+
+    /// Verifies `password` against `hash`, or against the decoy when there is no account.
+    pub async fn verify(&self, password: String, hash: Option<String>) -> anyhow::Result<bool> {
+        let _permit = self.permits.acquire().await?;
+        let exists = hash.is_some();
+        let hash = hash.unwrap_or_else(|| self.decoy.as_ref().clone());
+        let ok = tokio::task::spawn_blocking(move || {
+            let parsed =
+                PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
+            Ok::<_, anyhow::Error>(
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok(),
+            )
+        })
+        .await??;
+        Ok(ok && exists)
+    }
+}
+
+fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    Ok(argon
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string())
+}
+
+/// 256 random bits, base64url: refresh tokens and other bearer secrets.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// How secrets are stored: SHA-256, hex. They carry 256 bits of entropy, so a fast hash is enough.
+pub fn digest(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// An Ed25519 signing key.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: String,
+    pub private_pkcs8: String,
+    pub public_x: String,
+}
+
+impl SigningKey {
+    pub fn generate() -> anyhow::Result<Self> {
+        let key = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng);
+        let der = key.to_pkcs8_der().context("encoding the signing key")?;
+        let public_x = URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes());
+        Ok(Self {
+            kid: Uuid::now_v7().simple().to_string(),
+            private_pkcs8: URL_SAFE_NO_PAD.encode(der.as_bytes()),
+            public_x,
+        })
+    }
+
+    pub fn sign(&self, claims: &AccessClaims) -> anyhow::Result<String> {
+        let der = URL_SAFE_NO_PAD.decode(&self.private_pkcs8)?;
+        let mut header = Header::new(jsonwebtoken::Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(agon_kit::auth::ACCESS_TOKEN_TYPE.to_owned());
+        Ok(jsonwebtoken::encode(
+            &header,
+            claims,
+            &EncodingKey::from_ed_der(&der),
+        )?)
+    }
+
+    pub fn jwk(&self) -> jwk::Jwk {
+        jwk::Jwk {
+            common: jwk::CommonParameters {
+                public_key_use: Some(jwk::PublicKeyUse::Signature),
+                key_algorithm: Some(jwk::KeyAlgorithm::EdDSA),
+                key_id: Some(self.kid.clone()),
+                ..Default::default()
+            },
+            algorithm: jwk::AlgorithmParameters::OctetKeyPair(jwk::OctetKeyPairParameters {
+                key_type: jwk::OctetKeyPairType::OctetKeyPair,
+                curve: jwk::EllipticCurve::Ed25519,
+                x: self.public_x.clone(),
+            }),
+        }
+    }
+}
+
+pub fn parse_roles(text: &str) -> Vec<Role> {
+    text.split(',')
+        .filter_map(|r| serde_json::from_value(serde_json::Value::String(r.to_owned())).ok())
+        .collect()
+}
+
+pub fn format_roles(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .filter_map(|r| {
+            serde_json::to_value(r)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ana@Club.ORG ").unwrap().as_str(),
+            "ana@club.org"
+        );
+        for bad in [
+            "",
+            "ana",
+            "ana@",
+            "@club.org",
+            "ana@club",
+            "a na@club.org",
+            "ana@.org",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn password_policy_is_length_only() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("all lowercase words").is_ok());
+        assert!(check_password(&"x".repeat(64)).is_ok());
+        assert!(check_password(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        let roles = vec![Role::Athlete, Role::Admin];
+        assert_eq!(parse_roles(&format_roles(&roles)), roles);
+    }
+
+    #[tokio::test]
+    async fn hashes_verify_and_decoy_never_matches() {
+        let hasher = Hasher::new(19 * 1024, 2, 1).unwrap();
+        let hash = hasher.hash("correct horse".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(
+            hasher
+                .verify("correct horse".into(), Some(hash.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify("wrong horse".into(), Some(hash))
+                .await
+                .unwrap()
+        );
+        assert!(!hasher.verify("anything".into(), None).await.unwrap());
+    }
+}

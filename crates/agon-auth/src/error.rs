@@ -1,0 +1,66 @@
+use agon_kit::{ErrorCode, FieldError};
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    #[error("the credentials or the refresh token are invalid")]
+    InvalidGrant,
+    #[error("unsupported grant_type {0:?}")]
+    UnsupportedGrant(String),
+    #[error(transparent)]
+    Auth(#[from] agon_kit::auth::AuthError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "invalid_body",
+            Error::EmailTaken => "email_taken",
+            Error::InvalidGrant => "invalid_grant",
+            Error::UnsupportedGrant(_) => "unsupported_grant_type",
+            Error::Auth(e) => e.code(),
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::EmailTaken => StatusCode::CONFLICT,
+            Error::InvalidGrant | Error::UnsupportedGrant(_) => StatusCode::BAD_REQUEST,
+            Error::Auth(e) => e.status(),
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn fields(&self) -> Vec<FieldError> {
+        match self {
+            Error::Invalid(fields) => fields.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match self {
+            Error::Auth(e) => e.into_response(),
+            other => agon_kit::error_response(&other),
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! Auth: owns credentials, sessions, refresh tokens and the signing keys of access tokens.
+//!
+//! Owns the `auth` database; nobody else reads it. Publishes `agon_messages::auth::*`. Publishes its public
+//! keys into the process's [`agon_kit::auth::KeySet`] (so in-process verifiers need no HTTP call) and at
+//! `/.well-known/jwks.json` (for other processes). Knows nothing about profiles, the gateway or other services.
+//!
+//! Entry point: [`build`].
+
+mod config;
+mod domain;
+mod error;
+mod events;
+mod http;
+mod keys;
+mod store;
+
+use std::sync::Arc;
+
+pub use config::Config;
+pub use error::Error;
+
+/// The service's name: its database, its log and metric label, the source of its events.
+pub const SERVICE: &str = "auth";
+
+#[derive(Clone, axum::extract::FromRef)]
+struct State {
+    store: store::Store,
+    outbox: agon_bus::Outbox,
+    verifier: agon_kit::TokenVerifier,
+    hasher: domain::Hasher,
+    keys: keys::Keys,
+    config: Arc<Config>,
+}
+
+/// Opens and migrates the auth database, loads (or creates) the signing key and returns the service.
+pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
+    config.validate()?;
+    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
+    let store = store::Store::new(db.clone());
+    let keys = keys::Keys::load(&store, deps.verifier.keys()).await?;
+    let outbox = deps.bus.outbox(&db).await?;
+    let hasher = domain::Hasher::new(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.max_concurrent_hashes,
+    )?;
+    let state = State {
+        store,
+        outbox: outbox.clone(),
+        verifier: deps.verifier.clone(),
+        hasher,
+        keys,
+        config: Arc::new(config),
+    };
+    Ok(agon_kit::Service::new(SERVICE, http::router(state))
+        .with_task(outbox.relay())
+        .with_check(agon_kit::ReadyCheck::database(&db))
+        .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
+}

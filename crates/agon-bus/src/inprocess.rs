@@ -1,0 +1,81 @@
+//! The in-process broker of `agon up`: delivery is a function call, and `publish` returns only after every
+//! subscriber processed (or dead-lettered) the batch, so the publishing outbox keeps an event until its effects
+//! are committed. A crash in between means redelivery at the next start, which the inbox absorbs.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::RwLock;
+
+use crate::{Broker, Envelope, Handler, MAX_ATTEMPTS};
+
+#[derive(Default)]
+pub struct InProcess {
+    subscriptions: RwLock<Vec<Subscription>>,
+}
+
+struct Subscription {
+    consumer: String,
+    topics: Vec<String>,
+    handler: Arc<dyn Handler>,
+}
+
+#[async_trait::async_trait]
+impl Broker for InProcess {
+    async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
+        let subscriptions = self.subscriptions.read().await;
+        for envelope in batch {
+            for sub in subscriptions
+                .iter()
+                .filter(|s| s.topics.contains(&envelope.topic))
+            {
+                deliver(sub, envelope).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        consumer: &str,
+        topics: &[&str],
+        handler: Arc<dyn Handler>,
+    ) -> anyhow::Result<()> {
+        let mut subscriptions = self.subscriptions.write().await;
+        if subscriptions.iter().any(|s| s.consumer == consumer) {
+            anyhow::bail!("consumer {consumer} is already subscribed");
+        }
+        subscriptions.push(Subscription {
+            consumer: consumer.to_owned(),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            handler,
+        });
+        Ok(())
+    }
+
+    async fn ready(&self) -> bool {
+        true
+    }
+}
+
+/// Retries with exponential back-off, then dead-letters. An error from dead-lettering itself (the consumer's
+/// database is down) is returned so the outbox keeps the event and the relay tries again later.
+async fn deliver(sub: &Subscription, envelope: &Envelope) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(20);
+    for attempt in 1..=MAX_ATTEMPTS {
+        match sub.handler.handle(envelope).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt == MAX_ATTEMPTS => {
+                return sub.handler.dead_letter(envelope, &error, attempt).await;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    event_id = %envelope.id, consumer = %sub.consumer, attempt,
+                    error = format!("{error:#}"), "event handling failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    Ok(())
+}

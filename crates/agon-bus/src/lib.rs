@@ -1,0 +1,316 @@
+//! The event bus: a per-service outbox written in the same transaction as the change it announces, a relay that
+//! hands committed events to a broker, and consumers that record each processed event id (the inbox) in the same
+//! transaction as their effect, so a redelivered event has no second effect.
+//!
+//! Delivery is at least once, effects exactly once. The broker is a process boundary ([`Broker`]): the
+//! in-process one ([`InProcess`]) serves `agon up`; a networked one plugs in behind the same trait with the same
+//! contract — `publish` returns only once every event is durably handed over, and a consumer's delivery is
+//! acknowledged only after the consumer's transaction committed or the event was dead-lettered.
+//!
+//! Entry points: [`Bus`], [`Outbox`] (with [`enqueue`]), [`Consume`].
+
+mod inprocess;
+mod postgres;
+
+use std::{sync::Arc, time::Duration};
+
+use agon_db::{Db, Tx};
+use agon_messages::Event;
+use anyhow::Context;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub use inprocess::InProcess;
+pub use postgres::PostgresBroker;
+
+/// Attempts a consumer gets at one event before it is dead-lettered.
+pub const MAX_ATTEMPTS: u32 = 5;
+
+/// An event as it travels: the payload plus what a consumer needs to deduplicate and trace it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: Uuid,
+    pub topic: String,
+    pub source: String,
+    pub occurred_at: DateTime<Utc>,
+    pub payload: serde_json::Value,
+}
+
+/// A broker backend.
+#[async_trait::async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Hands the events over; returns once the broker holds them durably (or, in-process, once every
+    /// subscriber has processed or dead-lettered them).
+    async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()>;
+
+    /// Routes every event whose topic is in `topics` to `handler` under the durable consumer name `consumer`.
+    async fn subscribe(
+        &self,
+        consumer: &str,
+        topics: &[&str],
+        handler: Arc<dyn Handler>,
+    ) -> anyhow::Result<()>;
+
+    /// True when the broker can take events now.
+    async fn ready(&self) -> bool;
+}
+
+/// What a broker calls for each delivery. Implemented by the bus around a [`Consume`]; brokers retry a failing
+/// call with back-off and call [`Handler::dead_letter`] after [`MAX_ATTEMPTS`].
+#[async_trait::async_trait]
+pub trait Handler: Send + Sync + 'static {
+    async fn handle(&self, envelope: &Envelope) -> anyhow::Result<()>;
+    async fn dead_letter(
+        &self,
+        envelope: &Envelope,
+        error: &anyhow::Error,
+        attempts: u32,
+    ) -> anyhow::Result<()>;
+}
+
+/// A service's reaction to one kind of event. Runs inside the transaction that also records the event id, so
+/// everything it writes through `tx` happens once per event.
+#[async_trait::async_trait]
+pub trait Consume: Send + Sync + 'static {
+    type Event: Event;
+    async fn consume(
+        &self,
+        tx: &mut Tx,
+        event: Self::Event,
+        envelope: &Envelope,
+    ) -> anyhow::Result<()>;
+}
+
+/// The bus handle every service receives.
+#[derive(Clone)]
+pub struct Bus {
+    broker: Arc<dyn Broker>,
+}
+
+/// A service's outbox: where its transactions put events, and the wake-up signal for its relay.
+#[derive(Clone)]
+pub struct Outbox {
+    db: Db,
+    broker: Arc<dyn Broker>,
+    wake: Arc<Notify>,
+}
+
+impl Bus {
+    pub fn new(broker: Arc<dyn Broker>) -> Self {
+        Self { broker }
+    }
+
+    /// The embedded bus of `agon up`.
+    pub fn in_process() -> Self {
+        Self::new(Arc::new(InProcess::default()))
+    }
+
+    /// The durable bus on PostgreSQL (its own `bus` schema) for services in separate processes.
+    pub async fn postgres(databases: &agon_db::Databases) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(
+            PostgresBroker::connect(databases).await?,
+        )))
+    }
+
+    /// Creates the bus tables in `db` (beside the service's own, with their own history) and returns the outbox.
+    pub async fn outbox(&self, db: &Db) -> anyhow::Result<Outbox> {
+        install(db).await?;
+        Ok(Outbox {
+            db: db.clone(),
+            broker: self.broker.clone(),
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    /// Subscribes `consumer` (a durable name such as `users.profiles`) to its event type; its effects and the
+    /// inbox record share `db`.
+    pub async fn subscribe<C: Consume>(&self, db: &Db, consumer: &str, c: C) -> anyhow::Result<()> {
+        install(db).await?;
+        let handler = Arc::new(InboxHandler {
+            db: db.clone(),
+            consumer: consumer.to_owned(),
+            inner: c,
+        });
+        self.broker
+            .subscribe(consumer, &[C::Event::TOPIC], handler)
+            .await
+    }
+
+    pub async fn ready(&self) -> bool {
+        self.broker.ready().await
+    }
+}
+
+/// Writes `event` to the outbox inside `tx`: it is published if and only if `tx` commits.
+/// Call [`Outbox::wake`] after the commit so the relay does not wait for its next poll.
+pub async fn enqueue<E: Event>(tx: &mut Tx, source: &str, event: &E) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let payload = serde_json::to_string(event)?;
+    sqlx::query(
+        "insert into outbox (id, topic, source, payload, created_at) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(id.to_string())
+    .bind(E::TOPIC)
+    .bind(source)
+    .bind(payload)
+    .bind(now_text())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+impl Outbox {
+    /// Tells the relay that a transaction with events just committed.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The relay loop: publishes committed events in order and deletes them once the broker holds them.
+    /// Runs until the process stops; a broker failure is retried with back-off, never dropped.
+    pub async fn relay(self) -> anyhow::Result<()> {
+        let mut backoff = Duration::from_millis(50);
+        loop {
+            match self.relay_once(256).await {
+                Ok(0) => {
+                    backoff = Duration::from_millis(50);
+                    // Polling as well as waking covers events committed by another replica of this service.
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+                }
+                Ok(_) => backoff = Duration::from_millis(50),
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "outbox relay failed; retrying"
+                    );
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            }
+        }
+    }
+
+    /// Publishes up to `limit` pending events; returns how many.
+    pub async fn relay_once(&self, limit: i64) -> anyhow::Result<usize> {
+        use sqlx::Row;
+        let rows = sqlx::query(
+            "select seq, id, topic, source, payload, created_at from outbox order by seq limit $1",
+        )
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut batch = Vec::with_capacity(rows.len());
+        let mut seqs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            seqs.push(row.try_get::<i64, _>("seq")?);
+            batch.push(Envelope {
+                id: row.try_get::<String, _>("id")?.parse()?,
+                topic: row.try_get("topic")?,
+                source: row.try_get("source")?,
+                occurred_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
+                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+            });
+        }
+        self.broker.publish(&batch).await?;
+        // Delete exactly the rows that were published: a lower sequence number may still be uncommitted.
+        let list = seqs
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "delete from outbox where seq in ({list})"
+        )))
+        .execute(self.db.pool())
+        .await?;
+        Ok(batch.len())
+    }
+
+    /// Events written but not yet handed to the broker.
+    pub async fn pending(&self) -> anyhow::Result<i64> {
+        use sqlx::Row;
+        let row = sqlx::query("select count(*) as n from outbox")
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}
+
+struct InboxHandler<C> {
+    db: Db,
+    consumer: String,
+    inner: C,
+}
+
+#[async_trait::async_trait]
+impl<C: Consume> Handler for InboxHandler<C> {
+    async fn handle(&self, envelope: &Envelope) -> anyhow::Result<()> {
+        let mut tx = self.db.begin().await?;
+        let fresh = sqlx::query(
+            "insert into inbox (event_id, consumer, processed_at) values ($1, $2, $3) \
+             on conflict (event_id, consumer) do nothing",
+        )
+        .bind(envelope.id.to_string())
+        .bind(&self.consumer)
+        .bind(now_text())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !fresh {
+            tracing::debug!(event_id = %envelope.id, consumer = %self.consumer, "duplicate delivery ignored");
+            return Ok(());
+        }
+        let event: C::Event = serde_json::from_value(envelope.payload.clone())
+            .with_context(|| format!("event {} does not match {}", envelope.id, C::Event::TOPIC))?;
+        self.inner.consume(&mut tx, event, envelope).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        envelope: &Envelope,
+        error: &anyhow::Error,
+        attempts: u32,
+    ) -> anyhow::Result<()> {
+        tracing::error!(
+            event_id = %envelope.id, topic = %envelope.topic, consumer = %self.consumer,
+            error = format!("{error:#}"), "event dead-lettered"
+        );
+        sqlx::query(
+            "insert into dead_letters (id, consumer, topic, source, payload, error, attempts, created_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (id, consumer) do nothing",
+        )
+        .bind(envelope.id.to_string())
+        .bind(&self.consumer)
+        .bind(&envelope.topic)
+        .bind(&envelope.source)
+        .bind(envelope.payload.to_string())
+        .bind(format!("{error:#}"))
+        .bind(i64::from(attempts))
+        .bind(now_text())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+async fn install(db: &Db) -> anyhow::Result<()> {
+    db.migrate_component("_agon_bus_migrations", &agon_db::migrations!())
+        .await
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 UTC text: readable, sortable and the same on both engines.
+pub fn now_text() -> String {
+    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
+    Ok(DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc))
+}

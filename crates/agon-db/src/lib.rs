@@ -1,0 +1,280 @@
+//! Database handle shared by every service: SQLite (embedded mode) or PostgreSQL (distributed mode).
+//!
+//! Owns connecting, per-service isolation (one SQLite file or one Postgres schema per service), running a
+//! service's migrations for the right dialect, and mapping constraint violations to domain errors. It knows
+//! nothing about any service's tables. SQL is written once where the dialects agree (`$1` placeholders,
+//! `returning`, `on conflict`): services query through [`sqlx::Any`], so the same `store.rs` serves both.
+//!
+//! Entry points: [`Databases`] (how to reach a service's database), [`Db`] (the pool), [`Migrations`] with the
+//! [`migrations!`] macro, and [`ResultExt`].
+
+use std::{path::PathBuf, str::FromStr, sync::Once, time::Duration};
+
+use anyhow::Context;
+use sqlx::{
+    any::{AnyConnectOptions, AnyPoolOptions},
+    migrate::Migrator,
+};
+
+pub use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
+
+/// A transaction on a service's database.
+pub type Tx = Transaction<'static, Any>;
+
+/// The two engines Agon runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Where services find their databases.
+#[derive(Debug, Clone)]
+pub enum Databases {
+    /// One SQLite file per service under this directory.
+    SqliteDir(PathBuf),
+    /// One schema per service (named `<prefix><service>`) in this PostgreSQL database.
+    Postgres { url: String, schema_prefix: String },
+}
+
+/// A service's migrations for both dialects; build it with [`migrations!`].
+pub struct Migrations {
+    pub sqlite: Migrator,
+    pub postgres: Migrator,
+}
+
+/// Embeds the calling crate's `migrations/sqlite` and `migrations/postgres` folders.
+#[macro_export]
+macro_rules! migrations {
+    () => {
+        $crate::Migrations {
+            sqlite: ::sqlx::migrate!("migrations/sqlite"),
+            postgres: ::sqlx::migrate!("migrations/postgres"),
+        }
+    };
+}
+
+/// A pool on one service's database.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    dialect: Dialect,
+    name: String,
+}
+
+impl Databases {
+    /// Opens (creating if needed) the database of `service` without migrating it.
+    pub async fn open(&self, service: &str) -> anyhow::Result<Db> {
+        install_drivers();
+        match self {
+            Databases::SqliteDir(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+                let path = dir.join(format!("{service}.db"));
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let options = AnyConnectOptions::from_str(&url)?;
+                // SQLite allows one writer: a small pool and a busy timeout let writers queue instead of failing,
+                // and WAL lets readers proceed while one writes.
+                let pool = AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "pragma journal_mode = wal; pragma synchronous = normal; \
+                                 pragma busy_timeout = 10000; pragma foreign_keys = on;",
+                            )
+                            .execute(&mut *conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                Ok(Db {
+                    pool,
+                    dialect: Dialect::Sqlite,
+                    name: service.to_owned(),
+                })
+            }
+            Databases::Postgres { url, schema_prefix } => {
+                let schema = format!("{schema_prefix}{service}");
+                if !schema
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    anyhow::bail!(
+                        "invalid schema name {schema:?}: use letters, digits and underscores"
+                    );
+                }
+                let options = AnyConnectOptions::from_str(url).context("invalid database url")?;
+                let create = format!("create schema if not exists {schema}");
+                let bootstrap = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect_with(options.clone())
+                    .await;
+                let bootstrap =
+                    bootstrap.with_context(|| format!("cannot connect to {}", redact(url)))?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+                    .execute(&bootstrap)
+                    .await?;
+                bootstrap.close().await;
+                let search_path = format!("set search_path to {schema}");
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(move |conn, _| {
+                        let search_path = search_path.clone();
+                        Box::pin(async move {
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(search_path))
+                                .execute(&mut *conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?;
+                Ok(Db {
+                    pool,
+                    dialect: Dialect::Postgres,
+                    name: service.to_owned(),
+                })
+            }
+        }
+    }
+
+    /// Opens the database of `service` and applies its pending migrations.
+    pub async fn open_migrated(
+        &self,
+        service: &str,
+        migrations: &Migrations,
+    ) -> anyhow::Result<Db> {
+        let db = self.open(service).await?;
+        db.migrate(migrations).await?;
+        Ok(db)
+    }
+}
+
+impl Db {
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Starts a transaction; the returned value owns its connection.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        self.pool.begin().await
+    }
+
+    /// Applies the pending migrations of this service for this database's dialect.
+    pub async fn migrate(&self, migrations: &Migrations) -> anyhow::Result<()> {
+        self.run_migrator(self.pick(migrations)).await
+    }
+
+    /// Applies a migration set that lives beside a service's own (a kit crate's tables, such as the bus's
+    /// outbox), recorded in its own history table so the two histories never mix.
+    pub async fn migrate_component(
+        &self,
+        history_table: &'static str,
+        migrations: &Migrations,
+    ) -> anyhow::Result<()> {
+        let mut migrator = clone_migrator(self.pick(migrations));
+        migrator.dangerous_set_table_name(history_table);
+        self.run_migrator(&migrator).await
+    }
+
+    /// True when the database answers.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("select 1").execute(&self.pool).await.is_ok()
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    fn pick<'m>(&self, migrations: &'m Migrations) -> &'m Migrator {
+        match self.dialect {
+            Dialect::Sqlite => &migrations.sqlite,
+            Dialect::Postgres => &migrations.postgres,
+        }
+    }
+
+    async fn run_migrator(&self, migrator: &Migrator) -> anyhow::Result<()> {
+        migrator
+            .run(&self.pool)
+            .await
+            .with_context(|| format!("migrating the {} database", self.name))?;
+        Ok(())
+    }
+}
+
+/// Maps constraint violations to the caller's domain errors, so they become 409/422 instead of 500.
+pub trait ResultExt<T> {
+    /// Turns a unique-constraint violation into `f()`.
+    fn on_unique<E>(self, f: impl FnOnce() -> E) -> Result<T, E>
+    where
+        E: From<sqlx::Error>;
+
+    /// Turns a foreign-key violation into `f()`.
+    fn on_foreign_key<E>(self, f: impl FnOnce() -> E) -> Result<T, E>
+    where
+        E: From<sqlx::Error>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_unique<E: From<sqlx::Error>>(self, f: impl FnOnce() -> E) -> Result<T, E> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => f(),
+            _ => E::from(e),
+        })
+    }
+
+    fn on_foreign_key<E: From<sqlx::Error>>(self, f: impl FnOnce() -> E) -> Result<T, E> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => f(),
+            _ => E::from(e),
+        })
+    }
+}
+
+/// A URL with its password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn install_drivers() {
+    static DRIVERS: Once = Once::new();
+    DRIVERS.call_once(sqlx::any::install_default_drivers);
+}
+
+fn clone_migrator(m: &Migrator) -> Migrator {
+    let mut copy = Migrator::with_migrations(m.iter().cloned().collect());
+    copy.set_ignore_missing(m.ignore_missing);
+    copy.set_locking(m.locking);
+    copy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_password_only() {
+        assert_eq!(
+            redact("postgres://agon:secret@db:5432/agon"),
+            "postgres://agon:***@db:5432/agon"
+        );
+        assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

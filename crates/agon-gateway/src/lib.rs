@@ -1,0 +1,582 @@
+//! The gateway: Agon's single entry point, on hyper.
+//!
+//! Owns the route table, the service registry (in its own database), edge authentication, CORS, request ids and
+//! trace context at the edge, the merged OpenAPI document and the platform's `/healthz`, `/readyz`, `/metrics`.
+//! It knows services only as named upstreams with path prefixes handed to it by the binary: a router in this
+//! process (`agon up`) or an HTTP URL (`agon serve gateway`). It never reads another service's data.
+//!
+//! Entry points: [`build`], [`Gateway::serve`], [`Config`], [`Mount`].
+
+mod registry;
+mod route;
+mod server;
+mod upstream;
+
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+
+use agon_db::Db;
+use agon_kit::{
+    ReadyCheck, TokenVerifier,
+    auth::{AuthError, bearer_token},
+    error::{KitError, problem},
+    observe::{TRACEPARENT, X_REQUEST_ID},
+    telemetry::{REQUEST_ID, TraceContext, request_id_from},
+};
+use arc_swap::ArcSwap;
+use axum::{Router, body::Body};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use hyper::body::Incoming;
+use serde::{Deserialize, Serialize};
+use tower::ServiceExt;
+use utoipa::openapi::OpenApi;
+
+pub use route::{AuthPolicy, Matcher};
+pub use upstream::Upstream;
+
+use crate::{
+    route::{Lookup, Route, RouteTable},
+    upstream::{ForwardError, HttpClient, HttpUpstream},
+};
+
+/// The service's name: its database and its log and metric label.
+pub const SERVICE: &str = "gateway";
+
+/// Gateway settings (`[gateway]` in agon.toml, or gateway.toml).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Extra routes, after the profile's and before the registry's.
+    pub routes: Vec<RouteConfig>,
+    /// Upstream URLs by service name, for `agon serve gateway` (`users = "http://10.0.0.5:8080"`).
+    pub upstreams: BTreeMap<String, String>,
+    /// Default time an upstream has to start answering, in milliseconds.
+    pub timeout_ms: u64,
+    pub cors: CorsConfig,
+    /// Seconds between health probes of HTTP upstreams and registry services.
+    pub probe_interval_secs: u64,
+    /// Seconds between checks for registry edits made through another gateway replica.
+    pub registry_poll_secs: u64,
+}
+
+/// One route from configuration or a profile.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Path prefix (`/api/users`); or give `path`.
+    pub prefix: Option<String>,
+    /// Path pattern (`/api/items/{id}/buy`, `/static/{*file}`); or give `prefix`.
+    pub path: Option<String>,
+    /// Upstream service name (`users`, a configured upstream or a registry service).
+    pub upstream: String,
+    /// New path: replaces the prefix, or a template over the pattern's `{names}`.
+    pub rewrite: Option<String>,
+    /// Allowed methods; all when absent.
+    pub methods: Option<Vec<String>>,
+    #[serde(default)]
+    pub auth: AuthPolicy,
+    pub timeout_ms: Option<u64>,
+}
+
+/// Cross-origin requests from browsers.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CorsConfig {
+    /// Origins allowed to call the API (`https://club.example`), or `*` for any. Empty: no CORS headers.
+    pub allowed_origins: Vec<String>,
+    /// How long browsers may cache a preflight answer, in seconds.
+    pub max_age_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            routes: Vec::new(),
+            upstreams: BTreeMap::new(),
+            timeout_ms: 30_000,
+            cors: CorsConfig {
+                allowed_origins: Vec::new(),
+                max_age_secs: 600,
+            },
+            probe_interval_secs: 5,
+            registry_poll_secs: 2,
+        }
+    }
+}
+
+/// A service the binary mounts on the gateway: its name, the prefixes it owns and where it runs.
+pub struct Mount {
+    pub name: String,
+    pub prefixes: Vec<String>,
+    pub upstream: Upstream,
+    /// Its API description, merged into `/openapi.json` (in-process services; HTTP ones are fetched).
+    pub openapi: Option<OpenApi>,
+}
+
+/// The live route table and what it is rebuilt from.
+pub struct Tables {
+    current: ArcSwap<RouteTable>,
+    /// Routes from configuration (the profile's first, then the config file's and the mounts'), resolved.
+    fixed: Vec<Route>,
+    db: Db,
+    fingerprint: tokio::sync::Mutex<String>,
+}
+
+/// The built gateway: serve it with [`Gateway::serve`].
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    tables: Arc<Tables>,
+    local: Router,
+    client: HttpClient,
+    verifier: TokenVerifier,
+    cors: CorsConfig,
+}
+
+/// A human-readable row of the route table (`agon routes`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RouteRow {
+    pub matcher: String,
+    pub rewrite: Option<String>,
+    pub methods: String,
+    pub auth: AuthPolicy,
+    pub upstream: String,
+    pub source: String,
+    pub timeout_ms: u128,
+}
+
+/// Builds the gateway over `mounts`, with `profile` routes (from `profiles/<name>.toml`) taking precedence.
+pub async fn build(
+    deps: &agon_kit::Deps,
+    config: Config,
+    profile: Option<(String, Vec<RouteConfig>)>,
+    mounts: Vec<Mount>,
+) -> anyhow::Result<(Gateway, Vec<agon_kit::Task>)> {
+    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
+    let default_timeout = Duration::from_millis(config.timeout_ms.max(1));
+    let mut upstreams: BTreeMap<String, Upstream> = BTreeMap::new();
+    let mut prefixes = Vec::new();
+    let mut docs = Vec::new();
+    for mount in mounts {
+        for prefix in &mount.prefixes {
+            prefixes.push(RouteConfig {
+                prefix: Some(prefix.clone()),
+                path: None,
+                upstream: mount.name.clone(),
+                rewrite: None,
+                methods: None,
+                auth: AuthPolicy::Public,
+                timeout_ms: None,
+            });
+        }
+        if let Some(doc) = mount.openapi {
+            docs.push(doc);
+        }
+        upstreams.insert(mount.name, mount.upstream);
+    }
+    for (name, url) in &config.upstreams {
+        let up = HttpUpstream::parse(url)
+            .map_err(|e| anyhow::anyhow!("gateway.upstreams.{name}: {e}"))?;
+        upstreams.insert(name.clone(), Upstream::Http(Arc::new(up)));
+    }
+    let mut routes = Vec::new();
+    if let Some((name, profile_routes)) = &profile {
+        for (i, rc) in profile_routes.iter().enumerate() {
+            routes.push(resolve(
+                rc,
+                &format!("profile:{name}#{}", i + 1),
+                &upstreams,
+                default_timeout,
+            )?);
+        }
+    }
+    for (i, rc) in config.routes.iter().enumerate() {
+        routes.push(resolve(
+            rc,
+            &format!("gateway.routes[{i}]"),
+            &upstreams,
+            default_timeout,
+        )?);
+    }
+    for rc in &prefixes {
+        routes.push(resolve(
+            rc,
+            &format!("mount:{}", rc.upstream),
+            &upstreams,
+            default_timeout,
+        )?);
+    }
+    let tables = Arc::new(Tables {
+        current: ArcSwap::from_pointee(RouteTable::default()),
+        fixed: routes,
+        db: db.clone(),
+        fingerprint: tokio::sync::Mutex::new(String::new()),
+    });
+    tables.reload().await?;
+
+    let registry = registry::Registry {
+        db: db.clone(),
+        tables: tables.clone(),
+        health: Default::default(),
+        verifier: deps.verifier.clone(),
+    };
+    let (admin, admin_doc) = registry::router(registry.clone()).split_for_parts();
+    docs.push(admin_doc);
+    let openapi = merge_docs(docs);
+    let checks = vec![ReadyCheck::database(&db)];
+    let local = admin
+        .merge(agon_kit::service::process_routes(checks))
+        .merge(agon_kit::service::docs(openapi))
+        .fallback(agon_kit::error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            agon_kit::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            SERVICE,
+            agon_kit::observe::observe,
+        ));
+
+    let probe_every = Duration::from_secs(config.probe_interval_secs.max(1));
+    let poll_every = Duration::from_secs(config.registry_poll_secs.max(1));
+    let poller = tables.clone();
+    let tasks: Vec<agon_kit::Task> = vec![
+        Box::pin(registry.probe_forever(probe_every)),
+        Box::pin(async move { poller.poll_forever(poll_every).await }),
+    ];
+    let gateway = Gateway {
+        inner: Arc::new(Inner {
+            tables,
+            local,
+            client: upstream::http_client(),
+            verifier: deps.verifier.clone(),
+            cors: config.cors,
+        }),
+    };
+    Ok((gateway, tasks))
+}
+
+/// Paths the gateway answers itself.
+pub fn is_gateway_path(path: &str) -> bool {
+    matches!(
+        path,
+        "/healthz" | "/readyz" | "/metrics" | "/openapi.json" | "/docs"
+    ) || path.starts_with("/docs/")
+        || path == "/gateway"
+        || path.starts_with("/gateway/")
+}
+
+impl Tables {
+    /// Rebuilds the table from the fixed routes and the registry and swaps it in atomically.
+    pub async fn reload(&self) -> anyhow::Result<()> {
+        let mut fingerprint = self.fingerprint.lock().await;
+        let entries = registry::all_entries(&self.db).await?;
+        let mut routes = self.fixed.clone();
+        for e in entries.into_iter().filter(|e| !e.blocked) {
+            let upstream = match HttpUpstream::parse(&e.url) {
+                Ok(up) => Upstream::Http(Arc::new(up)),
+                Err(_) => Upstream::Unavailable,
+            };
+            routes.push(Route {
+                name: format!("registry:{}", e.name),
+                matcher: Matcher::parse(Some(&e.prefix), None)
+                    .unwrap_or(Matcher::Prefix(e.prefix.clone())),
+                rewrite: None,
+                methods: None,
+                auth: e.auth,
+                timeout: Duration::from_millis(u64::try_from(e.timeout_ms).unwrap_or(30_000)),
+                upstream_name: e.name,
+                upstream,
+            });
+        }
+        self.current.store(Arc::new(RouteTable::new(routes)));
+        *fingerprint = registry::Registry::fingerprint_of(&self.db)
+            .await
+            .unwrap_or_default();
+        Ok(())
+    }
+
+    async fn poll_forever(&self, every: Duration) -> anyhow::Result<()> {
+        loop {
+            tokio::time::sleep(every).await;
+            let now = registry::Registry::fingerprint_of(&self.db)
+                .await
+                .unwrap_or_default();
+            if *self.fingerprint.lock().await != now {
+                if let Err(error) = self.reload().await {
+                    tracing::warn!(error = format!("{error:#}"), "route table reload failed");
+                }
+            }
+        }
+    }
+
+    /// The current table as rows.
+    pub fn rows(&self) -> Vec<RouteRow> {
+        self.current
+            .load()
+            .routes()
+            .iter()
+            .map(|r| RouteRow {
+                matcher: r.matcher.describe(),
+                rewrite: r.rewrite.clone(),
+                methods: r.methods.as_ref().map_or("*".into(), |m| {
+                    m.iter().map(Method::as_str).collect::<Vec<_>>().join(",")
+                }),
+                auth: r.auth,
+                upstream: r.upstream_name.clone(),
+                source: r.name.clone(),
+                timeout_ms: r.timeout.as_millis(),
+            })
+            .collect()
+    }
+}
+
+impl Gateway {
+    /// The resolved route table.
+    pub fn routes(&self) -> Vec<RouteRow> {
+        self.inner.tables.rows()
+    }
+
+    /// Serves until `shutdown` resolves, then drains open connections.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        server::serve(self.clone(), listener, shutdown).await
+    }
+
+    /// Handles one request from a client.
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        let path = req.uri().path();
+        if is_gateway_path(path) {
+            return match self.inner.local.clone().oneshot(req.map(Body::new)).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+        }
+        let request_id = request_id_from(
+            req.headers()
+                .get(&X_REQUEST_ID)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let mut response = REQUEST_ID
+            .scope(request_id.clone(), self.route(req, peer, &request_id))
+            .await;
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+        }
+        if let Some(origin) = origin {
+            self.cors_headers(&origin, response.headers_mut());
+        }
+        response
+    }
+
+    async fn route(
+        &self,
+        mut req: Request<Incoming>,
+        peer: SocketAddr,
+        request_id: &str,
+    ) -> Response<Body> {
+        if req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+        {
+            if let Some(preflight) = self.preflight(&req) {
+                return preflight;
+            }
+        }
+        let table = self.inner.tables.current.load();
+        let (route, path) = match table.lookup(req.method(), req.uri().path()) {
+            Lookup::Found(route, path) => (route.clone(), path),
+            Lookup::MethodNotAllowed => return kit(KitError::MethodNotAllowed),
+            Lookup::NotFound => return kit(KitError::NotFound(req.uri().path().to_owned())),
+        };
+        drop(table);
+        if route.auth != AuthPolicy::Public {
+            if let Err(e) = self.authorize(&req, route.auth).await {
+                return axum::response::IntoResponse::into_response(e);
+            }
+        }
+        let path_and_query = match req.uri().query() {
+            Some(q) if path.contains('?') => format!("{path}&{q}"),
+            Some(q) => format!("{path}?{q}"),
+            None => path,
+        };
+        let trace = TraceContext::continue_from(
+            req.headers()
+                .get(&TRACEPARENT)
+                .and_then(|v| v.to_str().ok()),
+        );
+        let headers = req.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(request_id) {
+            headers.insert(X_REQUEST_ID.clone(), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&trace.header()) {
+            headers.insert(TRACEPARENT.clone(), v);
+        }
+        upstream::append_forwarded_for(headers, peer.ip());
+        match route
+            .upstream
+            .forward(req, &path_and_query, &self.inner.client, route.timeout)
+            .await
+        {
+            Ok(response) => response,
+            Err(ForwardError::Timeout) => {
+                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "timeout")
+                    .increment(1);
+                problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!("{} did not answer in time", route.upstream_name),
+                    vec![],
+                )
+            }
+            Err(ForwardError::Unreachable(why)) => {
+                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "unreachable")
+                    .increment(1);
+                tracing::warn!(upstream = %route.upstream_name, error = %why, "upstream unreachable");
+                problem(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    format!("{} is unavailable", route.upstream_name),
+                    vec![],
+                )
+            }
+        }
+    }
+
+    async fn authorize(
+        &self,
+        req: &Request<Incoming>,
+        policy: AuthPolicy,
+    ) -> Result<(), AuthError> {
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .ok_or(AuthError::Missing)?;
+        let token = bearer_token(header).ok_or(AuthError::Malformed)?;
+        let claims = self.inner.verifier.verify(token).await?;
+        match policy.required_role() {
+            Some(role) if !claims.roles.contains(&role) => Err(AuthError::MissingRole(role)),
+            _ => Ok(()),
+        }
+    }
+
+    fn origin_allowed(&self, origin: &HeaderValue) -> bool {
+        let allowed = &self.inner.cors.allowed_origins;
+        !allowed.is_empty()
+            && origin
+                .to_str()
+                .is_ok_and(|o| allowed.iter().any(|a| a == "*" || a == o))
+    }
+
+    fn preflight(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
+        let origin = req.headers().get(header::ORIGIN)?;
+        if !self.origin_allowed(origin) {
+            return None;
+        }
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let h = response.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+        }
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from(self.inner.cors.max_age_secs),
+        );
+        Some(response)
+    }
+
+    fn cors_headers(&self, origin: &HeaderValue, headers: &mut http::HeaderMap) {
+        if self.origin_allowed(origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("x-request-id"),
+            );
+            headers.append(header::VARY, HeaderValue::from_static("origin"));
+        }
+    }
+}
+
+fn kit(e: KitError) -> Response<Body> {
+    axum::response::IntoResponse::into_response(e)
+}
+
+fn resolve(
+    rc: &RouteConfig,
+    source: &str,
+    upstreams: &BTreeMap<String, Upstream>,
+    default_timeout: Duration,
+) -> anyhow::Result<Route> {
+    let matcher = Matcher::parse(rc.prefix.as_deref(), rc.path.as_deref())
+        .map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
+    let upstream = upstreams.get(&rc.upstream).cloned().ok_or_else(|| {
+        let known: Vec<&str> = upstreams.keys().map(String::as_str).collect();
+        anyhow::anyhow!(
+            "{source}: unknown upstream {:?} (known: {})",
+            rc.upstream,
+            known.join(", ")
+        )
+    })?;
+    let methods = match &rc.methods {
+        None => None,
+        Some(list) => Some(
+            list.iter()
+                .map(|m| {
+                    Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                        .map_err(|_| anyhow::anyhow!("{source}: bad method {m:?}"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?,
+        ),
+    };
+    Ok(Route {
+        name: source.to_owned(),
+        matcher,
+        rewrite: rc.rewrite.clone(),
+        methods,
+        auth: rc.auth,
+        timeout: rc.timeout_ms.map_or(default_timeout, Duration::from_millis),
+        upstream_name: rc.upstream.clone(),
+        upstream,
+    })
+}
+
+/// One document for the whole platform: every service's paths and schemas, plus bearer security.
+pub fn merge_docs(docs: Vec<OpenApi>) -> OpenApi {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let mut merged = utoipa::openapi::OpenApiBuilder::new()
+        .info(
+            utoipa::openapi::InfoBuilder::new()
+                .title("Agon")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "The Agon platform API: every service behind the gateway.",
+                ))
+                .build(),
+        )
+        .build();
+    for doc in docs {
+        merged.merge(doc);
+    }
+    let components = merged.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    merged
+}

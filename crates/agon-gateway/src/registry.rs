@@ -1,0 +1,511 @@
+//! The service registry (seed 000's service management): upstreams added, edited, blocked and deleted at run
+//! time by admins, kept in the gateway's own database. Every change rebuilds the route table and swaps it in
+//! one atomic store, so requests in flight finish on the table they started with.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use agon_db::{AnyRow, Db, ResultExt, Row};
+use agon_kit::{AuthUser, ErrorCode, FieldError, Json, Page, PageParams, Path, Query, Role};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    Tables,
+    route::{AuthPolicy, Matcher},
+    upstream::HttpUpstream,
+};
+
+/// A registered service as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub id: Uuid,
+    pub name: String,
+    pub url: String,
+    pub prefix: String,
+    pub auth: AuthPolicy,
+    pub timeout_ms: i64,
+    pub blocked: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Live up/down state per service name, from the health prober.
+pub type Health = Arc<Mutex<HashMap<String, bool>>>;
+
+#[derive(Clone)]
+pub struct Registry {
+    pub db: Db,
+    pub tables: Arc<Tables>,
+    pub health: Health,
+    pub verifier: agon_kit::TokenVerifier,
+}
+
+impl axum::extract::FromRef<Registry> for agon_kit::TokenVerifier {
+    fn from_ref(r: &Registry) -> Self {
+        r.verifier.clone()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("service {0} not found")]
+    NotFound(Uuid),
+    #[error("a service named {0:?} already exists")]
+    NameTaken(String),
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Auth(#[from] agon_kit::auth::AuthError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A service in the registry.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceView {
+    pub id: Uuid,
+    pub name: String,
+    pub url: String,
+    /// Path prefix routed to this service.
+    pub prefix: String,
+    pub auth: AuthPolicy,
+    pub timeout_ms: i64,
+    /// A blocked service keeps its entry but gets no traffic: its paths answer 404.
+    pub blocked: bool,
+    /// The last health probe of `{url}/healthz` answered 2xx.
+    pub up: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A service to register.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateService {
+    /// 2 to 31 characters: letters, digits, `-` and `_`.
+    pub name: String,
+    /// `http://host:port[/base]`.
+    pub url: String,
+    /// Path prefix, such as `/scores`.
+    pub prefix: String,
+    #[serde(default)]
+    pub auth: AuthPolicy,
+    /// 1 to 300000; default 30000.
+    pub timeout_ms: Option<i64>,
+    #[serde(default)]
+    pub blocked: bool,
+}
+
+/// A partial edit of a service.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateService {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub prefix: Option<String>,
+    pub auth: Option<AuthPolicy>,
+    pub timeout_ms: Option<i64>,
+    pub blocked: Option<bool>,
+}
+
+/// Filters of the service list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListServices {
+    pub blocked: Option<bool>,
+    pub up: Option<bool>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+pub fn router(registry: Registry) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list_services, create_service))
+        .routes(routes!(get_service, update_service, delete_service))
+        .with_state(registry)
+}
+
+/// Lists registered services, by name.
+#[utoipa::path(get, path = "/gateway/services", tag = "gateway", security(("bearer" = [])), params(ListServices),
+    responses((status = 200, body = Page<ServiceView>), (status = 401), (status = 403)))]
+async fn list_services(
+    auth: AuthUser,
+    State(r): State<Registry>,
+    Query(q): Query<ListServices>,
+) -> Result<Json<Page<ServiceView>>, Error> {
+    auth.require(Role::Admin)?;
+    let page = PageParams {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let after = page.after().map_err(|e| {
+        Error::Invalid(vec![FieldError {
+            field: "cursor".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    // Filtering on `up` happens after the query (health is in memory), so fetch in rounds until the page fills.
+    let mut items = Vec::new();
+    let mut cursor = after.unwrap_or_default();
+    loop {
+        let rows = r.list(&cursor, q.blocked, page.fetch()).await?;
+        let exhausted = (rows.len() as i64) < page.fetch();
+        for entry in rows {
+            cursor = entry.name.clone();
+            let view = r.view(entry);
+            if q.up.is_none_or(|up| up == view.up) {
+                items.push(view);
+            }
+        }
+        if exhausted || items.len() as i64 >= page.fetch() {
+            break;
+        }
+    }
+    Ok(Json(page.page(items, |s| s.name.clone())))
+}
+
+/// One registered service.
+#[utoipa::path(get, path = "/gateway/services/{id}", tag = "gateway", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = ServiceView), (status = 404)))]
+async fn get_service(
+    auth: AuthUser,
+    State(r): State<Registry>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<ServiceView>, Error> {
+    auth.require(Role::Admin)?;
+    let entry = r.get(id).await?.ok_or(Error::NotFound(id))?;
+    Ok(Json(r.view(entry)))
+}
+
+/// Registers a service; its prefix is routed as soon as this returns (unless blocked).
+#[utoipa::path(post, path = "/gateway/services", tag = "gateway", security(("bearer" = [])), request_body = CreateService,
+    responses((status = 201, body = ServiceView), (status = 409), (status = 422)))]
+async fn create_service(
+    auth: AuthUser,
+    State(r): State<Registry>,
+    Json(body): Json<CreateService>,
+) -> Result<(StatusCode, Json<ServiceView>), Error> {
+    auth.require(Role::Admin)?;
+    let now = agon_bus::now_text();
+    let entry = Entry {
+        id: Uuid::now_v7(),
+        name: body.name,
+        url: body.url,
+        prefix: body.prefix,
+        auth: body.auth,
+        timeout_ms: body.timeout_ms.unwrap_or(30_000),
+        blocked: body.blocked,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    let entry = validate(entry)?;
+    r.insert(&entry).await?;
+    r.tables.reload().await?;
+    Ok((StatusCode::CREATED, Json(r.view(entry))))
+}
+
+/// Edits a service; blocking takes it out of the route table at once.
+#[utoipa::path(patch, path = "/gateway/services/{id}", tag = "gateway", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = UpdateService,
+    responses((status = 200, body = ServiceView), (status = 404), (status = 409), (status = 422)))]
+async fn update_service(
+    auth: AuthUser,
+    State(r): State<Registry>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<UpdateService>,
+) -> Result<Json<ServiceView>, Error> {
+    auth.require(Role::Admin)?;
+    let mut entry = r.get(id).await?.ok_or(Error::NotFound(id))?;
+    entry.name = body.name.unwrap_or(entry.name);
+    entry.url = body.url.unwrap_or(entry.url);
+    entry.prefix = body.prefix.unwrap_or(entry.prefix);
+    entry.auth = body.auth.unwrap_or(entry.auth);
+    entry.timeout_ms = body.timeout_ms.unwrap_or(entry.timeout_ms);
+    entry.blocked = body.blocked.unwrap_or(entry.blocked);
+    entry.updated_at = agon_bus::now_text();
+    let entry = validate(entry)?;
+    r.update(&entry).await?;
+    r.tables.reload().await?;
+    Ok(Json(r.view(entry)))
+}
+
+/// Removes a service from the registry and the route table.
+#[utoipa::path(delete, path = "/gateway/services/{id}", tag = "gateway", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
+async fn delete_service(
+    auth: AuthUser,
+    State(r): State<Registry>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Error> {
+    auth.require(Role::Admin)?;
+    let deleted = sqlx::query("delete from services where id = $1")
+        .bind(id.to_string())
+        .execute(r.db.pool())
+        .await
+        .map_err(anyhow::Error::from)?;
+    if deleted.rows_affected() == 0 {
+        return Err(Error::NotFound(id));
+    }
+    r.tables.reload().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn validate(entry: Entry) -> Result<Entry, Error> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, message: String| {
+        errors.push(FieldError {
+            field: field.into(),
+            message,
+        })
+    };
+    let name_ok = (2..=31).contains(&entry.name.len())
+        && entry
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !name_ok {
+        bad("name", "must be 2 to 31 letters, digits, `-` or `_`".into());
+    }
+    if entry.url.len() > 255 {
+        bad("url", "must be at most 255 characters".into());
+    } else if let Err(e) = HttpUpstream::parse(&entry.url) {
+        bad("url", e);
+    }
+    if entry.prefix.len() > 255 || entry.prefix.contains(['{', '}', '?', '#']) {
+        bad(
+            "prefix",
+            "must be a plain path prefix of at most 255 characters".into(),
+        );
+    } else if let Err(e) = Matcher::parse(Some(&entry.prefix), None) {
+        bad("prefix", e);
+    } else if entry.prefix.trim_end_matches('/').is_empty() || crate::is_gateway_path(&entry.prefix)
+    {
+        bad(
+            "prefix",
+            "cannot take over the root or the gateway's own paths".into(),
+        );
+    }
+    if !(1..=300_000).contains(&entry.timeout_ms) {
+        bad("timeout_ms", "must be between 1 and 300000".into());
+    }
+    if errors.is_empty() {
+        Ok(entry)
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+impl Registry {
+    fn view(&self, e: Entry) -> ServiceView {
+        let up = self
+            .health
+            .lock()
+            .map(|h| h.get(&e.name).copied().unwrap_or(false))
+            .unwrap_or(false);
+        ServiceView {
+            id: e.id,
+            name: e.name,
+            url: e.url,
+            prefix: e.prefix,
+            auth: e.auth,
+            timeout_ms: e.timeout_ms,
+            blocked: e.blocked,
+            up,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+
+    /// Every entry, for building the route table.
+    pub async fn all(&self) -> anyhow::Result<Vec<Entry>> {
+        all_entries(&self.db).await
+    }
+
+    async fn list(
+        &self,
+        after: &str,
+        blocked: Option<bool>,
+        limit: i64,
+    ) -> Result<Vec<Entry>, Error> {
+        let rows = sqlx::query(
+            "select * from services where name > $1 and ($2 < 0 or blocked = $2) order by name limit $3",
+        )
+        .bind(after)
+        .bind(blocked.map_or(-1_i64, i64::from))
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await
+        .map_err(anyhow::Error::from)?;
+        Ok(rows.iter().map(entry).collect::<anyhow::Result<_>>()?)
+    }
+
+    async fn get(&self, id: Uuid) -> Result<Option<Entry>, Error> {
+        let row = sqlx::query("select * from services where id = $1")
+            .bind(id.to_string())
+            .fetch_optional(self.db.pool())
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(row.as_ref().map(entry).transpose()?)
+    }
+
+    async fn insert(&self, e: &Entry) -> Result<(), Error> {
+        sqlx::query(
+            "insert into services (id, name, url, prefix, auth, timeout_ms, blocked, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(e.id.to_string())
+        .bind(&e.name)
+        .bind(&e.url)
+        .bind(&e.prefix)
+        .bind(policy_text(e.auth))
+        .bind(e.timeout_ms)
+        .bind(i64::from(e.blocked))
+        .bind(&e.created_at)
+        .bind(&e.updated_at)
+        .execute(self.db.pool())
+        .await
+        .on_unique(|| Error::NameTaken(e.name.clone()))?;
+        Ok(())
+    }
+
+    async fn update(&self, e: &Entry) -> Result<(), Error> {
+        sqlx::query(
+            "update services set name = $2, url = $3, prefix = $4, auth = $5, timeout_ms = $6, blocked = $7, \
+             updated_at = $8 where id = $1",
+        )
+        .bind(e.id.to_string())
+        .bind(&e.name)
+        .bind(&e.url)
+        .bind(&e.prefix)
+        .bind(policy_text(e.auth))
+        .bind(e.timeout_ms)
+        .bind(i64::from(e.blocked))
+        .bind(&e.updated_at)
+        .execute(self.db.pool())
+        .await
+        .on_unique(|| Error::NameTaken(e.name.clone()))?;
+        Ok(())
+    }
+
+    /// A cheap summary that changes whenever the registry does, so replicas notice edits made elsewhere.
+    pub async fn fingerprint_of(db: &Db) -> anyhow::Result<String> {
+        let row = sqlx::query(
+            "select count(*) as n, coalesce(max(updated_at), '') as latest from services",
+        )
+        .fetch_one(db.pool())
+        .await?;
+        Ok(format!(
+            "{}:{}",
+            row.try_get::<i64, _>("n")?,
+            row.try_get::<String, _>("latest")?
+        ))
+    }
+
+    /// Probes `{url}/healthz` of every registered service, forever.
+    pub async fn probe_forever(self, every: Duration) -> anyhow::Result<()> {
+        loop {
+            if let Ok(entries) = self.all().await {
+                let probes = entries.into_iter().map(|e| async move {
+                    let url = format!("{}/healthz", e.url.trim_end_matches('/'));
+                    let up = agon_kit::client::get_status(&url, Duration::from_secs(2))
+                        .await
+                        .is_ok_and(|s| s.is_success());
+                    (e.name, up)
+                });
+                let results = futures_util::future::join_all(probes).await;
+                if let Ok(mut health) = self.health.lock() {
+                    health.clear();
+                    health.extend(results);
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    }
+}
+
+/// Every registered service, by name.
+pub async fn all_entries(db: &Db) -> anyhow::Result<Vec<Entry>> {
+    let rows = sqlx::query("select * from services order by name")
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(entry).collect()
+}
+
+fn entry(row: &AnyRow) -> anyhow::Result<Entry> {
+    let auth: String = row.try_get("auth")?;
+    Ok(Entry {
+        id: row.try_get::<String, _>("id")?.parse()?,
+        name: row.try_get("name")?,
+        url: row.try_get("url")?,
+        prefix: row.try_get("prefix")?,
+        auth: serde_json::from_value(serde_json::Value::String(auth))?,
+        timeout_ms: row.try_get("timeout_ms")?,
+        blocked: row.try_get::<i64, _>("blocked")? != 0,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn policy_text(p: AuthPolicy) -> &'static str {
+    match p {
+        AuthPolicy::Public => "public",
+        AuthPolicy::Token => "token",
+        AuthPolicy::Admin => "admin",
+    }
+}
+
+impl ErrorCode for Error {
+    fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound(_) => "service_not_found",
+            Error::NameTaken(_) => "service_name_taken",
+            Error::Invalid(_) => "invalid_body",
+            Error::Auth(e) => e.code(),
+            Error::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::NameTaken(_) => StatusCode::CONFLICT,
+            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Auth(e) => e.status(),
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn fields(&self) -> Vec<FieldError> {
+        match self {
+            Error::Invalid(f) => f.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Internal(e.into())
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        match self {
+            Error::Auth(e) => e.into_response(),
+            other => agon_kit::error_response(&other),
+        }
+    }
+}

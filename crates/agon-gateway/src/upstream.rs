@@ -1,0 +1,203 @@
+//! Where a route sends its requests: a router in this process (`agon up`: no socket hop) or an HTTP service
+//! reached over pooled keep-alive connections with bodies streamed both ways.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{Router, body::Body};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
+use hyper::body::Incoming;
+use hyper_util::{
+    client::legacy::{Client, connect::HttpConnector},
+    rt::TokioExecutor,
+};
+use tower::ServiceExt;
+
+#[derive(Clone)]
+pub enum Upstream {
+    InProcess(Router),
+    Http(Arc<HttpUpstream>),
+    /// A registry entry whose URL cannot be used; requests get 502.
+    Unavailable,
+}
+
+/// An HTTP service: scheme and authority, plus a base path prepended to every forwarded path.
+pub struct HttpUpstream {
+    pub url: String,
+    scheme: http::uri::Scheme,
+    authority: http::uri::Authority,
+    base_path: String,
+}
+
+/// The pooled client every HTTP upstream shares.
+pub type HttpClient = Client<HttpConnector, Incoming>;
+
+pub enum ForwardError {
+    Timeout,
+    Unreachable(String),
+}
+
+pub fn http_client() -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    connector.set_connect_timeout(Some(Duration::from_secs(3)));
+    connector.set_keepalive(Some(Duration::from_secs(60)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(1024)
+        .build(connector)
+}
+
+impl HttpUpstream {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| format!("{url:?} has no scheme"))?;
+        if scheme != http::uri::Scheme::HTTP {
+            return Err(format!(
+                "{url:?}: upstreams are plain http inside the cluster"
+            ));
+        }
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("{url:?} has no host"))?;
+        if uri.query().is_some() {
+            return Err(format!("{url:?}: an upstream URL cannot have a query"));
+        }
+        let base_path = uri.path().trim_end_matches('/').to_owned();
+        Ok(Self {
+            url: url.trim_end_matches('/').to_owned(),
+            scheme,
+            authority,
+            base_path,
+        })
+    }
+}
+
+impl Upstream {
+    /// Sends `req` (whose URI is the upstream path and query) and returns the upstream's answer.
+    pub async fn forward(
+        &self,
+        mut req: Request<Incoming>,
+        path_and_query: &str,
+        client: &HttpClient,
+        timeout: Duration,
+    ) -> Result<Response<Body>, ForwardError> {
+        strip_hop_by_hop(req.headers_mut());
+        let forwarded = match self {
+            Upstream::InProcess(router) => {
+                *req.uri_mut() = path_and_query
+                    .parse()
+                    .map_err(|_| ForwardError::Unreachable("bad path".into()))?;
+                let call = router.clone().oneshot(req.map(Body::new));
+                match tokio::time::timeout(timeout, call).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    Err(_) => return Err(ForwardError::Timeout),
+                }
+            }
+            Upstream::Http(up) => {
+                let pq = format!("{}{}", up.base_path, path_and_query);
+                *req.uri_mut() = Uri::builder()
+                    .scheme(up.scheme.clone())
+                    .authority(up.authority.clone())
+                    .path_and_query(pq)
+                    .build()
+                    .map_err(|e| ForwardError::Unreachable(e.to_string()))?;
+                match tokio::time::timeout(timeout, client.request(req)).await {
+                    Ok(Ok(response)) => response.map(Body::new),
+                    Ok(Err(error)) => return Err(ForwardError::Unreachable(error.to_string())),
+                    Err(_) => return Err(ForwardError::Timeout),
+                }
+            }
+            Upstream::Unavailable => {
+                return Err(ForwardError::Unreachable("no usable upstream URL".into()));
+            }
+        };
+        let mut response = forwarded;
+        strip_hop_by_hop(response.headers_mut());
+        Ok(response)
+    }
+}
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded, including any
+/// header the `Connection` header names.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    static HOP: [HeaderName; 7] = [
+        header::CONNECTION,
+        HeaderName::from_static("keep-alive"),
+        header::PROXY_AUTHENTICATE,
+        header::PROXY_AUTHORIZATION,
+        header::TE,
+        header::TRAILER,
+        header::UPGRADE,
+    ];
+    if let Some(named) = headers
+        .get(header::CONNECTION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    {
+        for name in named.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+                headers.remove(name);
+            }
+        }
+    }
+    for name in &HOP {
+        headers.remove(name);
+    }
+    // Transfer-encoding is re-done by each hop; hyper sets it again if the body needs it.
+    headers.remove(header::TRANSFER_ENCODING);
+}
+
+/// Appends `value` to `X-Forwarded-For`.
+pub fn append_forwarded_for(headers: &mut HeaderMap, peer: std::net::IpAddr) {
+    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(existing) => format!("{existing}, {peer}"),
+        None => peer.to_string(),
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert("x-forwarded-for", value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls_are_checked() {
+        let up = HttpUpstream::parse("http://127.0.0.1:8001/base/").unwrap();
+        assert_eq!(up.base_path, "/base");
+        assert_eq!(up.url, "http://127.0.0.1:8001/base");
+        assert!(HttpUpstream::parse("https://x").is_err());
+        assert!(HttpUpstream::parse("127.0.0.1:80").is_err());
+        assert!(HttpUpstream::parse("http://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn hop_by_hop_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-kept"));
+    }
+}
+
+impl Upstream {
+    /// An HTTP upstream at `url`.
+    pub fn http(url: &str) -> Result<Self, String> {
+        Ok(Upstream::Http(Arc::new(HttpUpstream::parse(url)?)))
+    }
+}

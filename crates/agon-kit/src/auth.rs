@@ -1,0 +1,360 @@
+//! Access-token verification and the extractors built on it.
+//!
+//! Every service verifies tokens itself (identity headers from clients are never trusted). Tokens are EdDSA JWTs
+//! with header `typ: at+jwt` (RFC 9068); only EdDSA is accepted, so `alg: none`, HMAC-with-the-public-key and
+//! other algorithm confusions fail before any key is used, and the `jku`/`jwk`/`x5u` headers are never followed.
+//! Asymmetric verification costs tens of microseconds, more than a whole proxy hop, so verified tokens are cached
+//! by their SHA-256 until they expire.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use arc_swap::ArcSwap;
+use axum::{
+    extract::{FromRef, FromRequestParts},
+    http::{HeaderValue, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation, jwk::JwkSet};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::error::{ErrorCode, error_response};
+
+/// The `typ` header of an access token.
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// A platform role, carried in the access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Athlete,
+    Trainer,
+    Coach,
+    Admin,
+}
+
+/// The claims of an access token: the contract between the auth service, which signs, and every verifier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessClaims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: Uuid,
+    /// The session this token belongs to; revocation works per session.
+    pub sid: Uuid,
+    pub jti: Uuid,
+    pub roles: Vec<Role>,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// The public keys tokens may be signed with, by key id. The auth service fills it in-process; in distributed
+/// mode the verifier also loads it from the auth service's JWKS.
+#[derive(Clone, Default)]
+pub struct KeySet(Arc<ArcSwap<HashMap<String, DecodingKey>>>);
+
+impl KeySet {
+    /// Replaces the whole set atomically with the keys of a JWKS document (EdDSA keys only; others are ignored).
+    pub fn replace(&self, jwks: &JwkSet) {
+        let mut keys = HashMap::new();
+        for jwk in &jwks.keys {
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
+            let is_ed = matches!(&jwk.algorithm, jsonwebtoken::jwk::AlgorithmParameters::OctetKeyPair(p)
+                if p.curve == jsonwebtoken::jwk::EllipticCurve::Ed25519);
+            if !is_ed {
+                continue;
+            }
+            if let Ok(key) = DecodingKey::from_jwk(jwk) {
+                keys.insert(kid, key);
+            }
+        }
+        self.0.store(Arc::new(keys));
+    }
+
+    fn get(&self, kid: &str) -> Option<DecodingKey> {
+        self.0.load().get(kid).cloned()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.load().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Verifies access tokens; cheap to clone and shared by every handler of a process.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    keys: KeySet,
+    validation: Validation,
+    cache: moka::sync::Cache<[u8; 32], Arc<AccessClaims>>,
+    remote: Option<Remote>,
+}
+
+/// The auth service's JWKS endpoint, for processes that do not hold the keys themselves.
+struct Remote {
+    url: String,
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+/// Why a request is not authenticated or not allowed.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("this endpoint needs an access token")]
+    Missing,
+    #[error("the authorization header must be `Bearer <token>`")]
+    Malformed,
+    #[error("the access token is invalid")]
+    Invalid,
+    #[error("the access token has expired")]
+    Expired,
+    #[error("this action needs the {0:?} role")]
+    MissingRole(Role),
+}
+
+impl TokenVerifier {
+    /// A verifier over `keys`; with `jwks_url`, unknown key ids make it (re)load the auth service's JWKS.
+    pub fn new(keys: KeySet, issuer: &str, audience: &str, jwks_url: Option<String>) -> Self {
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(Duration::from_secs(3600))
+            .build();
+        let remote = jwks_url.map(|url| Remote {
+            url,
+            last_fetch: Mutex::new(None),
+        });
+        Self {
+            inner: Arc::new(Inner {
+                keys,
+                validation,
+                cache,
+                remote,
+            }),
+        }
+    }
+
+    pub fn keys(&self) -> &KeySet {
+        &self.inner.keys
+    }
+
+    /// Verifies `token` and returns its claims.
+    pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = chrono::Utc::now().timestamp();
+        if let Some(claims) = self.inner.cache.get(&digest) {
+            // Cached until `exp`: a hit past it is verified again, which reports the expiry.
+            if claims.exp > now {
+                return Ok(claims);
+            }
+            self.inner.cache.invalidate(&digest);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
+        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+            return Err(AuthError::Invalid);
+        }
+        let kid = header.kid.ok_or(AuthError::Invalid)?;
+        let key = match self.inner.keys.get(&kid) {
+            Some(key) => key,
+            None => {
+                self.refresh_remote().await;
+                self.inner.keys.get(&kid).ok_or(AuthError::Invalid)?
+            }
+        };
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &self.inner.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => AuthError::Expired,
+                _ => AuthError::Invalid,
+            })?;
+        let claims = Arc::new(data.claims);
+        self.inner.cache.insert(digest, claims.clone());
+        Ok(claims)
+    }
+
+    /// Loads the JWKS from the auth service, at most once every 10 s so a flood of forged key ids cannot turn
+    /// into a flood of requests to the auth service.
+    async fn refresh_remote(&self) {
+        let Some(remote) = &self.inner.remote else {
+            return;
+        };
+        let mut last = remote.last_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < Duration::from_secs(10)) {
+            return;
+        }
+        *last = Some(Instant::now());
+        match crate::client::get_json::<JwkSet>(&remote.url).await {
+            Ok(jwks) => self.inner.keys.replace(&jwks),
+            Err(error) => {
+                tracing::warn!(url = %remote.url, error = format!("{error:#}"), "cannot load JWKS")
+            }
+        }
+    }
+
+    /// Loads the remote JWKS now (at start-up), ignoring the throttle.
+    pub async fn preload(&self) -> anyhow::Result<()> {
+        if let Some(remote) = &self.inner.remote {
+            let jwks = crate::client::get_json::<JwkSet>(&remote.url).await?;
+            self.inner.keys.replace(&jwks);
+            *remote.last_fetch.lock().await = Some(Instant::now());
+        }
+        Ok(())
+    }
+}
+
+/// The caller, proven by a valid access token. As a handler argument it makes the endpoint require login.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub roles: Vec<Role>,
+}
+
+/// The caller if a token was sent: no `Authorization` header gives `None`, a bad token is still a 401.
+#[derive(Debug, Clone)]
+pub struct MaybeAuthUser(pub Option<AuthUser>);
+
+impl AuthUser {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    pub fn require(&self, role: Role) -> Result<(), AuthError> {
+        if self.has(role) {
+            Ok(())
+        } else {
+            Err(AuthError::MissingRole(role))
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    TokenVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    #[tracing::instrument(level = "debug", skip_all)] // Never log the token.
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .ok_or(AuthError::Missing)?;
+        authenticate(header, &TokenVerifier::from_ref(state)).await
+    }
+}
+
+impl<S> FromRequestParts<S> for MaybeAuthUser
+where
+    TokenVerifier: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthError;
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match parts.headers.get(header::AUTHORIZATION) {
+            None => Ok(MaybeAuthUser(None)),
+            Some(header) => authenticate(header, &TokenVerifier::from_ref(state))
+                .await
+                .map(|u| MaybeAuthUser(Some(u))),
+        }
+    }
+}
+
+/// The token of a `Bearer` authorization header.
+pub fn bearer_token(header: &HeaderValue) -> Option<&str> {
+    let value = header.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+async fn authenticate(
+    header: &HeaderValue,
+    verifier: &TokenVerifier,
+) -> Result<AuthUser, AuthError> {
+    let token = bearer_token(header).ok_or(AuthError::Malformed)?;
+    let claims = verifier.verify(token).await?;
+    Ok(AuthUser {
+        user_id: claims.sub,
+        session_id: claims.sid,
+        roles: claims.roles.clone(),
+    })
+}
+
+impl ErrorCode for AuthError {
+    fn code(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "unauthenticated",
+            AuthError::Malformed | AuthError::Invalid => "invalid_token",
+            AuthError::Expired => "token_expired",
+            AuthError::MissingRole(_) => "forbidden",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            AuthError::MissingRole(_) => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let mut response = error_response(&self);
+        let challenge = match self {
+            AuthError::Missing => Some("Bearer"),
+            AuthError::MissingRole(_) => None,
+            _ => Some("Bearer error=\"invalid_token\""),
+        };
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_parsing_is_strict() {
+        assert_eq!(
+            bearer_token(&HeaderValue::from_static("Bearer abc")),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&HeaderValue::from_static("bearer abc")),
+            Some("abc")
+        );
+        assert_eq!(bearer_token(&HeaderValue::from_static("Basic abc")), None);
+        assert_eq!(bearer_token(&HeaderValue::from_static("Bearer ")), None);
+        assert_eq!(bearer_token(&HeaderValue::from_static("abc")), None);
+    }
+}

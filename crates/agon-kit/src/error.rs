@@ -1,0 +1,173 @@
+//! The one error shape every Agon endpoint returns: RFC 9457 `application/problem+json` with a stable `code`
+//! that clients switch on, and the request id that ties the answer to the logs.
+
+use std::fmt;
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+
+/// Implemented by every service's error enum.
+pub trait ErrorCode: std::error::Error {
+    /// Stable, snake_case; clients switch on it, so it never changes once shipped.
+    fn code(&self) -> &'static str;
+    fn status(&self) -> StatusCode;
+    /// Per-field details for validation errors.
+    fn fields(&self) -> Vec<FieldError> {
+        Vec::new()
+    }
+}
+
+/// One invalid field of a request.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct FieldError {
+    /// JSON path of the field (`email`, `address.city`, `items[2].qty`); empty for the body as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+/// RFC 9457 problem details with Agon's extension members.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type; `about:blank` plus `code` is enough for clients.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable error code.
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// A 5xx cause, kept out of the body and attached to the response for the logging middleware to report once.
+#[derive(Clone)]
+pub struct ReportedError(pub std::sync::Arc<String>);
+
+/// Builds the problem response for `err`. 5xx details never reach the client.
+pub fn error_response<E: ErrorCode + ?Sized>(err: &E) -> Response {
+    let status = err.status();
+    let detail = if status.is_server_error() {
+        "internal error".to_owned()
+    } else {
+        err.to_string()
+    };
+    let mut response = problem(status, err.code(), detail, err.fields());
+    if status.is_server_error() {
+        response
+            .extensions_mut()
+            .insert(ReportedError(std::sync::Arc::new(format!("{err:#}"))));
+    }
+    response
+}
+
+/// Builds a problem response from parts.
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    errors: Vec<FieldError>,
+) -> Response {
+    let body = Problem {
+        kind: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        code: code.to_owned(),
+        request_id: crate::telemetry::current_request_id(),
+        errors,
+    };
+    let mut response = (status, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    response
+}
+
+/// Errors raised by the kit itself (request parsing, authentication, routing).
+#[derive(Debug, thiserror::Error)]
+pub enum KitError {
+    #[error("the request body is not valid JSON: {0}")]
+    MalformedJson(String),
+    #[error("the request body does not match the expected shape")]
+    InvalidBody(Vec<FieldError>),
+    #[error("expected a JSON body with content-type application/json")]
+    UnsupportedMediaType,
+    #[error("the request body is larger than the {0} bytes allowed")]
+    PayloadTooLarge(usize),
+    #[error("invalid query string: {0}")]
+    InvalidQuery(String),
+    #[error("invalid path parameter: {0}")]
+    InvalidPath(String),
+    #[error("no route for {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ErrorCode for KitError {
+    fn code(&self) -> &'static str {
+        match self {
+            KitError::MalformedJson(_) => "malformed_json",
+            KitError::InvalidBody(_) => "invalid_body",
+            KitError::UnsupportedMediaType => "unsupported_media_type",
+            KitError::PayloadTooLarge(_) => "payload_too_large",
+            KitError::InvalidQuery(_) => "invalid_query",
+            KitError::InvalidPath(_) => "invalid_path",
+            KitError::NotFound(_) => "not_found",
+            KitError::MethodNotAllowed => "method_not_allowed",
+            KitError::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            KitError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            KitError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            KitError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            KitError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            KitError::InvalidQuery(_) | KitError::InvalidPath(_) => StatusCode::BAD_REQUEST,
+            KitError::NotFound(_) => StatusCode::NOT_FOUND,
+            KitError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            KitError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn fields(&self) -> Vec<FieldError> {
+        match self {
+            KitError::InvalidBody(fields) => fields.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl IntoResponse for KitError {
+    fn into_response(self) -> Response {
+        error_response(&self)
+    }
+}
+
+impl fmt::Debug for ReportedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The router fallback: unknown paths get a problem+json 404.
+pub async fn not_found(uri: axum::http::Uri) -> KitError {
+    KitError::NotFound(uri.path().to_owned())
+}
+
+/// The method fallback: a known path with another method gets a problem+json 405.
+pub async fn method_not_allowed() -> KitError {
+    KitError::MethodNotAllowed
+}

@@ -1,0 +1,34 @@
+//! The HTTP kit every Agon service is built with: mechanisms only, no domain.
+//!
+//! - [`error`]: RFC 9457 problem+json with stable codes ([`ErrorCode`], [`error_response`]).
+//! - [`extract`]: `Json`, `Query`, `Path` whose rejections are problem+json.
+//! - [`auth`]: token verification with a verified-token cache, `AuthUser` / `MaybeAuthUser`.
+//! - [`observe`]: request ids, W3C trace context, metrics and 5xx logging as one middleware.
+//! - [`page`]: cursor pagination with a hard maximum.
+//! - [`service`]: the `Service` a crate builds and the `Deps` it is given; health, readiness, metrics, docs.
+//! - [`server`], [`telemetry`], [`client`]: serving with draining, logging set-up, internal HTTP calls.
+//!
+//! It must not know any service: invariant 1 of ARCHITECTURE.md.
+
+pub mod auth;
+pub mod client;
+pub mod error;
+pub mod extract;
+pub mod observe;
+pub mod page;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+
+pub use auth::{AuthUser, MaybeAuthUser, Role, TokenVerifier};
+pub use error::{ErrorCode, FieldError, KitError, error_response};
+pub use extract::{Json, Path, Query};
+pub use page::{Page, PageParams};
+pub use service::{Deps, ReadyCheck, Service, Task};
+
+/// Largest request body a service accepts (1 MiB); larger bodies get a 413 problem.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The issuer and audience of Agon access tokens.
+pub const TOKEN_ISSUER: &str = "agon";
+pub const TOKEN_AUDIENCE: &str = "agon";

@@ -1,0 +1,82 @@
+//! The middleware every service router gets: request id, trace context, a span, metrics, and the single log line
+//! for a 5xx (whose cause the error type attached as [`ReportedError`]).
+
+use std::time::Instant;
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::{HeaderName, HeaderValue},
+    middleware::Next,
+    response::Response,
+};
+use tracing::Instrument;
+
+use crate::{
+    error::ReportedError,
+    telemetry::{REQUEST_ID, TraceContext, request_id_from},
+};
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// `axum::middleware::from_fn_with_state(service_name, observe)`.
+pub async fn observe(
+    State(service): State<&'static str>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let started = Instant::now();
+    let request_id = request_id_from(
+        req.headers()
+            .get(&X_REQUEST_ID)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let trace = TraceContext::continue_from(
+        req.headers()
+            .get(&TRACEPARENT)
+            .and_then(|v| v.to_str().ok()),
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        req.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&trace.header()) {
+        req.headers_mut().insert(TRACEPARENT.clone(), value);
+    }
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let span = tracing::info_span!(
+        "request", service, %method, path = %req.uri().path(), request_id = %request_id, trace_id = %trace.trace_id,
+    );
+    let mut response = REQUEST_ID
+        .scope(request_id.clone(), next.run(req).instrument(span.clone()))
+        .await;
+    let status = response.status();
+    if let Some(reported) = response.extensions_mut().remove::<ReportedError>() {
+        span.in_scope(
+            || tracing::error!(status = status.as_u16(), error = %reported.0, "request failed"),
+        );
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let labels = [
+        ("service", service.to_owned()),
+        ("method", method.to_string()),
+        ("route", route),
+    ];
+    metrics::histogram!("agon_http_request_duration_seconds", &labels).record(elapsed);
+    metrics::counter!(
+        "agon_http_requests_total",
+        &[
+            ("service", service.to_owned()),
+            ("status", status.as_u16().to_string()),
+        ]
+    )
+    .increment(1);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
+    }
+    response
+}

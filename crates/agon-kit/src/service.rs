@@ -1,0 +1,194 @@
+//! What a service crate hands to the binary ([`Service`]) and what the binary hands to it ([`Deps`]).
+//! One shape for every service, so health, metrics, docs, limits and shutdown exist once, here.
+
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+
+use agon_bus::Bus;
+use agon_db::{Databases, Db, Migrations};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::get,
+};
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::{
+    MAX_BODY_BYTES,
+    auth::TokenVerifier,
+    error::{method_not_allowed, not_found},
+    observe::observe,
+};
+
+/// A background loop of a service (outbox relay, health prober…); it runs until the process stops.
+pub type Task = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>>;
+
+/// A dependency probe for `/readyz`.
+#[derive(Clone)]
+pub struct ReadyCheck {
+    pub name: String,
+    probe: Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>,
+}
+
+/// What every service receives from the binary: where its database is, the bus, the token verifier.
+#[derive(Clone)]
+pub struct Deps {
+    pub databases: Databases,
+    pub bus: Bus,
+    pub verifier: TokenVerifier,
+}
+
+/// A built service: its routes and API description, its background tasks and its readiness checks.
+pub struct Service {
+    pub name: &'static str,
+    pub router: Router,
+    pub openapi: OpenApi,
+    pub tasks: Vec<Task>,
+    pub checks: Vec<ReadyCheck>,
+}
+
+impl Deps {
+    /// Opens this service's own database and applies its migrations.
+    pub async fn database(&self, service: &str, migrations: &Migrations) -> anyhow::Result<Db> {
+        self.databases.open_migrated(service, migrations).await
+    }
+}
+
+impl ReadyCheck {
+    pub fn new<F, Fut>(name: impl Into<String>, probe: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        Self {
+            name: name.into(),
+            probe: Arc::new(move || Box::pin(probe())),
+        }
+    }
+
+    /// A check that the database answers.
+    pub fn database(db: &Db) -> Self {
+        let db = db.clone();
+        Self::new("database", move || {
+            let db = db.clone();
+            async move { db.ping().await }
+        })
+    }
+
+    /// A check that the bus takes events.
+    pub fn bus(bus: &Bus) -> Self {
+        let bus = bus.clone();
+        Self::new("bus", move || {
+            let bus = bus.clone();
+            async move { bus.ready().await }
+        })
+    }
+
+    pub async fn run(&self) -> bool {
+        tokio::time::timeout(Duration::from_secs(2), (self.probe)())
+            .await
+            .unwrap_or(false)
+    }
+}
+
+impl Service {
+    /// Wraps a service's documented routes; `name` labels its logs and metrics.
+    pub fn new(name: &'static str, api: OpenApiRouter) -> Self {
+        let (router, openapi) = api.split_for_parts();
+        Self {
+            name,
+            router,
+            openapi,
+            tasks: Vec::new(),
+            checks: Vec::new(),
+        }
+    }
+
+    pub fn with_task(
+        mut self,
+        task: impl Future<Output = anyhow::Result<()>> + Send + 'static,
+    ) -> Self {
+        self.tasks.push(Box::pin(task));
+        self
+    }
+
+    pub fn with_check(mut self, check: ReadyCheck) -> Self {
+        self.checks.push(check);
+        self
+    }
+
+    /// The service's API with the kit's middleware, body limit and problem+json fallbacks. This is what the
+    /// gateway calls in-process in `agon up`.
+    pub fn api(&self) -> Router {
+        self.router
+            .clone()
+            .fallback(not_found)
+            .method_not_allowed_fallback(method_not_allowed)
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+            .layer(axum::middleware::from_fn_with_state(self.name, observe))
+    }
+
+    /// What a process serving only this service listens with: the API plus `/healthz`, `/readyz`, `/metrics`,
+    /// `/openapi.json` and `/docs`.
+    pub fn standalone(&self) -> Router {
+        self.api()
+            .merge(process_routes(self.checks.clone()))
+            .merge(docs(self.openapi.clone()))
+    }
+}
+
+/// `/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics` (Prometheus).
+pub fn process_routes(checks: Vec<ReadyCheck>) -> Router {
+    let checks = Arc::new(checks);
+    Router::new()
+        .route(
+            "/healthz",
+            get(|| async { axum::Json(serde_json::json!({ "status": "ok" })) }),
+        )
+        .route(
+            "/readyz",
+            get(move || {
+                let checks = checks.clone();
+                async move { readiness(&checks).await }
+            }),
+        )
+        .route("/metrics", get(render_metrics))
+}
+
+/// The browsable API docs at `/docs` over `/openapi.json`; the Swagger UI assets are compiled in, so the page
+/// works with no network.
+pub fn docs(openapi: OpenApi) -> Router {
+    utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .url("/openapi.json", openapi)
+        .into()
+}
+
+async fn readiness(checks: &[ReadyCheck]) -> axum::response::Response {
+    let results = futures_util::future::join_all(
+        checks
+            .iter()
+            .map(|c| async move { (c.name.clone(), c.run().await) }),
+    )
+    .await;
+    let ready = results.iter().all(|(_, up)| *up);
+    let detail: serde_json::Map<_, _> = results
+        .into_iter()
+        .map(|(name, up)| (name, serde_json::json!(if up { "up" } else { "down" })))
+        .collect();
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = serde_json::json!({ "status": if ready { "ready" } else { "not_ready" }, "checks": detail });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn render_metrics() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        crate::telemetry::prometheus().render(),
+    )
+}

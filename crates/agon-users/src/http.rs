@@ -1,0 +1,174 @@
+//! HTTP handlers and DTOs of the users service.
+
+use agon_kit::{AuthUser, Json, Path};
+use axum::extract::State as AxumState;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    State,
+    domain::{self, Profile, ProfileEdit},
+    error::Error,
+};
+
+pub fn router(state: State) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(get_user))
+        .with_state(state)
+}
+
+/// The caller's own profile, with private fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyProfile {
+    pub id: Uuid,
+    pub email: String,
+    pub display_name: String,
+    pub bio: String,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub avatar_url: Option<String>,
+    pub roles: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// What any member sees of another.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicProfile {
+    pub id: Uuid,
+    pub display_name: String,
+    pub bio: String,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub avatar_url: Option<String>,
+    pub roles: Vec<String>,
+}
+
+/// A partial update of the caller's profile; `null` clears an optional field. Roles and account state are
+/// not editable here: such fields are rejected as unknown.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfile {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub city: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub avatar_url: Option<Option<String>>,
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = MyProfile), (status = 401), (status = 404)))]
+async fn get_me(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+) -> Result<Json<MyProfile>, Error> {
+    let profile = state
+        .store
+        .profile(auth.user_id)
+        .await?
+        .ok_or(Error::NotFound(auth.user_id))?;
+    Ok(Json(profile.into()))
+}
+
+/// Edits the caller's profile.
+#[utoipa::path(patch, path = "/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateProfile,
+    responses((status = 200, body = MyProfile), (status = 401), (status = 422)))]
+async fn update_me(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Json(body): Json<UpdateProfile>,
+) -> Result<Json<MyProfile>, Error> {
+    let edit = validate(body)?;
+    let mut profile = state
+        .store
+        .profile(auth.user_id)
+        .await?
+        .ok_or(Error::NotFound(auth.user_id))?;
+    profile.apply(edit);
+    profile.updated_at = agon_bus::now_text();
+    state.store.update_profile(&profile).await?;
+    Ok(Json(profile.into()))
+}
+
+/// Another member's public profile.
+#[utoipa::path(get, path = "/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = PublicProfile), (status = 401), (status = 404)))]
+async fn get_user(
+    _auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<PublicProfile>, Error> {
+    let profile = state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
+    Ok(Json(PublicProfile {
+        id: profile.user_id,
+        display_name: profile.display_name,
+        bio: profile.bio,
+        city: profile.city,
+        country: profile.country,
+        avatar_url: profile.avatar_url,
+        roles: profile.roles,
+    }))
+}
+
+fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {
+    let mut errors = Vec::new();
+    let display_name = body
+        .display_name
+        .map(|v| domain::text("display_name", v, 100, &mut errors));
+    if display_name.as_deref() == Some("") {
+        errors.push(agon_kit::FieldError {
+            field: "display_name".into(),
+            message: "must not be empty".into(),
+        });
+    }
+    let edit = ProfileEdit {
+        display_name,
+        bio: body.bio.map(|v| domain::text("bio", v, 2000, &mut errors)),
+        city: body
+            .city
+            .map(|v| v.map(|v| domain::text("city", v, 100, &mut errors))),
+        country: body
+            .country
+            .map(|v| v.map(|v| domain::text("country", v, 100, &mut errors))),
+        avatar_url: body
+            .avatar_url
+            .map(|v| v.map(|v| domain::avatar_url(v, &mut errors))),
+    };
+    if errors.is_empty() {
+        Ok(edit)
+    } else {
+        Err(Error::Invalid(errors))
+    }
+}
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+impl From<Profile> for MyProfile {
+    fn from(p: Profile) -> Self {
+        Self {
+            id: p.user_id,
+            email: p.email,
+            display_name: p.display_name,
+            bio: p.bio,
+            city: p.city,
+            country: p.country,
+            avatar_url: p.avatar_url,
+            roles: p.roles,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}

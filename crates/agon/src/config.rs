@@ -1,0 +1,178 @@
+//! Configuration: defaults < `agon.toml` < `AGON_*` environment < command-line flags. Unknown keys and invalid
+//! values stop the start with a message that names the key. This is the only place that reads the environment.
+
+use std::path::{Path, PathBuf};
+
+use agon_kit::telemetry::LogFormat;
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+
+/// Everything `agon` can be told.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Port of the gateway (`agon up`) or of the one service (`agon serve`).
+    pub port: u16,
+    /// Address to listen on.
+    pub host: String,
+    /// Where `agon up` keeps one SQLite file per service.
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL for `agon serve` and `agon migrate`; each service uses its own schema in it.
+    pub database_url: Option<String>,
+    /// Prepended to every schema name (`<prefix>users`), to share one database between installations.
+    pub schema_prefix: String,
+    /// Gateway profile to load from `profiles_dir` (`--profile gymit` reads `profiles/gymit.toml`).
+    pub profile: Option<String>,
+    pub profiles_dir: PathBuf,
+    /// Base URL of the auth service, for processes that verify tokens against its JWKS (`agon serve`).
+    pub auth_url: Option<String>,
+    pub log: LogConfig,
+    pub auth: agon_auth::Config,
+    pub users: agon_users::Config,
+    pub gateway: agon_gateway::Config,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `json` or `pretty`; by default pretty on a terminal, JSON otherwise.
+    pub format: Option<LogFormat>,
+    /// Filter directives, such as `info` or `info,agon_gateway=debug`.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            port: 8000,
+            host: "127.0.0.1".into(),
+            data_dir: "data".into(),
+            database_url: None,
+            schema_prefix: String::new(),
+            profile: None,
+            profiles_dir: "profiles".into(),
+            auth_url: None,
+            log: LogConfig::default(),
+            auth: Default::default(),
+            users: Default::default(),
+            gateway: Default::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: None,
+            filter: "info".into(),
+        }
+    }
+}
+
+/// A gateway profile file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// What the profile serves, for `agon routes` and the logs.
+    pub description: String,
+    #[serde(default)]
+    pub routes: Vec<agon_gateway::RouteConfig>,
+}
+
+impl Config {
+    /// Loads the layers. `file` is read when given (and must exist) or when `agon.toml` exists here;
+    /// `flags` holds only the flags given on the command line.
+    pub fn load(file: Option<&Path>, flags: serde_json::Value) -> anyhow::Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) if !path.exists() => {
+                anyhow::bail!("config file {} does not exist", path.display())
+            }
+            Some(path) => figment = figment.merge(Toml::file(path)),
+            None if Path::new("agon.toml").exists() => {
+                figment = figment.merge(Toml::file("agon.toml"))
+            }
+            None => {}
+        }
+        // `AGON_GATEWAY__TIMEOUT_MS` sets `gateway.timeout_ms`. Variables for the test harness are not config.
+        let env = Env::prefixed("AGON_")
+            .split("__")
+            .filter(|key| !key.as_str().starts_with("test_"));
+        figment = figment.merge(env).merge(Serialized::defaults(flags));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        config
+            .auth
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        Ok(config)
+    }
+
+    /// Reads the profile named in the config, if any.
+    pub fn load_profile(&self) -> anyhow::Result<Option<(String, Profile)>> {
+        let Some(name) = &self.profile else {
+            return Ok(None);
+        };
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            anyhow::bail!("invalid profile name {name:?}");
+        }
+        let path = self.profiles_dir.join(format!("{name}.toml"));
+        if !path.exists() {
+            anyhow::bail!("profile {name:?} not found at {}", path.display());
+        }
+        let profile: Profile = Figment::from(Toml::file(&path))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid profile {}: {e}", path.display()))?;
+        Ok(Some((name.clone(), profile)))
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        use std::io::IsTerminal;
+        self.log
+            .format
+            .unwrap_or(if std::io::stdout().is_terminal() {
+                LogFormat::Pretty
+            } else {
+                LogFormat::Json
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agon.toml");
+        std::fs::write(&path, "prot = 1\n").unwrap();
+        let err = Config::load(Some(&path), serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prot"), "{err}");
+        std::fs::write(&path, "[gateway]\ntimeout_ms = \"soon\"\n").unwrap();
+        let err = Config::load(Some(&path), serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agon.toml");
+        std::fs::write(&path, "port = 9000\nprofile = \"x\"\n").unwrap();
+        let config = Config::load(Some(&path), serde_json::json!({ "port": 9100 })).unwrap();
+        assert_eq!(config.port, 9100);
+        assert_eq!(config.profile.as_deref(), Some("x"));
+    }
+}

@@ -1,0 +1,287 @@
+//! `agon`: the whole platform in one binary.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use agon::{Config, platform};
+use agon_db::Databases;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+
+/// Agon: accounts, trainings, events, tournaments, shop and more for sports clubs, behind one gateway.
+#[derive(Parser)]
+#[command(name = "agon", version, about, long_about = None)]
+struct Cli {
+    /// Configuration file (default: ./agon.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every service in this process: SQLite files under --data-dir, in-process bus, gateway on --port.
+    Up {
+        /// Directory for the SQLite databases [default: data]
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Gateway port [default: 8000]
+        #[arg(long)]
+        port: Option<u16>,
+        /// Address to listen on [default: 127.0.0.1]
+        #[arg(long)]
+        host: Option<String>,
+        /// Gateway profile from profiles/<NAME>.toml, serving a seed system's documented API
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+    },
+    /// Run one service (or the gateway) in this process, on PostgreSQL, for deployments with replicas.
+    Serve {
+        /// auth, users or gateway
+        service: String,
+        #[arg(long)]
+        port: Option<u16>,
+        #[arg(long)]
+        host: Option<String>,
+        /// PostgreSQL URL; each service uses its own schema
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        /// Base URL of the auth service (for its JWKS)
+        #[arg(long, value_name = "URL")]
+        auth_url: Option<String>,
+        /// Gateway profile (with `serve gateway`)
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+    },
+    /// Apply pending database migrations: of one service, or of all.
+    Migrate {
+        service: Option<String>,
+        /// PostgreSQL URL; without it, the SQLite files under --data-dir
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Print the resolved route table of the gateway.
+    Routes {
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let flags = flags(&cli.command);
+    let config = Config::load(cli.config.as_deref(), flags)?;
+    agon_kit::telemetry::init_logging(config.log_format(), &config.log.filter)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli.command, config))
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Up { .. } => up(config).await,
+        Command::Serve { service, .. } => serve(&service, config).await,
+        Command::Migrate { service, .. } => migrate(service.as_deref(), &config).await,
+        Command::Routes { .. } => routes(config).await,
+    }
+}
+
+async fn up(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let embedded =
+        platform::Embedded::build(&config, Databases::SqliteDir(config.data_dir.clone())).await?;
+    let listener = bind(&config).await?;
+    let addr = listener.local_addr()?;
+    let mut tasks = spawn(embedded.tasks);
+    println!("Agon is up in {} ms", started.elapsed().as_millis());
+    println!("  API      http://{addr}/");
+    println!("  Docs     http://{addr}/docs");
+    println!("  Health   http://{addr}/healthz");
+    println!("  Data     {}", config.data_dir.display());
+    if let Some(profile) = &config.profile {
+        println!("  Profile  {profile}");
+    }
+    embedded
+        .gateway
+        .serve(listener, agon_kit::server::shutdown_signal())
+        .await?;
+    tasks.abort_all();
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve(service: &str, config: Config) -> anyhow::Result<()> {
+    let deps = platform::distributed_deps(service, &config).await?;
+    let listener = bind(&config).await?;
+    if service == "gateway" {
+        let (gateway, tasks) = platform::distributed_gateway(&config, &deps).await?;
+        let mut tasks = spawn(tasks);
+        tracing::info!(addr = %listener.local_addr()?, "gateway listening");
+        gateway
+            .serve(listener, agon_kit::server::shutdown_signal())
+            .await?;
+        tasks.abort_all();
+        return Ok(());
+    }
+    if let Err(error) = deps.verifier.preload().await {
+        // The auth service may start later; keys are fetched again on the first unknown key id.
+        tracing::warn!(error = format!("{error:#}"), "JWKS not loaded yet");
+    }
+    let mut built = platform::build_service(service, &deps, &config).await?;
+    let mut tasks = spawn(std::mem::take(&mut built.tasks));
+    tracing::info!(service, addr = %listener.local_addr()?, "listening");
+    agon_kit::server::serve(
+        listener,
+        built.standalone(),
+        agon_kit::server::shutdown_signal(),
+    )
+    .await?;
+    tasks.abort_all();
+    Ok(())
+}
+
+async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
+    let databases = match &config.database_url {
+        Some(url) => Databases::Postgres {
+            url: url.clone(),
+            schema_prefix: config.schema_prefix.clone(),
+        },
+        None => Databases::SqliteDir(config.data_dir.clone()),
+    };
+    // Building a service applies its migrations; nothing is served.
+    let deps = agon_kit::Deps {
+        databases,
+        bus: agon_bus::Bus::in_process(),
+        verifier: agon_kit::TokenVerifier::new(
+            Default::default(),
+            agon_kit::TOKEN_ISSUER,
+            agon_kit::TOKEN_AUDIENCE,
+            None,
+        ),
+    };
+    let names: Vec<&str> = match service {
+        Some(name) => vec![name],
+        None => platform::service_names(),
+    };
+    for name in names {
+        if name == "gateway" {
+            agon_gateway::build(&deps, config.gateway.clone(), None, Vec::new()).await?;
+        } else {
+            platform::build_service(name, &deps, config).await?;
+        }
+        println!("{name}: migrated");
+    }
+    Ok(())
+}
+
+async fn routes(config: Config) -> anyhow::Result<()> {
+    let dir = tempdir_for_routes(&config)?;
+    let embedded = platform::Embedded::build(&config, Databases::SqliteDir(dir)).await?;
+    println!(
+        "{:<36} {:<28} {:<8} {:<7} {:<10} SOURCE",
+        "MATCH", "REWRITE", "METHODS", "AUTH", "UPSTREAM"
+    );
+    for row in embedded.gateway.routes() {
+        let auth = serde_json::to_value(row.auth)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        println!(
+            "{:<36} {:<28} {:<8} {:<7} {:<10} {}",
+            row.matcher,
+            row.rewrite.unwrap_or_else(|| "-".into()),
+            row.methods,
+            auth,
+            row.upstream,
+            row.source
+        );
+    }
+    Ok(())
+}
+
+/// `agon routes` shows the table the data directory would give (registry included) when it exists.
+fn tempdir_for_routes(config: &Config) -> anyhow::Result<PathBuf> {
+    if config.data_dir.join("gateway.db").exists() {
+        return Ok(config.data_dir.clone());
+    }
+    let dir = std::env::temp_dir().join(format!("agon-routes-{}", uuid::Uuid::now_v7().simple()));
+    Ok(dir)
+}
+
+async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
+    let addr: SocketAddr = format!("{}:{}", config.host, config.port)
+        .parse()
+        .with_context(|| format!("invalid host/port {}:{}", config.host, config.port))?;
+    TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))
+}
+
+fn spawn(tasks: Vec<agon_kit::Task>) -> tokio::task::JoinSet<()> {
+    let mut set = tokio::task::JoinSet::new();
+    for task in tasks {
+        set.spawn(async move {
+            if let Err(error) = task.await {
+                tracing::error!(error = format!("{error:#}"), "background task stopped");
+            }
+        });
+    }
+    set
+}
+
+/// The flags given on the command line, as a config layer (absent flags leave lower layers alone).
+fn flags(command: &Command) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    let mut put = |key: &str, value: Option<serde_json::Value>| {
+        if let Some(v) = value {
+            map.insert(key.to_owned(), v);
+        }
+    };
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| serde_json::json!(p));
+    match command {
+        Command::Up {
+            data_dir,
+            port,
+            host,
+            profile,
+        } => {
+            put("data_dir", path(data_dir));
+            put("port", port.map(|p| p.into()));
+            put("host", host.clone().map(Into::into));
+            put("profile", profile.clone().map(Into::into));
+        }
+        Command::Serve {
+            port,
+            host,
+            database_url,
+            auth_url,
+            profile,
+            ..
+        } => {
+            put("port", port.map(|p| p.into()));
+            put("host", host.clone().map(Into::into));
+            put("database_url", database_url.clone().map(Into::into));
+            put("auth_url", auth_url.clone().map(Into::into));
+            put("profile", profile.clone().map(Into::into));
+        }
+        Command::Migrate {
+            database_url,
+            data_dir,
+            ..
+        } => {
+            put("database_url", database_url.clone().map(Into::into));
+            put("data_dir", path(data_dir));
+        }
+        Command::Routes { profile, data_dir } => {
+            put("profile", profile.clone().map(Into::into));
+            put("data_dir", path(data_dir));
+        }
+    }
+    serde_json::Value::Object(map)
+}

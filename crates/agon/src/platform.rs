@@ -1,0 +1,148 @@
+//! The composition root: which services exist, which path prefixes each owns, and how to build them for each
+//! run mode. The only place that knows every service.
+
+use agon_bus::Bus;
+use agon_db::Databases;
+use agon_gateway::{Gateway, Mount, Upstream};
+use agon_kit::{Deps, Service, Task, TokenVerifier, auth::KeySet};
+
+use crate::config::Config;
+
+/// A service of the platform and the canonical path prefixes the gateway routes to it.
+pub struct ServiceDef {
+    pub name: &'static str,
+    pub prefixes: &'static [&'static str],
+}
+
+/// Every service, in start order (auth first: it publishes the signing keys the others verify with).
+pub const SERVICES: &[ServiceDef] = &[
+    ServiceDef {
+        name: agon_auth::SERVICE,
+        prefixes: &["/auth", "/.well-known"],
+    },
+    ServiceDef {
+        name: agon_users::SERVICE,
+        prefixes: &["/users"],
+    },
+];
+
+/// The names `agon serve` accepts.
+pub fn service_names() -> Vec<&'static str> {
+    SERVICES.iter().map(|s| s.name).chain(["gateway"]).collect()
+}
+
+/// Builds one service by name.
+pub async fn build_service(name: &str, deps: &Deps, config: &Config) -> anyhow::Result<Service> {
+    match name {
+        agon_auth::SERVICE => agon_auth::build(deps, config.auth.clone()).await,
+        agon_users::SERVICE => agon_users::build(deps, config.users.clone()).await,
+        other => anyhow::bail!(
+            "unknown service {other:?} (known: {})",
+            service_names().join(", ")
+        ),
+    }
+}
+
+/// The platform in one process: every service, with the gateway dispatching to them in-process.
+pub struct Embedded {
+    pub gateway: Gateway,
+    pub tasks: Vec<Task>,
+}
+
+impl Embedded {
+    /// Builds every service on `databases` with the in-process bus, and the gateway in front of them.
+    pub async fn build(config: &Config, databases: Databases) -> anyhow::Result<Self> {
+        let deps = Deps {
+            databases,
+            bus: Bus::in_process(),
+            verifier: TokenVerifier::new(
+                KeySet::default(),
+                agon_kit::TOKEN_ISSUER,
+                agon_kit::TOKEN_AUDIENCE,
+                None,
+            ),
+        };
+        let mut tasks = Vec::new();
+        let mut mounts = Vec::new();
+        for def in SERVICES {
+            let mut service = build_service(def.name, &deps, config).await?;
+            tasks.append(&mut service.tasks);
+            mounts.push(Mount {
+                name: def.name.to_owned(),
+                prefixes: def.prefixes.iter().map(|p| (*p).to_owned()).collect(),
+                upstream: Upstream::InProcess(service.api()),
+                openapi: Some(service.openapi.clone()),
+            });
+        }
+        let profile = config.load_profile()?.map(|(name, p)| (name, p.routes));
+        let (gateway, mut gateway_tasks) =
+            agon_gateway::build(&deps, config.gateway.clone(), profile, mounts).await?;
+        tasks.append(&mut gateway_tasks);
+        Ok(Self { gateway, tasks })
+    }
+}
+
+/// Dependencies of one service in its own process: its schema in PostgreSQL, the durable bus, and token
+/// verification against the auth service's JWKS (the auth service itself holds the keys).
+pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<Deps> {
+    let url = config.database_url.clone().ok_or_else(|| {
+        anyhow::anyhow!("agon serve needs a PostgreSQL URL: --database-url or AGON_DATABASE_URL")
+    })?;
+    let databases = Databases::Postgres {
+        url,
+        schema_prefix: config.schema_prefix.clone(),
+    };
+    let bus = Bus::postgres(&databases).await?;
+    let jwks = if service == agon_auth::SERVICE {
+        None
+    } else {
+        let base = config.auth_url.clone().ok_or_else(|| {
+            anyhow::anyhow!(
+                "agon serve {service} needs the auth service's URL: --auth-url or AGON_AUTH_URL"
+            )
+        })?;
+        Some(format!(
+            "{}/.well-known/jwks.json",
+            base.trim_end_matches('/')
+        ))
+    };
+    let verifier = TokenVerifier::new(
+        KeySet::default(),
+        agon_kit::TOKEN_ISSUER,
+        agon_kit::TOKEN_AUDIENCE,
+        jwks,
+    );
+    Ok(Deps {
+        databases,
+        bus,
+        verifier,
+    })
+}
+
+/// The gateway alone, proxying over HTTP to the upstreams in its config.
+pub async fn distributed_gateway(
+    config: &Config,
+    deps: &Deps,
+) -> anyhow::Result<(Gateway, Vec<Task>)> {
+    let mut mounts = Vec::new();
+    for def in SERVICES {
+        let Some(url) = config.gateway.upstreams.get(def.name) else {
+            continue;
+        };
+        let upstream = agon_gateway::Upstream::http(url)
+            .map_err(|e| anyhow::anyhow!("gateway.upstreams.{}: {e}", def.name))?;
+        mounts.push(Mount {
+            name: def.name.to_owned(),
+            prefixes: def.prefixes.iter().map(|p| (*p).to_owned()).collect(),
+            upstream,
+            openapi: None,
+        });
+    }
+    let mut gateway_config = config.gateway.clone();
+    // Known services are mounted above with their prefixes; the rest stay plain named upstreams.
+    gateway_config
+        .upstreams
+        .retain(|name, _| !SERVICES.iter().any(|d| d.name == name));
+    let profile = config.load_profile()?.map(|(name, p)| (name, p.routes));
+    agon_gateway::build(deps, gateway_config, profile, mounts).await
+}
