@@ -13,6 +13,11 @@ pub struct Config {
     /// Password hashes computed at once; more wait, so a login burst cannot take every core.
     /// 0 means the number of cores.
     pub max_concurrent_hashes: usize,
+    /// The first administrator, created at start when no account has this email (`AGON_AUTH__ADMIN_EMAIL`).
+    pub admin_email: Option<String>,
+    /// Its initial password (`AGON_AUTH__ADMIN_PASSWORD`); never serialised or logged.
+    #[serde(skip_serializing)]
+    pub admin_password: Option<secrecy::SecretString>,
 }
 
 impl Default for Config {
@@ -23,6 +28,8 @@ impl Default for Config {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             max_concurrent_hashes: 0,
+            admin_email: None,
+            admin_password: None,
         }
     }
 }
@@ -40,6 +47,18 @@ impl Config {
         }
         if self.session_ttl_secs < self.access_token_ttl_secs {
             anyhow::bail!("auth.session_ttl_secs must be at least auth.access_token_ttl_secs");
+        }
+        if self.admin_email.is_some() != self.admin_password.is_some() {
+            anyhow::bail!("auth.admin_email and auth.admin_password must be given together");
+        }
+        if let Some(email) = &self.admin_email {
+            crate::domain::Email::parse(email)
+                .map_err(|e| anyhow::anyhow!("auth.admin_email {}", e.message))?;
+        }
+        if let Some(password) = &self.admin_password {
+            use secrecy::ExposeSecret;
+            crate::domain::check_password(password.expose_secret())
+                .map_err(|e| anyhow::anyhow!("auth.admin_password {}", e.message))?;
         }
         Ok(())
     }

@@ -52,8 +52,60 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         keys,
         config: Arc::new(config),
     };
+    bootstrap_admin(&state).await?;
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
         .with_task(outbox.relay())
         .with_check(agon_kit::ReadyCheck::database(&db))
         .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
+}
+
+/// Creates the configured first administrator unless an account with that email exists. Its profile follows
+/// through the bus like any registration's.
+async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let (Some(email), Some(password)) = (&state.config.admin_email, &state.config.admin_password)
+    else {
+        return Ok(());
+    };
+    let email = domain::Email::parse(email)
+        .map_err(|e| anyhow::anyhow!("auth.admin_email {}", e.message))?;
+    if state.store.credentials(email.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    let hash = state
+        .hasher
+        .hash(password.expose_secret().to_owned())
+        .await?;
+    let user_id = uuid::Uuid::now_v7();
+    let roles = [agon_kit::Role::Admin];
+    let now = chrono::Utc::now();
+    let mut tx = state.store.db().begin().await?;
+    let created = state
+        .store
+        .insert_account(
+            &mut tx,
+            user_id,
+            email.as_str(),
+            &hash,
+            &domain::format_roles(&roles),
+            &agon_bus::now_text(),
+        )
+        .await;
+    match created {
+        // Another replica created it first.
+        Err(Error::EmailTaken) => return Ok(()),
+        other => other?,
+    }
+    events::user_registered(
+        &mut tx,
+        user_id,
+        &email,
+        Some("Administrator".into()),
+        &roles,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(email = email.as_str(), "first administrator created");
+    Ok(())
 }

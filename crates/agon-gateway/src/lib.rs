@@ -303,10 +303,10 @@ impl Tables {
             let now = registry::Registry::fingerprint_of(&self.db)
                 .await
                 .unwrap_or_default();
-            if *self.fingerprint.lock().await != now {
-                if let Err(error) = self.reload().await {
-                    tracing::warn!(error = format!("{error:#}"), "route table reload failed");
-                }
+            if *self.fingerprint.lock().await != now
+                && let Err(error) = self.reload().await
+            {
+                tracing::warn!(error = format!("{error:#}"), "route table reload failed");
             }
         }
     }
@@ -384,10 +384,9 @@ impl Gateway {
             && req
                 .headers()
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+            && let Some(preflight) = self.preflight(&req)
         {
-            if let Some(preflight) = self.preflight(&req) {
-                return preflight;
-            }
+            return preflight;
         }
         let table = self.inner.tables.current.load();
         let (route, path) = match table.lookup(req.method(), req.uri().path()) {
@@ -396,10 +395,10 @@ impl Gateway {
             Lookup::NotFound => return kit(KitError::NotFound(req.uri().path().to_owned())),
         };
         drop(table);
-        if route.auth != AuthPolicy::Public {
-            if let Err(e) = self.authorize(&req, route.auth).await {
-                return axum::response::IntoResponse::into_response(e);
-            }
+        if route.auth != AuthPolicy::Public
+            && let Err(e) = self.authorize(&req, route.auth).await
+        {
+            return axum::response::IntoResponse::into_response(e);
         }
         let path_and_query = match req.uri().query() {
             Some(q) if path.contains('?') => format!("{path}&{q}"),

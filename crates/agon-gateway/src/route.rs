@@ -218,7 +218,7 @@ impl Matcher {
 impl RouteTable {
     pub fn new(mut routes: Vec<Route>) -> Self {
         // Stable sort: among equally specific routes, the earlier source (profile, config, registry) wins.
-        routes.sort_by(|a, b| b.matcher.specificity().cmp(&a.matcher.specificity()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.matcher.specificity()));
         Self {
             routes: routes.into_iter().map(Arc::new).collect(),
         }

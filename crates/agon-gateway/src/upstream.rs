@@ -165,6 +165,13 @@ pub fn append_forwarded_for(headers: &mut HeaderMap, peer: std::net::IpAddr) {
     }
 }
 
+impl Upstream {
+    /// An HTTP upstream at `url`.
+    pub fn http(url: &str) -> Result<Self, String> {
+        Ok(Upstream::Http(Arc::new(HttpUpstream::parse(url)?)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,12 +199,5 @@ mod tests {
         strip_hop_by_hop(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
-    }
-}
-
-impl Upstream {
-    /// An HTTP upstream at `url`.
-    pub fn http(url: &str) -> Result<Self, String> {
-        Ok(Upstream::Http(Arc::new(HttpUpstream::parse(url)?)))
     }
 }

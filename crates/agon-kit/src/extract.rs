@@ -158,7 +158,7 @@ mod tests {
             Err(KitError::MalformedJson(_))
         ));
         assert!(matches!(
-            parse_json::<Body>(b"{} trailing"),
+            parse_json::<Body>(br#"{"email":"a","age":1} trailing"#),
             Err(KitError::MalformedJson(_))
         ));
         let (field, message) =

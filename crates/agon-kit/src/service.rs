@@ -97,6 +97,8 @@ impl Service {
     /// Wraps a service's documented routes; `name` labels its logs and metrics.
     pub fn new(name: &'static str, api: OpenApiRouter) -> Self {
         let (router, openapi) = api.split_for_parts();
+        // Install the recorder before the first request, or counts made before the first scrape are lost.
+        crate::telemetry::prometheus();
         Self {
             name,
             router,
@@ -141,6 +143,7 @@ impl Service {
 
 /// `/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics` (Prometheus).
 pub fn process_routes(checks: Vec<ReadyCheck>) -> Router {
+    crate::telemetry::prometheus();
     let checks = Arc::new(checks);
     Router::new()
         .route(

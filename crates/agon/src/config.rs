@@ -100,7 +100,7 @@ impl Config {
         // `AGON_GATEWAY__TIMEOUT_MS` sets `gateway.timeout_ms`. Variables for the test harness are not config.
         let env = Env::prefixed("AGON_")
             .split("__")
-            .filter(|key| !key.as_str().starts_with("test_"));
+            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
         figment = figment.merge(env).merge(Serialized::defaults(flags));
         let config: Config = figment
             .extract()

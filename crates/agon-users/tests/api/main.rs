@@ -1,0 +1,168 @@
+//! The users service driven over HTTP through the gateway.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use agon_testkit::{TestApp, assert_problem, json};
+use serde_json::Value;
+
+#[tokio::test]
+async fn registration_creates_the_profile_through_the_bus() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_json("/auth/register", json!({ "email": "bo@club.org", "password": agon_testkit::PASSWORD, "display_name": "Bo" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let user = app.login("bo@club.org", agon_testkit::PASSWORD).await;
+    app.until(|| async {
+        app.as_user(&user)
+            .get("/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    let me: Value = app
+        .as_user(&user)
+        .get("/users/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["id"], user.id.to_string());
+    assert_eq!(me["email"], "bo@club.org");
+    assert_eq!(me["display_name"], "Bo");
+    assert_eq!(me["roles"], json!(["athlete"]));
+    // The event was consumed once and the outbox is empty.
+    app.until(|| async { app.count("auth", "outbox").await == 0 })
+        .await;
+    assert_eq!(
+        app.count("users", "inbox").await,
+        2,
+        "the admin's and Bo's registrations"
+    );
+}
+
+#[tokio::test]
+async fn profile_edits_validate_and_clear() {
+    let app = TestApp::spawn().await;
+    let ana = app.register("ana@club.org").await;
+    let me = app.as_user(&ana);
+    let updated: Value = me
+        .patch_json("/users/me", json!({ "display_name": " Ana ", "bio": "Runner", "city": "Lyon", "avatar_url": "https://img.example/ana.png" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(updated["display_name"], "Ana");
+    assert_eq!(updated["city"], "Lyon");
+    let cleared: Value = me
+        .patch_json("/users/me", json!({ "city": null }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(cleared["city"], Value::Null);
+    assert_eq!(cleared["bio"], "Runner", "fields left out stay");
+
+    for (body, field) in [
+        (json!({ "display_name": "" }), "display_name"),
+        (json!({ "bio": "x".repeat(2001) }), "bio"),
+        (json!({ "avatar_url": "javascript:alert(1)" }), "avatar_url"),
+        (json!({ "bio": 5 }), "bio"),
+    ] {
+        let problem = assert_problem(
+            me.patch_json("/users/me", body).send().await.unwrap(),
+            422,
+            "invalid_body",
+        )
+        .await;
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+    let after: Value = me
+        .get("/users/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after["bio"], "Runner", "rejected edits changed nothing");
+}
+
+#[tokio::test]
+async fn owners_cannot_set_privileged_fields() {
+    let app = TestApp::spawn().await;
+    let ana = app.register("ana@club.org").await;
+    for field in [
+        "role", "roles", "approved", "banned", "verified", "email", "id",
+    ] {
+        let response = app
+            .as_user(&ana)
+            .patch_json("/users/me", json!({ field: "admin" }))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "invalid_body").await;
+        assert!(
+            problem["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown field"),
+            "{field}: {problem}"
+        );
+    }
+    let me: Value = app
+        .as_user(&ana)
+        .get("/users/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["roles"], json!(["athlete"]));
+}
+
+#[tokio::test]
+async fn public_view_hides_private_fields() {
+    let app = TestApp::spawn().await;
+    let ana = app.register("ana@club.org").await;
+    let bo = app.register("bo@club.org").await;
+    let view: Value = app
+        .as_user(&bo)
+        .get(&format!("/users/{}", ana.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["id"], ana.id.to_string());
+    assert!(view.get("email").is_none(), "{view}");
+    let missing = app
+        .as_user(&bo)
+        .get(&format!("/users/{}", uuid::Uuid::now_v7()))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(missing, 404, "user_not_found").await;
+    let bad = app
+        .as_user(&bo)
+        .get("/users/not-a-uuid")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bad, 400, "invalid_path").await;
+    let anonymous = app.get(&format!("/users/{}", ana.id)).send().await.unwrap();
+    assert_problem(anonymous, 401, "unauthenticated").await;
+}
