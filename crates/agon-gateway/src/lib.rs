@@ -7,6 +7,7 @@
 //!
 //! Entry points: [`build`], [`Gateway::serve`], [`Config`], [`Mount`].
 
+mod docs;
 mod registry;
 mod route;
 mod server;
@@ -110,6 +111,8 @@ pub struct Mount {
     pub upstream: Upstream,
     /// Its API description, merged into `/openapi.json` (in-process services; HTTP ones are fetched).
     pub openapi: Option<OpenApi>,
+    /// Its readiness checks, part of the platform's `/readyz` (HTTP upstreams get a probe of their `/readyz`).
+    pub checks: Vec<ReadyCheck>,
 }
 
 /// The live route table and what it is rebuilt from.
@@ -159,6 +162,8 @@ pub async fn build(
     let mut upstreams: BTreeMap<String, Upstream> = BTreeMap::new();
     let mut prefixes = Vec::new();
     let mut docs = Vec::new();
+    let mut remote_docs = Vec::new();
+    let mut checks = Vec::new();
     for mount in mounts {
         for prefix in &mount.prefixes {
             prefixes.push(RouteConfig {
@@ -174,6 +179,14 @@ pub async fn build(
         if let Some(doc) = mount.openapi {
             docs.push(doc);
         }
+        if let Upstream::Http(up) = &mount.upstream {
+            remote_docs.push((mount.name.clone(), format!("{}/openapi.json", up.url)));
+            checks.push(http_ready_check(&mount.name, &format!("{}/readyz", up.url)));
+        }
+        checks.extend(mount.checks.into_iter().map(|mut c| {
+            c.name = format!("{}.{}", mount.name, c.name);
+            c
+        }));
         upstreams.insert(mount.name, mount.upstream);
     }
     for (name, url) in &config.upstreams {
@@ -224,11 +237,11 @@ pub async fn build(
     };
     let (admin, admin_doc) = registry::router(registry.clone()).split_for_parts();
     docs.push(admin_doc);
-    let openapi = merge_docs(docs);
-    let checks = vec![ReadyCheck::database(&db)];
+    let docs = Arc::new(docs::Docs::new(docs, remote_docs));
+    checks.insert(0, ReadyCheck::database(&db));
     let local = admin
         .merge(agon_kit::service::process_routes(checks))
-        .merge(agon_kit::service::docs(openapi))
+        .merge(docs.router())
         .fallback(agon_kit::error::not_found)
         .layer(axum::extract::DefaultBodyLimit::max(
             agon_kit::MAX_BODY_BYTES,
@@ -242,6 +255,7 @@ pub async fn build(
     let poll_every = Duration::from_secs(config.registry_poll_secs.max(1));
     let poller = tables.clone();
     let tasks: Vec<agon_kit::Task> = vec![
+        Box::pin(docs.refresh_forever()),
         Box::pin(registry.probe_forever(probe_every)),
         Box::pin(async move { poller.poll_forever(poll_every).await }),
     ];
@@ -547,6 +561,19 @@ fn resolve(
         timeout: rc.timeout_ms.map_or(default_timeout, Duration::from_millis),
         upstream_name: rc.upstream.clone(),
         upstream,
+    })
+}
+
+/// A readiness check that an HTTP upstream's own `/readyz` answers 2xx.
+fn http_ready_check(name: &str, url: &str) -> ReadyCheck {
+    let url = url.to_owned();
+    ReadyCheck::new(name.to_owned(), move || {
+        let url = url.clone();
+        async move {
+            agon_kit::client::get_status(&url, Duration::from_secs(2))
+                .await
+                .is_ok_and(|s| s.is_success())
+        }
     })
 }
 

@@ -168,6 +168,14 @@ pub fn docs(openapi: OpenApi) -> Router {
         .into()
 }
 
+/// The Swagger UI at `/docs` alone, reading `/openapi.json` that the caller serves (the gateway's document
+/// changes as upstreams come and go).
+pub fn docs_ui() -> Router {
+    utoipa_swagger_ui::SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::from("/openapi.json"))
+        .into()
+}
+
 async fn readiness(checks: &[ReadyCheck]) -> axum::response::Response {
     let results = futures_util::future::join_all(
         checks

@@ -72,6 +72,7 @@ impl Embedded {
                 prefixes: def.prefixes.iter().map(|p| (*p).to_owned()).collect(),
                 upstream: Upstream::InProcess(service.api()),
                 openapi: Some(service.openapi.clone()),
+                checks: service.checks.clone(),
             });
         }
         let profile = config.load_profile()?.map(|(name, p)| (name, p.routes));
@@ -136,6 +137,7 @@ pub async fn distributed_gateway(
             prefixes: def.prefixes.iter().map(|p| (*p).to_owned()).collect(),
             upstream,
             openapi: None,
+            checks: Vec::new(),
         });
     }
     let mut gateway_config = config.gateway.clone();

@@ -1,0 +1,289 @@
+//! The `agon` binary as users run it: `agon up`, and `agon serve` with one process per service.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{
+    io::{BufRead, BufReader},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use agon_testkit::{PASSWORD, json};
+use serde_json::Value;
+
+/// A child process killed when the test ends, however it ends.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn agon(args: &[&str], envs: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_agon"));
+    cmd.args(args)
+        .env("AGON_LOG__FILTER", "warn")
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_healthy(client: &reqwest::Client, base: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
+            if r.status() == 200 {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{base} did not become healthy");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Register → token → my profile, through the gateway at `base`.
+async fn identity_flow(client: &reqwest::Client, base: &str, email: &str) -> String {
+    let r = client
+        .post(format!("{base}/auth/register"))
+        .json(&json!({ "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let r = client
+        .post(format!("{base}/auth/token"))
+        .json(&json!({ "grant_type": "password", "email": email, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let r = client
+            .get(format!("{base}/users/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if r.status() == 200 {
+            let me: Value = r.json().await.unwrap();
+            assert_eq!(me["email"], email);
+            return token;
+        }
+        assert_eq!(
+            r.status(),
+            404,
+            "only 'not yet' is acceptable while the event travels"
+        );
+        assert!(Instant::now() < deadline, "the profile never appeared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn up_serves_the_platform_and_drains_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut child = agon(
+        &["up", "--port", "0", "--data-dir", data.to_str().unwrap()],
+        &[],
+    )
+    .stdout(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // The banner names the bound address.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("banner").unwrap();
+        if let Some(url) = line.trim().strip_prefix("API") {
+            break url.trim().trim_end_matches('/').to_owned();
+        }
+    };
+    let child = Proc(child);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base).await;
+    identity_flow(&client, &base, "ana@club.org").await;
+    let spec: Value = client
+        .get(format!("{base}/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(spec["paths"]["/users/me"].is_object());
+    assert_eq!(
+        client
+            .get(format!("{base}/docs/"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert!(
+        data.join("auth.db").exists()
+            && data.join("users.db").exists()
+            && data.join("gateway.db").exists()
+    );
+
+    // Registrations in flight when SIGTERM arrives still complete; then the process exits cleanly.
+    let in_flight: Vec<_> = (0..8)
+        .map(|i| {
+            let client = client.clone();
+            let url = format!("{base}/auth/register");
+            tokio::spawn(async move {
+                client
+                    .post(url)
+                    .json(&json!({ "email": format!("u{i}@club.org"), "password": PASSWORD }))
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let pid = child.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    for request in in_flight {
+        match request.await.unwrap() {
+            Ok(r) => assert_eq!(r.status(), 201),
+            // A request that had not reached the server before the listener closed is refused, never cut.
+            Err(e) => assert!(e.is_connect(), "{e}"),
+        }
+    }
+    let mut child = child;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "agon up did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test]
+async fn serve_runs_each_service_in_its_own_process_on_postgres() {
+    let Some(url) = agon_testkit::test_database_url() else {
+        eprintln!("runs in the PostgreSQL pass of scripts/test");
+        return;
+    };
+    let prefix = format!("d{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let (auth_port, users_port, gateway_port) = (free_port(), free_port(), free_port());
+    let auth_url = format!("http://127.0.0.1:{auth_port}");
+    let users_url = format!("http://127.0.0.1:{users_port}");
+    let common = [
+        ("AGON_DATABASE_URL", url.as_str()),
+        ("AGON_SCHEMA_PREFIX", prefix.as_str()),
+    ];
+    let _auth = Proc(
+        agon(
+            &["serve", "auth", "--port", &auth_port.to_string()],
+            &common,
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &auth_url).await;
+    let _users = Proc(
+        agon(
+            &[
+                "serve",
+                "users",
+                "--port",
+                &users_port.to_string(),
+                "--auth-url",
+                &auth_url,
+            ],
+            &common,
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    wait_healthy(&client, &users_url).await;
+    let upstreams = format!("{{auth=\"{auth_url}\",users=\"{users_url}\"}}");
+    let _gateway = Proc(
+        agon(
+            &[
+                "serve",
+                "gateway",
+                "--port",
+                &gateway_port.to_string(),
+                "--auth-url",
+                &auth_url,
+            ],
+            &common,
+        )
+        .env("AGON_GATEWAY__UPSTREAMS", &upstreams)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{gateway_port}");
+    wait_healthy(&client, &base).await;
+
+    let token = identity_flow(&client, &base, "ana@club.org").await;
+    // The users process verified the token with keys fetched from the auth process's JWKS.
+    let direct = client
+        .get(format!("{users_url}/users/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(direct.status(), 200);
+    let ready: Value = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    // The gateway's document gathers the upstreams' operations once it has fetched them.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let spec: Value = client
+            .get(format!("{base}/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if spec["paths"]["/users/me"].is_object() && spec["paths"]["/auth/token"].is_object() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "merged document never complete: {spec}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
