@@ -43,10 +43,10 @@ fn free_port() -> u16 {
 async fn wait_healthy(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await {
-            if r.status() == 200 {
-                return;
-            }
+        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            return;
         }
         assert!(Instant::now() < deadline, "{base} did not become healthy");
         tokio::time::sleep(Duration::from_millis(50)).await;
