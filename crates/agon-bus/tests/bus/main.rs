@@ -1,0 +1,302 @@
+//! The bus end to end on a real database: outbox → relay → broker → inbox-guarded consumer.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicU32, Ordering},
+};
+
+use agon_bus::{Broker, Bus, Consume, Envelope, InProcess, PostgresBroker};
+use agon_db::{Databases, Db, Row, Tx};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Scored {
+    value: String,
+}
+
+impl agon_messages::Event for Scored {
+    const TOPIC: &'static str = "test.scored.v1";
+}
+
+/// Records each event's value in `effects`; fails its first `failures` calls.
+struct Record {
+    failures: u32,
+    calls: Arc<AtomicU32>,
+}
+
+#[async_trait::async_trait]
+impl Consume for Record {
+    type Event = Scored;
+
+    async fn consume(&self, tx: &mut Tx, event: Scored, _: &Envelope) -> anyhow::Result<()> {
+        let call = self.calls.fetch_add(1, Ordering::SeqCst);
+        if call < self.failures {
+            anyhow::bail!("failure {call}");
+        }
+        sqlx::query("insert into effects (value) values ($1)")
+            .bind(event.value)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}
+
+fn databases(dir: &tempfile::TempDir) -> Databases {
+    match agon_testkit::test_database_url() {
+        Some(url) => Databases::Postgres {
+            url,
+            schema_prefix: format!("b{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]),
+        },
+        None => Databases::SqliteDir(dir.path().to_owned()),
+    }
+}
+
+async fn consumer_db(databases: &Databases) -> Db {
+    let db = databases.open("consumer").await.unwrap();
+    sqlx::query("create table effects (value text not null)")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    db
+}
+
+async fn count(db: &Db, sql: &'static str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(db.pool())
+        .await
+        .unwrap()
+        .try_get::<i64, _>(0)
+        .unwrap()
+}
+
+async fn publish(db: &Db, values: &[&str], commit: bool) {
+    let mut tx = db.begin().await.unwrap();
+    for v in values {
+        agon_bus::enqueue(&mut tx, "producer", &Scored { value: (*v).into() })
+            .await
+            .unwrap();
+    }
+    if commit {
+        tx.commit().await.unwrap();
+    } else {
+        tx.rollback().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn committed_events_take_effect_once_even_when_delivered_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let databases = databases(&dir);
+    let bus = Bus::in_process();
+    let producer = databases.open("producer").await.unwrap();
+    let outbox = bus.outbox(&producer).await.unwrap();
+    let consumer = consumer_db(&databases).await;
+    let calls = Arc::new(AtomicU32::new(0));
+    bus.subscribe(
+        &consumer,
+        "test.record",
+        Record {
+            failures: 0,
+            calls: calls.clone(),
+        },
+    )
+    .await
+    .unwrap();
+
+    publish(&producer, &["a", "b", "c"], true).await;
+    publish(&producer, &["rolled back"], false).await;
+    assert_eq!(
+        outbox.pending().await.unwrap(),
+        3,
+        "a rolled-back transaction leaves no event"
+    );
+
+    // Keep a copy of what was published, then let the relay publish and delete it.
+    let rows =
+        sqlx::query("select id, topic, source, payload, created_at from outbox order by seq")
+            .fetch_all(producer.pool())
+            .await
+            .unwrap();
+    assert_eq!(outbox.relay_once(100).await.unwrap(), 3);
+    assert_eq!(outbox.pending().await.unwrap(), 0);
+    assert_eq!(count(&consumer, "select count(*) from effects").await, 3);
+
+    // A relay that crashed after publishing but before deleting publishes again: the inbox absorbs it.
+    let again: Vec<Envelope> = rows
+        .iter()
+        .map(|r| Envelope {
+            id: r.try_get::<String, _>("id").unwrap().parse().unwrap(),
+            topic: r.try_get("topic").unwrap(),
+            source: r.try_get("source").unwrap(),
+            occurred_at: chrono::Utc::now(),
+            payload: serde_json::from_str(&r.try_get::<String, _>("payload").unwrap()).unwrap(),
+        })
+        .collect();
+    // Same consumer name, same inbox: the second delivery of each event is a no-op.
+    resend(&consumer, &again).await;
+    assert_eq!(
+        count(&consumer, "select count(*) from effects").await,
+        3,
+        "no second effect"
+    );
+    assert_eq!(count(&consumer, "select count(*) from inbox").await, 3);
+}
+
+/// Delivers `envelopes` again to a fresh in-process broker subscribed with the same consumer name.
+async fn resend(consumer: &Db, envelopes: &[Envelope]) {
+    let broker = Arc::new(InProcess::default());
+    let bus = Bus::new(broker.clone());
+    bus.subscribe(
+        consumer,
+        "test.record",
+        Record {
+            failures: 0,
+            calls: Arc::new(AtomicU32::new(0)),
+        },
+    )
+    .await
+    .unwrap();
+    broker.publish(envelopes).await.unwrap();
+}
+
+#[tokio::test]
+async fn failing_consumers_are_retried_then_dead_lettered() {
+    let dir = tempfile::tempdir().unwrap();
+    let databases = databases(&dir);
+    let bus = Bus::in_process();
+    let producer = databases.open("producer").await.unwrap();
+    let outbox = bus.outbox(&producer).await.unwrap();
+    let consumer = consumer_db(&databases).await;
+    let calls = Arc::new(AtomicU32::new(0));
+    // Fails twice, then succeeds: one effect, no dead letter.
+    bus.subscribe(
+        &consumer,
+        "test.flaky",
+        Record {
+            failures: 2,
+            calls: calls.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let poison_calls = Arc::new(AtomicU32::new(0));
+    let poison_db = databases.open("poison").await.unwrap();
+    sqlx::query("create table effects (value text not null)")
+        .execute(poison_db.pool())
+        .await
+        .unwrap();
+    bus.subscribe(
+        &poison_db,
+        "test.poison",
+        Record {
+            failures: u32::MAX,
+            calls: poison_calls.clone(),
+        },
+    )
+    .await
+    .unwrap();
+
+    publish(&producer, &["x"], true).await;
+    outbox.relay_once(10).await.unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+    assert_eq!(count(&consumer, "select count(*) from effects").await, 1);
+    assert_eq!(
+        count(&consumer, "select count(*) from dead_letters").await,
+        0
+    );
+    assert_eq!(poison_calls.load(Ordering::SeqCst), agon_bus::MAX_ATTEMPTS);
+    assert_eq!(count(&poison_db, "select count(*) from effects").await, 0);
+    let dead = sqlx::query("select consumer, topic, attempts, error, payload from dead_letters")
+        .fetch_one(poison_db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        dead.try_get::<String, _>("consumer").unwrap(),
+        "test.poison"
+    );
+    assert_eq!(
+        dead.try_get::<i64, _>("attempts").unwrap(),
+        i64::from(agon_bus::MAX_ATTEMPTS)
+    );
+    assert!(
+        dead.try_get::<String, _>("error")
+            .unwrap()
+            .contains("failure")
+    );
+    assert!(
+        dead.try_get::<String, _>("payload")
+            .unwrap()
+            .contains("\"x\""),
+        "the event is kept for replay"
+    );
+    assert_eq!(
+        outbox.pending().await.unwrap(),
+        0,
+        "nothing is stuck in the outbox"
+    );
+}
+
+#[tokio::test]
+async fn postgres_broker_carries_events_between_processes() {
+    if agon_testkit::test_database_url().is_none() {
+        eprintln!("runs in the PostgreSQL pass of scripts/test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let databases = databases(&dir);
+    // Two brokers on the same database stand for two processes.
+    let publisher = Bus::new(Arc::new(PostgresBroker::connect(&databases).await.unwrap()));
+    let subscriber_a = Bus::new(Arc::new(PostgresBroker::connect(&databases).await.unwrap()));
+    let subscriber_b = Bus::new(Arc::new(PostgresBroker::connect(&databases).await.unwrap()));
+    let consumer = consumer_db(&databases).await;
+    // Two replicas of one consumer share its queue; the first delivery of each event fails once.
+    let calls = Arc::new(AtomicU32::new(0));
+    subscriber_a
+        .subscribe(
+            &consumer,
+            "test.pg",
+            Record {
+                failures: 1,
+                calls: calls.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    subscriber_b
+        .subscribe(
+            &consumer,
+            "test.pg",
+            Record {
+                failures: 1,
+                calls: calls.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    let producer = databases.open("producer").await.unwrap();
+    let outbox = publisher.outbox(&producer).await.unwrap();
+    let values: Vec<String> = (0..50).map(|i| format!("v{i}")).collect();
+    let refs: Vec<&str> = values.iter().map(String::as_str).collect();
+    publish(&producer, &refs, true).await;
+    while outbox.relay_once(20).await.unwrap() > 0 {}
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while count(&consumer, "select count(*) from effects").await < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events not all consumed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        count(&consumer, "select count(*) from effects").await,
+        50,
+        "each event took effect once"
+    );
+    assert_eq!(
+        count(&consumer, "select count(distinct value) from effects").await,
+        50
+    );
+}
