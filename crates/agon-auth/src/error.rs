@@ -12,8 +12,6 @@ pub enum Error {
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
     InvalidGrant,
-    #[error("unsupported grant_type {0:?}")]
-    UnsupportedGrant(String),
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
@@ -32,7 +30,6 @@ impl ErrorCode for Error {
             Error::Invalid(_) => "invalid_body",
             Error::EmailTaken => "email_taken",
             Error::InvalidGrant => "invalid_grant",
-            Error::UnsupportedGrant(_) => "unsupported_grant_type",
             Error::Auth(e) => e.code(),
             Error::Internal(_) => "internal",
         }
@@ -42,7 +39,7 @@ impl ErrorCode for Error {
         match self {
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::EmailTaken => StatusCode::CONFLICT,
-            Error::InvalidGrant | Error::UnsupportedGrant(_) => StatusCode::BAD_REQUEST,
+            Error::InvalidGrant => StatusCode::BAD_REQUEST,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -13,7 +13,7 @@ mod route;
 mod server;
 mod upstream;
 
-use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
+use std::{borrow::Cow, collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 
 use agon_db::Db;
 use agon_kit::{
@@ -21,11 +21,11 @@ use agon_kit::{
     auth::{AuthError, bearer_token},
     error::{KitError, problem},
     observe::{TRACEPARENT, X_REQUEST_ID},
-    telemetry::{REQUEST_ID, TraceContext, request_id_from},
+    telemetry::{REQUEST_ID, TraceContext, acceptable_request_id, new_request_id},
 };
 use arc_swap::ArcSwap;
 use axum::{Router, body::Body};
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Method, Request, Response, StatusCode, header, uri::PathAndQuery};
 use hyper::body::Incoming;
 use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
@@ -362,26 +362,29 @@ impl Gateway {
     }
 
     /// Handles one request from a client.
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
-        let path = req.uri().path();
-        if is_gateway_path(path) {
+    pub async fn handle(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+        if is_gateway_path(req.uri().path()) {
             return match self.inner.local.clone().oneshot(req.map(Body::new)).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
         }
-        let request_id = request_id_from(
-            req.headers()
-                .get(&X_REQUEST_ID)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let request_id = match req.headers().get(&X_REQUEST_ID) {
+            Some(id) if acceptable_request_id(id) => id.clone(),
+            _ => new_request_id(),
+        };
         let origin = req.headers().get(header::ORIGIN).cloned();
-        let mut response = REQUEST_ID
-            .scope(request_id.clone(), self.route(req, peer, &request_id))
-            .await;
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(X_REQUEST_ID.clone(), value);
-        }
+        let mut response = match self.route(req, peer, &request_id).await {
+            Ok(response) => response,
+            // Only answers the gateway writes itself need the request id in scope (it goes into the body).
+            Err(rejection) => {
+                let id = request_id.to_str().unwrap_or_default().to_owned();
+                REQUEST_ID.sync_scope(id, || rejection.into_response())
+            }
+        };
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID.clone(), request_id);
         if let Some(origin) = origin {
             self.cors_headers(&origin, response.headers_mut());
         }
@@ -391,75 +394,63 @@ impl Gateway {
     async fn route(
         &self,
         mut req: Request<Incoming>,
-        peer: SocketAddr,
-        request_id: &str,
-    ) -> Response<Body> {
+        peer: &Peer,
+        request_id: &HeaderValue,
+    ) -> Result<Response<Body>, Rejection> {
         if req.method() == Method::OPTIONS
             && req
                 .headers()
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
             && let Some(preflight) = self.preflight(&req)
         {
-            return preflight;
+            return Ok(preflight);
         }
         let table = self.inner.tables.current.load();
-        let (route, path) = match table.lookup(req.method(), req.uri().path()) {
-            Lookup::Found(route, path) => (route.clone(), path),
-            Lookup::MethodNotAllowed => return kit(KitError::MethodNotAllowed),
-            Lookup::NotFound => return kit(KitError::NotFound(req.uri().path().to_owned())),
+        let (route, path_and_query) = match table.lookup(req.method(), req.uri().path()) {
+            Lookup::Found(route, Cow::Borrowed(_)) => {
+                // Unchanged path: pass the request's own path and query on (a reference count, no copy).
+                let pq = req
+                    .uri()
+                    .path_and_query()
+                    .cloned()
+                    .unwrap_or_else(|| PathAndQuery::from_static("/"));
+                (route.clone(), pq)
+            }
+            Lookup::Found(route, Cow::Owned(path)) => {
+                let joined = match req.uri().query() {
+                    Some(q) if path.contains('?') => format!("{path}&{q}"),
+                    Some(q) => format!("{path}?{q}"),
+                    None => path,
+                };
+                let pq = joined
+                    .parse()
+                    .map_err(|_| Rejection::Kit(KitError::InvalidPath(joined.clone())))?;
+                (route.clone(), pq)
+            }
+            Lookup::MethodNotAllowed => return Err(Rejection::Kit(KitError::MethodNotAllowed)),
+            Lookup::NotFound => {
+                return Err(Rejection::Kit(KitError::NotFound(
+                    req.uri().path().to_owned(),
+                )));
+            }
         };
         drop(table);
-        if route.auth != AuthPolicy::Public
-            && let Err(e) = self.authorize(&req, route.auth).await
-        {
-            return axum::response::IntoResponse::into_response(e);
+        if route.auth != AuthPolicy::Public {
+            self.authorize(&req, route.auth)
+                .await
+                .map_err(Rejection::Auth)?;
         }
-        let path_and_query = match req.uri().query() {
-            Some(q) if path.contains('?') => format!("{path}&{q}"),
-            Some(q) => format!("{path}?{q}"),
-            None => path,
-        };
-        let trace = TraceContext::continue_from(
-            req.headers()
-                .get(&TRACEPARENT)
-                .and_then(|v| v.to_str().ok()),
-        );
+        let trace =
+            TraceContext::continue_from(req.headers().get(&TRACEPARENT).map(HeaderValue::as_bytes));
         let headers = req.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(request_id) {
-            headers.insert(X_REQUEST_ID.clone(), v);
-        }
-        if let Ok(v) = HeaderValue::from_str(&trace.header()) {
-            headers.insert(TRACEPARENT.clone(), v);
-        }
-        upstream::append_forwarded_for(headers, peer.ip());
-        match route
+        headers.insert(X_REQUEST_ID.clone(), request_id.clone());
+        headers.insert(TRACEPARENT.clone(), trace.header_value());
+        upstream::append_forwarded_for(headers, &peer.forwarded_for);
+        route
             .upstream
-            .forward(req, &path_and_query, &self.inner.client, route.timeout)
+            .forward(req, path_and_query, &self.inner.client, route.timeout)
             .await
-        {
-            Ok(response) => response,
-            Err(ForwardError::Timeout) => {
-                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "timeout")
-                    .increment(1);
-                problem(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    format!("{} did not answer in time", route.upstream_name),
-                    vec![],
-                )
-            }
-            Err(ForwardError::Unreachable(why)) => {
-                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "unreachable")
-                    .increment(1);
-                tracing::warn!(upstream = %route.upstream_name, error = %why, "upstream unreachable");
-                problem(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    format!("{} is unavailable", route.upstream_name),
-                    vec![],
-                )
-            }
-        }
+            .map_err(|e| Rejection::Upstream(route.upstream_name.clone(), e))
     }
 
     async fn authorize(
@@ -521,8 +512,59 @@ impl Gateway {
     }
 }
 
-fn kit(e: KitError) -> Response<Body> {
-    axum::response::IntoResponse::into_response(e)
+/// The client's address as it goes into `X-Forwarded-For`, formatted once per connection.
+pub struct Peer {
+    pub addr: SocketAddr,
+    forwarded_for: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Self {
+        let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Self {
+            addr,
+            forwarded_for,
+        }
+    }
+}
+
+/// An answer the gateway gives itself instead of the upstream's.
+enum Rejection {
+    Kit(KitError),
+    Auth(AuthError),
+    Upstream(String, ForwardError),
+}
+
+impl Rejection {
+    fn into_response(self) -> Response<Body> {
+        use axum::response::IntoResponse;
+        match self {
+            Rejection::Kit(e) => e.into_response(),
+            Rejection::Auth(e) => e.into_response(),
+            Rejection::Upstream(name, ForwardError::Timeout) => {
+                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "timeout")
+                    .increment(1);
+                problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!("{name} did not answer in time"),
+                    vec![],
+                )
+            }
+            Rejection::Upstream(name, ForwardError::Unreachable(why)) => {
+                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "unreachable")
+                    .increment(1);
+                tracing::warn!(upstream = %name, error = %why, "upstream unreachable");
+                problem(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    format!("{name} is unavailable"),
+                    vec![],
+                )
+            }
+        }
+    }
 }
 
 fn resolve(
@@ -579,7 +621,6 @@ fn http_ready_check(name: &str, url: &str) -> ReadyCheck {
 
 /// One document for the whole platform: every service's paths and schemas, plus bearer security.
 pub fn merge_docs(docs: Vec<OpenApi>) -> OpenApi {
-    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     let mut merged = utoipa::openapi::OpenApiBuilder::new()
         .info(
             utoipa::openapi::InfoBuilder::new()
@@ -594,15 +635,6 @@ pub fn merge_docs(docs: Vec<OpenApi>) -> OpenApi {
     for doc in docs {
         merged.merge(doc);
     }
-    let components = merged.components.get_or_insert_with(Default::default);
-    components.add_security_scheme(
-        "bearer",
-        SecurityScheme::Http(
-            HttpBuilder::new()
-                .scheme(HttpAuthScheme::Bearer)
-                .bearer_format("JWT")
-                .build(),
-        ),
-    );
+    agon_kit::service::add_bearer_scheme(&mut merged);
     merged
 }

@@ -1,7 +1,7 @@
 //! Routes and the route table: matching a request path to an upstream, and rewriting the path for it.
 //! Pure data and logic; the table is rebuilt whole and swapped atomically by the gateway.
 
-use std::{sync::Arc, time::Duration};
+use std::{borrow::Cow, sync::Arc, time::Duration};
 
 use agon_kit::Role;
 use http::Method;
@@ -62,7 +62,8 @@ pub struct RouteTable {
 
 /// The outcome of a lookup.
 pub enum Lookup<'a> {
-    Found(&'a Arc<Route>, String),
+    /// The route and the upstream path: borrowed from the request when the route does not rewrite it.
+    Found(&'a Arc<Route>, Cow<'a, str>),
     /// Some route has this path but not this method.
     MethodNotAllowed,
     NotFound,
@@ -115,7 +116,7 @@ impl Matcher {
     }
 
     /// Matches `path` and returns the upstream path after `rewrite`.
-    fn rewrite(&self, path: &str, rewrite: Option<&str>) -> Option<String> {
+    fn rewrite<'p>(&self, path: &'p str, rewrite: Option<&str>) -> Option<Cow<'p, str>> {
         match self {
             Matcher::Prefix(prefix) => {
                 let rest = if prefix == "/" {
@@ -128,14 +129,14 @@ impl Matcher {
                     rest
                 };
                 Some(match rewrite {
-                    None => path.to_owned(),
+                    None => Cow::Borrowed(path),
                     Some(to) => {
                         let to = to.trim_end_matches('/');
-                        match (to.is_empty(), rest.is_empty()) {
+                        Cow::Owned(match (to.is_empty(), rest.is_empty()) {
                             (true, true) => "/".to_owned(),
                             (true, false) => rest.to_owned(),
                             (false, _) => format!("{to}{rest}"),
-                        }
+                        })
                     }
                 })
             }
@@ -162,7 +163,7 @@ impl Matcher {
                     return None;
                 }
                 Some(match rewrite {
-                    None => path.to_owned(),
+                    None => Cow::Borrowed(path),
                     Some(template) => {
                         let mut out = template.to_owned();
                         for (name, value) in &params {
@@ -170,7 +171,7 @@ impl Matcher {
                                 .replace(&format!("{{*{name}}}"), value)
                                 .replace(&format!("{{{name}}}"), value);
                         }
-                        out
+                        Cow::Owned(out)
                     }
                 })
             }
@@ -224,7 +225,7 @@ impl RouteTable {
         }
     }
 
-    pub fn lookup(&self, method: &Method, path: &str) -> Lookup<'_> {
+    pub fn lookup<'a>(&'a self, method: &Method, path: &'a str) -> Lookup<'a> {
         let mut method_mismatch = false;
         for route in &self.routes {
             if let Some(rewritten) = route.matcher.rewrite(path, route.rewrite.as_deref()) {
@@ -280,7 +281,7 @@ mod tests {
 
     fn found(table: &RouteTable, method: Method, path: &str) -> Option<(String, String)> {
         match table.lookup(&method, path) {
-            Lookup::Found(r, p) => Some((r.name.clone(), p)),
+            Lookup::Found(r, p) => Some((r.name.clone(), p.into_owned())),
             _ => None,
         }
     }

@@ -36,9 +36,11 @@ pub async fn serve(
                 };
                 let _ = stream.set_nodelay(true);
                 let gateway = gateway.clone();
+                let peer = std::sync::Arc::new(crate::Peer::new(peer));
                 let service = service_fn(move |req| {
                     let gateway = gateway.clone();
-                    async move { Ok::<_, Infallible>(gateway.handle(req, peer).await) }
+                    let peer = peer.clone();
+                    async move { Ok::<_, Infallible>(gateway.handle(req, &peer).await) }
                 });
                 let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
                 let connection = graceful.watch(connection);

@@ -83,16 +83,14 @@ impl Upstream {
     pub async fn forward(
         &self,
         mut req: Request<Incoming>,
-        path_and_query: &str,
+        path_and_query: http::uri::PathAndQuery,
         client: &HttpClient,
         timeout: Duration,
     ) -> Result<Response<Body>, ForwardError> {
         strip_hop_by_hop(req.headers_mut());
         let forwarded = match self {
             Upstream::InProcess(router) => {
-                *req.uri_mut() = path_and_query
-                    .parse()
-                    .map_err(|_| ForwardError::Unreachable("bad path".into()))?;
+                *req.uri_mut() = Uri::from(path_and_query);
                 let call = router.clone().oneshot(req.map(Body::new));
                 match tokio::time::timeout(timeout, call).await {
                     Ok(Ok(response)) => response,
@@ -101,13 +99,19 @@ impl Upstream {
                 }
             }
             Upstream::Http(up) => {
-                let pq = format!("{}{}", up.base_path, path_and_query);
-                *req.uri_mut() = Uri::builder()
-                    .scheme(up.scheme.clone())
-                    .authority(up.authority.clone())
-                    .path_and_query(pq)
-                    .build()
-                    .map_err(|e| ForwardError::Unreachable(e.to_string()))?;
+                let path_and_query = if up.base_path.is_empty() {
+                    path_and_query
+                } else {
+                    format!("{}{}", up.base_path, path_and_query)
+                        .parse()
+                        .map_err(|_| ForwardError::Unreachable("bad path".into()))?
+                };
+                let mut parts = http::uri::Parts::default();
+                parts.scheme = Some(up.scheme.clone());
+                parts.authority = Some(up.authority.clone());
+                parts.path_and_query = Some(path_and_query);
+                *req.uri_mut() =
+                    Uri::from_parts(parts).map_err(|e| ForwardError::Unreachable(e.to_string()))?;
                 match tokio::time::timeout(timeout, client.request(req)).await {
                     Ok(Ok(response)) => response.map(Body::new),
                     Ok(Err(error)) => return Err(ForwardError::Unreachable(error.to_string())),
@@ -154,15 +158,18 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     headers.remove(header::TRANSFER_ENCODING);
 }
 
-/// Appends `value` to `X-Forwarded-For`.
-pub fn append_forwarded_for(headers: &mut HeaderMap, peer: std::net::IpAddr) {
-    let value = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(existing) => format!("{existing}, {peer}"),
-        None => peer.to_string(),
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Appends the client's address (`peer`, formatted once per connection) to `X-Forwarded-For`.
+pub fn append_forwarded_for(headers: &mut HeaderMap, peer: &HeaderValue) {
+    let value = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(existing) => {
+            let joined = format!("{existing}, {}", peer.to_str().unwrap_or_default());
+            HeaderValue::from_str(&joined).unwrap_or_else(|_| peer.clone())
+        }
+        None => peer.clone(),
     };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert("x-forwarded-for", value);
-    }
+    headers.insert(X_FORWARDED_FOR.clone(), value);
 }
 
 impl Upstream {

@@ -13,7 +13,7 @@ use tracing::Instrument;
 
 use crate::{
     error::ReportedError,
-    telemetry::{REQUEST_ID, TraceContext, request_id_from},
+    telemetry::{REQUEST_ID, TraceContext, acceptable_request_id, new_request_id},
 };
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -26,32 +26,27 @@ pub async fn observe(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let request_id = request_id_from(
-        req.headers()
-            .get(&X_REQUEST_ID)
-            .and_then(|v| v.to_str().ok()),
-    );
-    let trace = TraceContext::continue_from(
-        req.headers()
-            .get(&TRACEPARENT)
-            .and_then(|v| v.to_str().ok()),
-    );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        req.headers_mut().insert(X_REQUEST_ID.clone(), value);
-    }
-    if let Ok(value) = HeaderValue::from_str(&trace.header()) {
-        req.headers_mut().insert(TRACEPARENT.clone(), value);
-    }
+    let request_id = match req.headers().get(&X_REQUEST_ID) {
+        Some(id) if acceptable_request_id(id) => id.clone(),
+        _ => new_request_id(),
+    };
+    let trace =
+        TraceContext::continue_from(req.headers().get(&TRACEPARENT).map(HeaderValue::as_bytes));
+    req.headers_mut()
+        .insert(X_REQUEST_ID.clone(), request_id.clone());
+    let request_id_text = request_id.to_str().unwrap_or_default().to_owned();
+    req.headers_mut()
+        .insert(TRACEPARENT.clone(), trace.header_value());
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let method = req.method().clone();
     let span = tracing::info_span!(
-        "request", service, %method, path = %req.uri().path(), request_id = %request_id, trace_id = %trace.trace_id,
+        "request", service, %method, path = %req.uri().path(), request_id = %request_id_text, trace_id = %trace.trace_id(),
     );
     let mut response = REQUEST_ID
-        .scope(request_id.clone(), next.run(req).instrument(span.clone()))
+        .scope(request_id_text, next.run(req).instrument(span.clone()))
         .await;
     let status = response.status();
     if let Some(reported) = response.extensions_mut().remove::<ReportedError>() {
@@ -75,8 +70,8 @@ pub async fn observe(
         ]
     )
     .increment(1);
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(X_REQUEST_ID.clone(), value);
-    }
+    response
+        .headers_mut()
+        .insert(X_REQUEST_ID.clone(), request_id);
     response
 }

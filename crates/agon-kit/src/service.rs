@@ -96,7 +96,8 @@ impl ReadyCheck {
 impl Service {
     /// Wraps a service's documented routes; `name` labels its logs and metrics.
     pub fn new(name: &'static str, api: OpenApiRouter) -> Self {
-        let (router, openapi) = api.split_for_parts();
+        let (router, mut openapi) = api.split_for_parts();
+        add_bearer_scheme(&mut openapi);
         // Install the recorder before the first request, or counts made before the first scrape are lost.
         crate::telemetry::prometheus();
         Self {
@@ -139,6 +140,21 @@ impl Service {
             .merge(process_routes(self.checks.clone()))
             .merge(docs(self.openapi.clone()))
     }
+}
+
+/// Declares the `bearer` security scheme that operations needing a token refer to.
+pub fn add_bearer_scheme(openapi: &mut OpenApi) {
+    use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+    let scheme = SecurityScheme::Http(
+        HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("JWT")
+            .build(),
+    );
+    openapi
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("bearer", scheme);
 }
 
 /// `/healthz` (the process is alive), `/readyz` (its dependencies answer) and `/metrics` (Prometheus).

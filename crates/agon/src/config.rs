@@ -18,6 +18,8 @@ pub struct Config {
     pub port: u16,
     /// Address to listen on.
     pub host: String,
+    /// Runtime worker threads; 0 means one per core.
+    pub workers: usize,
     /// Where `agon up` keeps one SQLite file per service.
     pub data_dir: PathBuf,
     /// PostgreSQL URL for `agon serve` and `agon migrate`; each service uses its own schema in it.
@@ -49,6 +51,7 @@ impl Default for Config {
         Self {
             port: 8000,
             host: "127.0.0.1".into(),
+            workers: 0,
             data_dir: "data".into(),
             database_url: None,
             schema_prefix: String::new(),
