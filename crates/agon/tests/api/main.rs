@@ -287,3 +287,56 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn docs_render_every_operation_in_a_real_browser() {
+    let Some(chromium) = ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("no Chromium here: scripts/test installs it");
+        return;
+    };
+    let app = agon_testkit::TestApp::spawn().await;
+    let profile = tempfile::tempdir().unwrap();
+    let output = tokio::time::timeout(
+        Duration::from_secs(90),
+        tokio::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--virtual-time-budget=15000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(app.url("/docs/"))
+            .output(),
+    )
+    .await
+    .expect("chromium finished")
+    .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    // Swagger UI rendered the operations from /openapi.json: its assets came from the binary, not a CDN.
+    for path in [
+        "/auth/register",
+        "/auth/token",
+        "/users/me",
+        "/gateway/services",
+    ] {
+        assert!(
+            dom.contains(&format!("data-path=\"{path}\"")),
+            "{path} not rendered; DOM: {}",
+            &dom[..dom.len().min(2000)]
+        );
+    }
+    assert!(
+        !dom.contains("Failed to load API definition"),
+        "the definition failed to load"
+    );
+}
