@@ -13,6 +13,12 @@ pub struct Config {
     /// Password hashes computed at once; more wait, so a login burst cannot take every core.
     /// 0 means the number of cores.
     pub max_concurrent_hashes: usize,
+    /// Failed password checks allowed per account in `failure_window_secs`; further attempts get 429 without
+    /// being evaluated (ASVS 2.2.1: at most 100 per hour). Never a permanent lockout: the window slides.
+    pub max_failures_per_account: i64,
+    /// Failed password checks allowed per client address in the window (credential stuffing across accounts).
+    pub max_failures_per_ip: i64,
+    pub failure_window_secs: i64,
     /// The first administrator, created at start when no account has this email (`AGON_AUTH__ADMIN_EMAIL`).
     pub admin_email: Option<String>,
     /// Its initial password (`AGON_AUTH__ADMIN_PASSWORD`); never serialised or logged.
@@ -28,6 +34,9 @@ impl Default for Config {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             max_concurrent_hashes: 0,
+            max_failures_per_account: 100,
+            max_failures_per_ip: 1000,
+            failure_window_secs: 3600,
             admin_email: None,
             admin_password: None,
         }
@@ -47,6 +56,14 @@ impl Config {
         }
         if self.session_ttl_secs < self.access_token_ttl_secs {
             anyhow::bail!("auth.session_ttl_secs must be at least auth.access_token_ttl_secs");
+        }
+        if self.max_failures_per_account < 1
+            || self.max_failures_per_ip < 1
+            || self.failure_window_secs < 1
+        {
+            anyhow::bail!(
+                "auth.max_failures_per_account, max_failures_per_ip and failure_window_secs must be positive"
+            );
         }
         if self.admin_email.is_some() != self.admin_password.is_some() {
             anyhow::bail!("auth.admin_email and auth.admin_password must be given together");

@@ -133,6 +133,20 @@ impl Hasher {
     }
 }
 
+impl Hasher {
+    /// True when `hash` was made with other parameters than the configured ones (it is then redone at login).
+    pub fn needs_rehash(&self, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return true;
+        };
+        let value = |name: &str| parsed.params.get_decimal(name);
+        parsed.algorithm.as_str() != "argon2id"
+            || value("m") != Some(self.params.m_cost())
+            || value("t") != Some(self.params.t_cost())
+            || value("p") != Some(self.params.p_cost())
+    }
+}
+
 fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
     let salt = SaltString::generate(&mut OsRng);
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());

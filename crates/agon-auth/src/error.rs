@@ -12,6 +12,12 @@ pub enum Error {
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
     InvalidGrant,
+    #[error("too many failed attempts; retry in {0} s")]
+    Throttled(i64),
+    #[error("the current password is wrong")]
+    WrongPassword,
+    #[error("session {0} not found")]
+    SessionNotFound(uuid::Uuid),
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
@@ -30,6 +36,9 @@ impl ErrorCode for Error {
             Error::Invalid(_) => "invalid_body",
             Error::EmailTaken => "email_taken",
             Error::InvalidGrant => "invalid_grant",
+            Error::Throttled(_) => "too_many_attempts",
+            Error::WrongPassword => "wrong_password",
+            Error::SessionNotFound(_) => "session_not_found",
             Error::Auth(e) => e.code(),
             Error::Internal(_) => "internal",
         }
@@ -39,7 +48,9 @@ impl ErrorCode for Error {
         match self {
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::EmailTaken => StatusCode::CONFLICT,
-            Error::InvalidGrant => StatusCode::BAD_REQUEST,
+            Error::InvalidGrant | Error::WrongPassword => StatusCode::BAD_REQUEST,
+            Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::SessionNotFound(_) => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -57,6 +68,14 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self {
             Error::Auth(e) => e.into_response(),
+            Error::Throttled(secs) => {
+                let mut response = agon_kit::error_response(&self);
+                response.headers_mut().insert(
+                    axum::http::header::RETRY_AFTER,
+                    axum::http::HeaderValue::from(secs.max(1)),
+                );
+                response
+            }
             other => agon_kit::error_response(&other),
         }
     }

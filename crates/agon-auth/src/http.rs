@@ -2,8 +2,12 @@
 
 use std::sync::Arc;
 
+use agon_kit::{AuthUser, Page, PageParams, Path, Query};
 use agon_kit::{Json, Role, auth::AccessClaims};
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::{
+    extract::State as AxumState,
+    http::{HeaderMap, StatusCode},
+};
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -24,6 +28,11 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(token))
         .routes(routes!(introspect))
         .routes(routes!(jwks))
+        .routes(routes!(logout))
+        .routes(routes!(list_sessions))
+        .routes(routes!(delete_session))
+        .routes(routes!(change_password))
+        .routes(routes!(revocations))
         .with_state(state)
 }
 
@@ -161,34 +170,53 @@ async fn register(
     responses((status = 200, body = TokenResponse), (status = 400, description = "invalid_grant")))]
 async fn token(
     AxumState(state): AxumState<State>,
+    headers: HeaderMap,
     Json(body): Json<TokenRequest>,
 ) -> Result<Json<TokenResponse>, Error> {
     let now = Utc::now();
-    let mut tx = state.store.db().begin().await?;
-    let (user_id, session_id, roles) = match body {
+    // The transaction opens only once the (slow) password check is done: it holds the write lock on SQLite.
+    let (mut tx, user_id, session_id, roles) = match body {
         TokenRequest::Password { email, password } => {
-            let credentials = match Email::parse(&email) {
-                Ok(email) => state.store.credentials(email.as_str()).await?,
-                Err(_) => None,
-            };
+            let normalised = Email::parse(&email)
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_else(|_| email.trim().to_lowercase());
+            let throttle =
+                crate::throttle::Attempt::begin(&state, &normalised, &client_address(&headers))
+                    .await?;
+            let credentials = state.store.credentials(&normalised).await?;
             let (user_id, hash, roles) = match credentials {
                 Some(c) => (Some(c.user_id), Some(c.password_hash), c.roles),
                 None => (None, None, String::new()),
             };
             // Verified even without an account, so both answers take as long.
-            if !state.hasher.verify(password, hash).await? {
+            if !state.hasher.verify(password.clone(), hash.clone()).await? || user_id.is_none() {
+                throttle.failed().await?;
                 return Err(Error::InvalidGrant);
             }
+            throttle.succeeded().await?;
             let user_id = user_id.ok_or(Error::InvalidGrant)?;
+            let rehashed = match hash.as_deref() {
+                // The configured cost changed since this hash was made: redo it now that the password is known.
+                Some(h) if state.hasher.needs_rehash(h) => Some(state.hasher.hash(password).await?),
+                _ => None,
+            };
+            let mut tx = state.store.db().begin().await?;
+            if let Some(fresh) = rehashed {
+                state
+                    .store
+                    .set_password_hash(&mut tx, user_id, &fresh, &text(now))
+                    .await?;
+            }
             let session_id = Uuid::now_v7();
             let expires = now + Duration::seconds(state.config.session_ttl_secs);
             state
                 .store
                 .create_session(&mut tx, session_id, user_id, &text(now), &text(expires))
                 .await?;
-            (user_id, session_id, roles)
+            (tx, user_id, session_id, roles)
         }
         TokenRequest::RefreshToken { refresh_token } => {
+            let mut tx = state.store.db().begin().await?;
             match state
                 .store
                 .redeem_refresh_token(&mut tx, &domain::digest(&refresh_token), &text(now))
@@ -198,7 +226,7 @@ async fn token(
                     session_id,
                     user_id,
                     roles,
-                } => (user_id, session_id, roles),
+                } => (tx, user_id, session_id, roles),
                 Redeemed::Reused => {
                     // The revocation must stick even though the request fails.
                     tx.commit().await?;
@@ -209,6 +237,15 @@ async fn token(
             }
         }
     };
+    state
+        .store
+        .touch_session(
+            &mut tx,
+            session_id,
+            &text(now),
+            user_agent(&headers).as_deref(),
+        )
+        .await?;
     let refresh_token = domain::random_token();
     let session_expires = now + Duration::seconds(state.config.session_ttl_secs);
     state
@@ -287,6 +324,181 @@ async fn jwks(AxumState(state): AxumState<State>) -> Json<Arc<jsonwebtoken::jwk:
     Json(state.keys.jwks())
 }
 
-fn text(t: chrono::DateTime<Utc>) -> String {
+/// Where to end the session(s) of the caller.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutParams {
+    /// End every session of the account, not only this one.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// An open session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+    /// The session of the token making this request.
+    pub current: bool,
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// Position in the revocation feed.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FeedParams {
+    /// Last sequence number already applied; 0 for everything still relevant.
+    #[serde(default)]
+    pub after: i64,
+}
+
+/// Ends this session, or every session of the account with `?all=true`; their access tokens stop working
+/// everywhere within a second and their refresh tokens at once.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])), params(LogoutParams),
+    responses((status = 204), (status = 401)))]
+async fn logout(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Query(params): Query<LogoutParams>,
+) -> Result<StatusCode, Error> {
+    let only = if params.all {
+        None
+    } else {
+        Some(auth.session_id)
+    };
+    crate::revoke(&state, auth.user_id, only, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's open sessions, newest first.
+#[utoipa::path(get, path = "/auth/sessions", tag = "auth", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<SessionView>), (status = 401)))]
+async fn list_sessions(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<SessionView>>, Error> {
+    let after = page.after().map_err(|e| {
+        Error::Invalid(vec![agon_kit::FieldError {
+            field: "cursor".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    let rows = state
+        .store
+        .sessions(
+            auth.user_id,
+            &text(Utc::now()),
+            after.as_deref(),
+            page.fetch(),
+        )
+        .await?;
+    let views = rows
+        .into_iter()
+        .map(|r| SessionView {
+            current: r.id == auth.session_id,
+            id: r.id,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            expires_at: r.expires_at,
+            user_agent: r.user_agent,
+        })
+        .collect();
+    Ok(Json(page.page(views, |s| s.id.to_string())))
+}
+
+/// Ends one of the caller's sessions (another device, say). Another account's session answers 404, like one
+/// that does not exist.
+#[utoipa::path(delete, path = "/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
+async fn delete_session(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Error> {
+    match state.store.session_owner(id, &text(Utc::now())).await? {
+        Some(owner) if owner == auth.user_id => {
+            crate::revoke(&state, owner, Some(id), None).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        _ => Err(Error::SessionNotFound(id)),
+    }
+}
+
+/// Changes the caller's password after checking the current one; every other session ends.
+#[utoipa::path(post, path = "/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePassword,
+    responses((status = 204), (status = 400, description = "wrong_password"), (status = 422)))]
+async fn change_password(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Json(body): Json<ChangePassword>,
+) -> Result<StatusCode, Error> {
+    domain::check_password(&body.new_password).map_err(|e| {
+        Error::Invalid(vec![agon_kit::FieldError {
+            field: "new_password".into(),
+            message: e.message,
+        }])
+    })?;
+    let hash = state.store.password_hash(auth.user_id).await?;
+    if hash.is_none() || !state.hasher.verify(body.current_password, hash).await? {
+        return Err(Error::WrongPassword);
+    }
+    let fresh = state.hasher.hash(body.new_password).await?;
+    let mut tx = state.store.db().begin().await?;
+    state
+        .store
+        .set_password_hash(&mut tx, auth.user_id, &fresh, &text(Utc::now()))
+        .await?;
+    tx.commit().await?;
+    crate::revoke(&state, auth.user_id, None, Some(auth.session_id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The feed of revoked sessions, for gateways and services in other processes (they poll it).
+#[utoipa::path(get, path = "/auth/revocations", tag = "auth", params(FeedParams),
+    responses((status = 200, body = Vec<agon_kit::auth::Revoked>)))]
+async fn revocations(
+    AxumState(state): AxumState<State>,
+    Query(params): Query<FeedParams>,
+) -> Result<Json<Vec<agon_kit::auth::Revoked>>, Error> {
+    Ok(Json(
+        state
+            .store
+            .revocations_after(params.after, Utc::now().timestamp(), 1000)
+            .await?,
+    ))
+}
+
+/// The client's address: the last `X-Forwarded-For` entry, which Agon's gateway appends itself.
+fn client_address(headers: &HeaderMap) -> String {
+    headers
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect())
+}
+
+pub(crate) fn text(t: chrono::DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -13,6 +13,7 @@ mod events;
 mod http;
 mod keys;
 mod store;
+mod throttle;
 
 use std::sync::Arc;
 
@@ -53,7 +54,9 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         config: Arc::new(config),
     };
     bootstrap_admin(&state).await?;
+    let follower = follow_revocations(state.clone());
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
+        .with_task(follower)
         .with_task(outbox.relay())
         .with_check(agon_kit::ReadyCheck::database(&db))
         .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
@@ -108,4 +111,55 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
     tx.commit().await?;
     tracing::info!(email = email.as_str(), "first administrator created");
     Ok(())
+}
+
+/// Revokes sessions of `user_id` (one, or all but `except`), then applies the revocation to this process's
+/// verifier at once; other processes follow the feed.
+pub(crate) async fn revoke(
+    state: &State,
+    user_id: uuid::Uuid,
+    only: Option<uuid::Uuid>,
+    except: Option<uuid::Uuid>,
+) -> Result<Vec<uuid::Uuid>, Error> {
+    let now = chrono::Utc::now();
+    // Tokens issued up to now expire at most one access-token lifetime later (plus the verifiers' leeway).
+    let until = now.timestamp() + state.config.access_token_ttl_secs + 60;
+    let mut tx = state.store.db().begin().await?;
+    let revoked = state
+        .store
+        .revoke_sessions(&mut tx, user_id, only, except, &http::text(now), until)
+        .await?;
+    tx.commit().await?;
+    state
+        .verifier
+        .revocations()
+        .revoke(revoked.iter().map(|id| (*id, until)));
+    Ok(revoked)
+}
+
+/// Applies revocations made by other replicas of the auth service (same database) to this process, every
+/// 500 ms, and prunes records that no longer matter.
+async fn follow_revocations(state: State) -> anyhow::Result<()> {
+    let mut ticks = 0u64;
+    loop {
+        let cursor = state.verifier.revocations().cursor();
+        match state
+            .store
+            .revocations_after(cursor, chrono::Utc::now().timestamp(), 1000)
+            .await
+        {
+            Ok(page) => state.verifier.revocations().apply(&page),
+            Err(error) => tracing::warn!(error = format!("{error:#}"), "revocation feed not read"),
+        }
+        ticks += 1;
+        if ticks.is_multiple_of(120) {
+            let now = chrono::Utc::now();
+            let before =
+                http::text(now - chrono::Duration::seconds(state.config.failure_window_secs));
+            if let Err(error) = state.store.prune(&before, now.timestamp()).await {
+                tracing::warn!(error = format!("{error:#}"), "pruning failed");
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }

@@ -220,3 +220,214 @@ fn parse_id(text: &str) -> Result<Uuid, Error> {
     text.parse()
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored id {text:?}: {e}")))
 }
+
+/// A session as its owner sees it.
+pub struct SessionRow {
+    pub id: Uuid,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub expires_at: String,
+    pub user_agent: Option<String>,
+}
+
+impl Store {
+    /// Revokes sessions (all open ones of `user_id`, or just `only`), recording each in the revocation feed.
+    /// Returns the revoked session ids.
+    pub async fn revoke_sessions(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        only: Option<Uuid>,
+        except: Option<Uuid>,
+        now: &str,
+        until_unix: i64,
+    ) -> Result<Vec<Uuid>, Error> {
+        let rows = sqlx::query(
+            "select id from sessions where user_id = $1 and revoked_at is null and expires_at > $2 \
+             and ($3 = '' or id = $3) and ($4 = '' or id <> $4)",
+        )
+        .bind(user_id.to_string())
+        .bind(now)
+        .bind(only.map(|i| i.to_string()).unwrap_or_default())
+        .bind(except.map(|i| i.to_string()).unwrap_or_default())
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut revoked = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get("id")?;
+            sqlx::query("update sessions set revoked_at = $1 where id = $2")
+                .bind(now)
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+            sqlx::query(
+                "insert into revocations (session_id, until_unix, created_at) values ($1, $2, $3)",
+            )
+            .bind(&id)
+            .bind(until_unix)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            revoked.push(parse_id(&id)?);
+        }
+        Ok(revoked)
+    }
+
+    /// The revocation feed after `seq`, oldest first, skipping entries whose tokens have all expired.
+    pub async fn revocations_after(
+        &self,
+        seq: i64,
+        now_unix: i64,
+        limit: i64,
+    ) -> Result<Vec<agon_kit::auth::Revoked>, Error> {
+        let rows = sqlx::query(
+            "select seq, session_id, until_unix from revocations where seq > $1 and until_unix > $2 order by seq limit $3",
+        )
+        .bind(seq)
+        .bind(now_unix)
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(agon_kit::auth::Revoked {
+                    seq: row.try_get("seq")?,
+                    session_id: parse_id(&row.try_get::<String, _>("session_id")?)?,
+                    until: row.try_get("until_unix")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Open sessions of a user, newest first, after the `after` id (a page cursor).
+    pub async fn sessions(
+        &self,
+        user_id: Uuid,
+        now: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<SessionRow>, Error> {
+        let rows = sqlx::query(
+            "select id, created_at, last_used_at, expires_at, user_agent from sessions \
+             where user_id = $1 and revoked_at is null and expires_at > $2 and ($3 = '' or id < $3) \
+             order by id desc limit $4",
+        )
+        .bind(user_id.to_string())
+        .bind(now)
+        .bind(after.unwrap_or_default())
+        .bind(limit)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionRow {
+                    id: parse_id(&row.try_get::<String, _>("id")?)?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    user_agent: row.try_get("user_agent")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The owner of an open session.
+    pub async fn session_owner(&self, session_id: Uuid, now: &str) -> Result<Option<Uuid>, Error> {
+        let row = sqlx::query(
+            "select user_id from sessions where id = $1 and revoked_at is null and expires_at > $2",
+        )
+        .bind(session_id.to_string())
+        .bind(now)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
+            .transpose()
+    }
+
+    pub async fn touch_session(
+        &self,
+        tx: &mut Tx,
+        session_id: Uuid,
+        now: &str,
+        user_agent: Option<&str>,
+    ) -> Result<(), Error> {
+        sqlx::query("update sessions set last_used_at = $2, user_agent = coalesce($3, user_agent) where id = $1")
+            .bind(session_id.to_string())
+            .bind(now)
+            .bind(user_agent.map(str::to_owned))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>, Error> {
+        let row = sqlx::query("select password_hash from accounts where id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
+    }
+
+    pub async fn set_password_hash(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        hash: &str,
+        now: &str,
+    ) -> Result<bool, Error> {
+        let done =
+            sqlx::query("update accounts set password_hash = $2, updated_at = $3 where id = $1")
+                .bind(user_id.to_string())
+                .bind(hash)
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Failed password checks of `subject` since `since`, and the oldest of them.
+    pub async fn failures_since(
+        &self,
+        subject: &str,
+        since: &str,
+    ) -> Result<(i64, Option<String>), Error> {
+        let row = sqlx::query("select count(*) as n, min(at) as oldest from login_failures where subject = $1 and at > $2")
+            .bind(subject)
+            .bind(since)
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok((row.try_get("n")?, row.try_get("oldest")?))
+    }
+
+    pub async fn record_failure(&self, subjects: &[String], now: &str) -> Result<(), Error> {
+        for subject in subjects {
+            sqlx::query("insert into login_failures (subject, at) values ($1, $2)")
+                .bind(subject)
+                .bind(now)
+                .execute(self.db.pool())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn clear_failures(&self, subject: &str) -> Result<(), Error> {
+        sqlx::query("delete from login_failures where subject = $1")
+            .bind(subject)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Drops throttle records and revocation entries that no longer matter.
+    pub async fn prune(&self, failures_before: &str, now_unix: i64) -> Result<(), Error> {
+        sqlx::query("delete from login_failures where at < $1")
+            .bind(failures_before)
+            .execute(self.db.pool())
+            .await?;
+        sqlx::query("delete from revocations where until_unix < $1")
+            .bind(now_unix)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -166,8 +166,15 @@ impl Db {
     }
 
     /// Starts a transaction; the returned value owns its connection.
+    ///
+    /// On SQLite the transaction takes the write lock at once (`begin immediate`): a deferred transaction that
+    /// reads and then writes fails with `SQLITE_BUSY_SNAPSHOT` when another writer committed in between, which the
+    /// busy timeout cannot absorb. SQLite has a single writer anyway, so nothing is lost; keep transactions short.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
-        self.pool.begin().await
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("begin immediate").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
     }
 
     /// Applies the pending migrations of this service for this database's dialect.

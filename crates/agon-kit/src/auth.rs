@@ -93,6 +93,59 @@ impl KeySet {
     }
 }
 
+/// Sessions revoked before their tokens expire (logout, ban, password change, reuse of a refresh token). Read on
+/// every request, written rarely: readers load an immutable map, writers replace it.
+#[derive(Clone, Default)]
+pub struct Revocations {
+    revoked: Arc<ArcSwap<HashMap<Uuid, i64>>>,
+    /// The auth service's revocation sequence already applied (distributed sync).
+    cursor: Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// One revoked session, as the auth service publishes it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Revoked {
+    pub seq: i64,
+    pub session_id: Uuid,
+    /// Unix time after which every token of the session has expired anyway.
+    pub until: i64,
+}
+
+impl Revocations {
+    /// Marks sessions revoked; `until` is when their last token expires, after which the entry can go.
+    pub fn revoke(&self, entries: impl IntoIterator<Item = (Uuid, i64)>) {
+        let now = chrono::Utc::now().timestamp();
+        let mut next: HashMap<Uuid, i64> = self
+            .revoked
+            .load()
+            .iter()
+            .filter(|(_, until)| **until > now)
+            .map(|(k, v)| (*k, *v))
+            .collect();
+        next.extend(entries);
+        self.revoked.store(Arc::new(next));
+    }
+
+    pub fn is_revoked(&self, session_id: &Uuid) -> bool {
+        self.revoked.load().contains_key(session_id)
+    }
+
+    /// Applies a page from the auth service and advances the cursor.
+    pub fn apply(&self, page: &[Revoked]) {
+        if page.is_empty() {
+            return;
+        }
+        self.revoke(page.iter().map(|r| (r.session_id, r.until)));
+        let last = page.iter().map(|r| r.seq).max().unwrap_or(0);
+        self.cursor
+            .fetch_max(last, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn cursor(&self) -> i64 {
+        self.cursor.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// Verifies access tokens; cheap to clone and shared by every handler of a process.
 #[derive(Clone)]
 pub struct TokenVerifier {
@@ -101,14 +154,16 @@ pub struct TokenVerifier {
 
 struct Inner {
     keys: KeySet,
+    revocations: Revocations,
     validation: Validation,
     cache: moka::sync::Cache<[u8; 32], Arc<AccessClaims>>,
     remote: Option<Remote>,
 }
 
-/// The auth service's JWKS endpoint, for processes that do not hold the keys themselves.
+/// The auth service, for processes that do not hold its keys and revocations themselves.
 struct Remote {
-    url: String,
+    /// Base URL of the auth service.
+    base: String,
     last_fetch: Mutex<Option<Instant>>,
 }
 
@@ -123,13 +178,16 @@ pub enum AuthError {
     Invalid,
     #[error("the access token has expired")]
     Expired,
+    #[error("the session of this access token has ended")]
+    Revoked,
     #[error("this action needs the {0:?} role")]
     MissingRole(Role),
 }
 
 impl TokenVerifier {
-    /// A verifier over `keys`; with `jwks_url`, unknown key ids make it (re)load the auth service's JWKS.
-    pub fn new(keys: KeySet, issuer: &str, audience: &str, jwks_url: Option<String>) -> Self {
+    /// A verifier over `keys`; with `auth_url` (the auth service's base URL), unknown key ids make it (re)load the
+    /// auth service's JWKS, and [`TokenVerifier::sync_forever`] follows its revocations.
+    pub fn new(keys: KeySet, issuer: &str, audience: &str, auth_url: Option<String>) -> Self {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
@@ -140,13 +198,14 @@ impl TokenVerifier {
             .max_capacity(100_000)
             .time_to_live(Duration::from_secs(3600))
             .build();
-        let remote = jwks_url.map(|url| Remote {
-            url,
+        let remote = auth_url.map(|base| Remote {
+            base: base.trim_end_matches('/').to_owned(),
             last_fetch: Mutex::new(None),
         });
         Self {
             inner: Arc::new(Inner {
                 keys,
+                revocations: Revocations::default(),
                 validation,
                 cache,
                 remote,
@@ -158,6 +217,10 @@ impl TokenVerifier {
         &self.inner.keys
     }
 
+    pub fn revocations(&self) -> &Revocations {
+        &self.inner.revocations
+    }
+
     /// Verifies `token` and returns its claims.
     pub async fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, AuthError> {
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
@@ -165,7 +228,7 @@ impl TokenVerifier {
         if let Some(claims) = self.inner.cache.get(&digest) {
             // Cached until `exp`: a hit past it is verified again, which reports the expiry.
             if claims.exp > now {
-                return Ok(claims);
+                return self.unrevoked(claims);
             }
             self.inner.cache.invalidate(&digest);
         }
@@ -188,7 +251,42 @@ impl TokenVerifier {
             })?;
         let claims = Arc::new(data.claims);
         self.inner.cache.insert(digest, claims.clone());
-        Ok(claims)
+        self.unrevoked(claims)
+    }
+
+    fn unrevoked(&self, claims: Arc<AccessClaims>) -> Result<Arc<AccessClaims>, AuthError> {
+        if self.inner.revocations.is_revoked(&claims.sid) {
+            Err(AuthError::Revoked)
+        } else {
+            Ok(claims)
+        }
+    }
+
+    /// Follows the auth service's revocations (every 500 ms) and key set (every 60 s), for processes other than
+    /// the auth service. Runs until the process stops.
+    pub async fn sync_forever(self) -> anyhow::Result<()> {
+        let Some(remote) = &self.inner.remote else {
+            return Ok(());
+        };
+        let mut last_keys = Instant::now();
+        loop {
+            let url = format!(
+                "{}/auth/revocations?after={}",
+                remote.base,
+                self.inner.revocations.cursor()
+            );
+            match crate::client::get_json::<Vec<Revoked>>(&url).await {
+                Ok(page) => self.inner.revocations.apply(&page),
+                Err(error) => {
+                    tracing::debug!(error = format!("{error:#}"), "revocations not synced")
+                }
+            }
+            if last_keys.elapsed() > Duration::from_secs(60) {
+                last_keys = Instant::now();
+                let _ = self.preload().await;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Loads the JWKS from the auth service, at most once every 10 s so a flood of forged key ids cannot turn
@@ -202,18 +300,21 @@ impl TokenVerifier {
             return;
         }
         *last = Some(Instant::now());
-        match crate::client::get_json::<JwkSet>(&remote.url).await {
+        let url = format!("{}/.well-known/jwks.json", remote.base);
+        match crate::client::get_json::<JwkSet>(&url).await {
             Ok(jwks) => self.inner.keys.replace(&jwks),
-            Err(error) => {
-                tracing::warn!(url = %remote.url, error = format!("{error:#}"), "cannot load JWKS")
-            }
+            Err(error) => tracing::warn!(%url, error = format!("{error:#}"), "cannot load JWKS"),
         }
     }
 
     /// Loads the remote JWKS now (at start-up), ignoring the throttle.
     pub async fn preload(&self) -> anyhow::Result<()> {
         if let Some(remote) = &self.inner.remote {
-            let jwks = crate::client::get_json::<JwkSet>(&remote.url).await?;
+            let jwks = crate::client::get_json::<JwkSet>(&format!(
+                "{}/.well-known/jwks.json",
+                remote.base
+            ))
+            .await?;
             self.inner.keys.replace(&jwks);
             *remote.last_fetch.lock().await = Some(Instant::now());
         }
@@ -309,6 +410,7 @@ impl ErrorCode for AuthError {
             AuthError::Missing => "unauthenticated",
             AuthError::Malformed | AuthError::Invalid => "invalid_token",
             AuthError::Expired => "token_expired",
+            AuthError::Revoked => "session_revoked",
             AuthError::MissingRole(_) => "forbidden",
         }
     }

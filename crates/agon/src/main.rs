@@ -125,7 +125,8 @@ async fn serve(service: &str, config: Config) -> anyhow::Result<()> {
     let deps = platform::distributed_deps(service, &config).await?;
     let listener = bind(&config).await?;
     if service == "gateway" {
-        let (gateway, tasks) = platform::distributed_gateway(&config, &deps).await?;
+        let (gateway, mut tasks) = platform::distributed_gateway(&config, &deps).await?;
+        tasks.push(Box::pin(deps.verifier.clone().sync_forever()));
         let mut tasks = spawn(tasks);
         tracing::info!(addr = %listener.local_addr()?, "gateway listening");
         gateway
@@ -139,6 +140,9 @@ async fn serve(service: &str, config: Config) -> anyhow::Result<()> {
         tracing::warn!(error = format!("{error:#}"), "JWKS not loaded yet");
     }
     let mut built = platform::build_service(service, &deps, &config).await?;
+    built
+        .tasks
+        .push(Box::pin(deps.verifier.clone().sync_forever()));
     let mut tasks = spawn(std::mem::take(&mut built.tasks));
     tracing::info!(service, addr = %listener.local_addr()?, "listening");
     agon_kit::server::serve(

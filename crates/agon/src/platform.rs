@@ -94,24 +94,21 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         schema_prefix: config.schema_prefix.clone(),
     };
     let bus = Bus::postgres(&databases).await?;
-    let jwks = if service == agon_auth::SERVICE {
+    // The auth service holds the keys and the revocations itself; every other process follows it over HTTP.
+    let auth_url = if service == agon_auth::SERVICE {
         None
     } else {
-        let base = config.auth_url.clone().ok_or_else(|| {
+        Some(config.auth_url.clone().ok_or_else(|| {
             anyhow::anyhow!(
                 "agon serve {service} needs the auth service's URL: --auth-url or AGON_AUTH_URL"
             )
-        })?;
-        Some(format!(
-            "{}/.well-known/jwks.json",
-            base.trim_end_matches('/')
-        ))
+        })?)
     };
     let verifier = TokenVerifier::new(
         KeySet::default(),
         agon_kit::TOKEN_ISSUER,
         agon_kit::TOKEN_AUDIENCE,
-        jwks,
+        auth_url,
     );
     Ok(Deps {
         databases,

@@ -89,7 +89,8 @@ async fn identity_flow(client: &reqwest::Client, base: &str, email: &str) -> Str
         assert_eq!(
             r.status(),
             404,
-            "only 'not yet' is acceptable while the event travels"
+            "only not-yet is acceptable while the event travels: {}",
+            r.text().await.unwrap_or_default()
         );
         assert!(Instant::now() < deadline, "the profile never appeared");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -301,6 +302,39 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .await
         .unwrap();
     assert_eq!(direct.status(), 200);
+    // Logout in the auth process: the users process and the gateway refuse the token within a second.
+    let logout = client
+        .post(format!("{base}/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 204);
+    let revoked_at = Instant::now();
+    loop {
+        let direct = client
+            .get(format!("{users_url}/users/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let edge = client
+            .get(format!("{base}/gateway/services"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if direct == 401 && edge == 401 {
+            break;
+        }
+        assert!(
+            revoked_at.elapsed() < Duration::from_secs(1),
+            "still accepted after 1 s: users {direct}, gateway {edge}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let ready: Value = client
         .get(format!("{base}/readyz"))
         .send()
