@@ -12,6 +12,10 @@ pub enum Error {
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
     InvalidGrant,
+    #[error("this account is banned")]
+    Banned,
+    #[error("this account is waiting for an administrator's approval")]
+    Pending,
     #[error("too many failed attempts; retry in {0} s")]
     Throttled(i64),
     #[error("the current password is wrong")]
@@ -37,6 +41,8 @@ impl ErrorCode for Error {
             Error::EmailTaken => "email_taken",
             Error::InvalidGrant => "invalid_grant",
             Error::Throttled(_) => "too_many_attempts",
+            Error::Banned => "account_banned",
+            Error::Pending => "account_pending",
             Error::WrongPassword => "wrong_password",
             Error::SessionNotFound(_) => "session_not_found",
             Error::Auth(e) => e.code(),
@@ -50,6 +56,7 @@ impl ErrorCode for Error {
             Error::EmailTaken => StatusCode::CONFLICT,
             Error::InvalidGrant | Error::WrongPassword => StatusCode::BAD_REQUEST,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Banned | Error::Pending => StatusCode::FORBIDDEN,
             Error::SessionNotFound(_) => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

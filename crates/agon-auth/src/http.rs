@@ -18,7 +18,6 @@ use crate::{
     State,
     domain::{self, Email},
     error::Error,
-    events,
     store::Redeemed,
 };
 
@@ -46,6 +45,18 @@ pub struct Register {
     pub password: String,
     /// Name shown on the profile; defaults to the email's local part.
     pub display_name: Option<String>,
+    /// `athlete` (default, active at once), `trainer` or `coach` (pending until an admin approves).
+    /// Nobody registers as an admin.
+    pub role: Option<RequestedRole>,
+}
+
+/// The roles open to self-registration.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RequestedRole {
+    Athlete,
+    Trainer,
+    Coach,
 }
 
 /// The account just created.
@@ -54,6 +65,8 @@ pub struct Registered {
     pub user_id: Uuid,
     pub email: String,
     pub roles: Vec<Role>,
+    /// True until an admin approves the account; it cannot log in before.
+    pub pending: bool,
 }
 
 /// A token request (OAuth 2.0 style): the password grant logs in, the refresh grant renews.
@@ -107,7 +120,8 @@ pub struct Introspection {
     pub token_type: Option<&'static str>,
 }
 
-/// Creates an account with the athlete role; its profile follows through the bus.
+/// Creates an account (athlete by default; trainer and coach wait for approval); its profile follows through
+/// the bus.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Register,
     responses((status = 201, body = Registered), (status = 409, description = "email taken"),
               (status = 422, description = "invalid email or password")))]
@@ -136,31 +150,23 @@ async fn register(
     let Some(email) = email.filter(|_| problems.is_empty()) else {
         return Err(Error::Invalid(problems));
     };
+    let (role, status) = match body.role.unwrap_or(RequestedRole::Athlete) {
+        RequestedRole::Athlete => (Role::Athlete, crate::AccountStatus::Active),
+        // Trainers and coaches act on other members' data: an admin vouches for them first.
+        RequestedRole::Trainer => (Role::Trainer, crate::AccountStatus::Pending),
+        RequestedRole::Coach => (Role::Coach, crate::AccountStatus::Pending),
+    };
     let hash = state.hasher.hash(body.password).await?;
-    let user_id = Uuid::now_v7();
-    let roles = vec![Role::Athlete];
-    let now = Utc::now();
-    let mut tx = state.store.db().begin().await?;
-    state
-        .store
-        .insert_account(
-            &mut tx,
-            user_id,
-            email.as_str(),
-            &hash,
-            &domain::format_roles(&roles),
-            &text(now),
-        )
-        .await?;
-    events::user_registered(&mut tx, user_id, &email, display_name, &roles, now).await?;
-    tx.commit().await?;
-    state.outbox.wake();
+    let roles = vec![role];
+    let user_id =
+        crate::create_account(&state, &email, &hash, &roles, status, display_name).await?;
     Ok((
         StatusCode::CREATED,
         Json(Registered {
             user_id,
             email: email.as_str().to_owned(),
             roles,
+            pending: status == crate::AccountStatus::Pending,
         }),
     ))
 }
@@ -184,9 +190,9 @@ async fn token(
                 crate::throttle::Attempt::begin(&state, &normalised, &client_address(&headers))
                     .await?;
             let credentials = state.store.credentials(&normalised).await?;
-            let (user_id, hash, roles) = match credentials {
-                Some(c) => (Some(c.user_id), Some(c.password_hash), c.roles),
-                None => (None, None, String::new()),
+            let (user_id, hash, roles, status) = match credentials {
+                Some(c) => (Some(c.user_id), Some(c.password_hash), c.roles, c.status),
+                None => (None, None, String::new(), String::new()),
             };
             // Verified even without an account, so both answers take as long.
             if !state.hasher.verify(password.clone(), hash.clone()).await? || user_id.is_none() {
@@ -194,6 +200,12 @@ async fn token(
                 return Err(Error::InvalidGrant);
             }
             throttle.succeeded().await?;
+            // Account state is told only to someone who proved the password.
+            match status.as_str() {
+                "banned" => return Err(Error::Banned),
+                "pending" => return Err(Error::Pending),
+                _ => {}
+            }
             let user_id = user_id.ok_or(Error::InvalidGrant)?;
             let rehashed = match hash.as_deref() {
                 // The configured cost changed since this hash was made: redo it now that the password is known.

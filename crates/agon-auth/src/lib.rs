@@ -54,6 +54,26 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         config: Arc::new(config),
     };
     bootstrap_admin(&state).await?;
+    use events::follow;
+    deps.bus
+        .subscribe(
+            &db,
+            "auth.follow_approvals",
+            follow::Approved(state.clone()),
+        )
+        .await?;
+    deps.bus
+        .subscribe(&db, "auth.follow_bans", follow::Banned(state.clone()))
+        .await?;
+    deps.bus
+        .subscribe(&db, "auth.follow_unbans", follow::Unbanned(state.clone()))
+        .await?;
+    deps.bus
+        .subscribe(&db, "auth.follow_roles", follow::Roles(state.clone()))
+        .await?;
+    deps.bus
+        .subscribe(&db, "auth.follow_deletions", follow::Deleted(state.clone()))
+        .await?;
     let follower = follow_revocations(state.clone());
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
         .with_task(follower)
@@ -79,36 +99,20 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
         .hasher
         .hash(password.expose_secret().to_owned())
         .await?;
-    let user_id = uuid::Uuid::now_v7();
-    let roles = [agon_kit::Role::Admin];
-    let now = chrono::Utc::now();
-    let mut tx = state.store.db().begin().await?;
-    let created = state
-        .store
-        .insert_account(
-            &mut tx,
-            user_id,
-            email.as_str(),
-            &hash,
-            &domain::format_roles(&roles),
-            &agon_bus::now_text(),
-        )
-        .await;
-    match created {
+    match create_account(
+        state,
+        &email,
+        &hash,
+        &[agon_kit::Role::Admin],
+        AccountStatus::Active,
+        Some("Administrator".into()),
+    )
+    .await
+    {
         // Another replica created it first.
         Err(Error::EmailTaken) => return Ok(()),
         other => other?,
-    }
-    events::user_registered(
-        &mut tx,
-        user_id,
-        &email,
-        Some("Administrator".into()),
-        &roles,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
+    };
     tracing::info!(email = email.as_str(), "first administrator created");
     Ok(())
 }
@@ -162,4 +166,63 @@ async fn follow_revocations(state: State) -> anyhow::Result<()> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
+}
+
+/// The state of an account as the auth service enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AccountStatus {
+    Active,
+    Pending,
+    Banned,
+}
+
+impl AccountStatus {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Pending => "pending",
+            AccountStatus::Banned => "banned",
+        }
+    }
+}
+
+/// Creates an account and announces it, in one transaction. The one way accounts come to exist.
+pub(crate) async fn create_account(
+    state: &State,
+    email: &domain::Email,
+    password_hash: &str,
+    roles: &[agon_kit::Role],
+    status: AccountStatus,
+    display_name: Option<String>,
+) -> Result<uuid::Uuid, Error> {
+    let user_id = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let mut tx = state.store.db().begin().await?;
+    state
+        .store
+        .insert_account(
+            &mut tx,
+            &store::NewAccount {
+                id: user_id,
+                email: email.as_str(),
+                password_hash,
+                roles: &domain::format_roles(roles),
+                status: status.as_str(),
+                now: &http::text(now),
+            },
+        )
+        .await?;
+    events::user_registered(
+        &mut tx,
+        user_id,
+        email,
+        display_name,
+        roles,
+        status == AccountStatus::Pending,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    Ok(user_id)
 }

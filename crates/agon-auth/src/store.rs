@@ -10,11 +10,23 @@ pub struct Store {
     db: Db,
 }
 
+/// A row of `accounts` to insert.
+#[derive(Clone, Copy)]
+pub struct NewAccount<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub roles: &'a str,
+    pub status: &'a str,
+    pub now: &'a str,
+}
+
 /// What the token endpoint needs of an account.
 pub struct Credentials {
     pub user_id: Uuid,
     pub password_hash: String,
     pub roles: String,
+    pub status: String,
 }
 
 /// The outcome of presenting a refresh token.
@@ -40,23 +52,24 @@ impl Store {
         &self.db
     }
 
-    pub async fn insert_account(
-        &self,
-        tx: &mut Tx,
-        id: Uuid,
-        email: &str,
-        password_hash: &str,
-        roles: &str,
-        now: &str,
-    ) -> Result<(), Error> {
+    pub async fn insert_account(&self, tx: &mut Tx, a: &NewAccount<'_>) -> Result<(), Error> {
+        let NewAccount {
+            id,
+            email,
+            password_hash,
+            roles,
+            status,
+            now,
+        } = *a;
         sqlx::query(
-            "insert into accounts (id, email, password_hash, roles, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $5)",
+            "insert into accounts (id, email, password_hash, roles, status, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $6)",
         )
         .bind(id.to_string())
         .bind(email)
         .bind(password_hash)
         .bind(roles)
+        .bind(status)
         .bind(now)
         .execute(&mut **tx)
         .await
@@ -65,15 +78,17 @@ impl Store {
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, Error> {
-        let row = sqlx::query("select id, password_hash, roles from accounts where email = $1")
-            .bind(email)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row =
+            sqlx::query("select id, password_hash, roles, status from accounts where email = $1")
+                .bind(email)
+                .fetch_optional(self.db.pool())
+                .await?;
         row.map(|row| {
             Ok(Credentials {
                 user_id: parse_id(&row.try_get::<String, _>("id")?)?,
                 password_hash: row.try_get("password_hash")?,
                 roles: row.try_get("roles")?,
+                status: row.try_get("status")?,
             })
         })
         .transpose()
@@ -139,7 +154,7 @@ impl Store {
             let session_id: String = row.try_get("session_id")?;
             let session = sqlx::query(
                 "select s.user_id, a.roles from sessions s join accounts a on a.id = s.user_id \
-                 where s.id = $1 and s.revoked_at is null and s.expires_at > $2",
+                 where s.id = $1 and s.revoked_at is null and s.expires_at > $2 and a.status = 'active'",
             )
             .bind(&session_id)
             .bind(now)
@@ -427,6 +442,66 @@ impl Store {
         sqlx::query("delete from revocations where until_unix < $1")
             .bind(now_unix)
             .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Sets the status of an account, only from one of `from`; true when it changed.
+    pub async fn set_status(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        status: &str,
+        from: &[&str],
+        now: &str,
+    ) -> Result<bool, Error> {
+        let mut changed = false;
+        for old in from {
+            let done = sqlx::query(
+                "update accounts set status = $2, updated_at = $3 where id = $1 and status = $4",
+            )
+            .bind(user_id.to_string())
+            .bind(status)
+            .bind(now)
+            .bind(*old)
+            .execute(&mut **tx)
+            .await?;
+            changed |= done.rows_affected() > 0;
+        }
+        Ok(changed)
+    }
+
+    pub async fn set_roles(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        roles: &str,
+        now: &str,
+    ) -> Result<(), Error> {
+        sqlx::query("update accounts set roles = $2, updated_at = $3 where id = $1")
+            .bind(user_id.to_string())
+            .bind(roles)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the account with its sessions and refresh tokens (cascade).
+    pub async fn delete_account(&self, tx: &mut Tx, user_id: Uuid) -> Result<(), Error> {
+        sqlx::query("delete from refresh_tokens where session_id in (select id from sessions where user_id = $1)")
+            .bind(user_id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("delete from sessions where user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("delete from accounts where id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut **tx)
             .await?;
         Ok(())
     }

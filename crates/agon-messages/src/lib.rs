@@ -22,10 +22,78 @@ pub mod auth {
         pub email: String,
         pub display_name: Option<String>,
         pub roles: Vec<String>,
+        /// Trainer and coach accounts wait for an admin's approval.
+        #[serde(default)]
+        pub pending: bool,
         pub registered_at: chrono::DateTime<chrono::Utc>,
     }
 
     impl super::Event for UserRegistered {
         const TOPIC: &'static str = "auth.user_registered.v1";
+    }
+}
+
+/// Events produced by the users service, the authority on account state: approval, bans, roles, deletion.
+pub mod users {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    /// An admin approved a pending (trainer or coach) account.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct UserApproved {
+        pub user_id: Uuid,
+        pub by: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// An admin banned an account: it can no longer log in, and its sessions end.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct UserBanned {
+        pub user_id: Uuid,
+        pub by: Uuid,
+        pub reason: Option<String>,
+        pub at: DateTime<Utc>,
+    }
+
+    /// An admin lifted a ban.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct UserUnbanned {
+        pub user_id: Uuid,
+        pub by: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// An admin changed an account's roles; its sessions end so no token carries the old ones.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct RolesChanged {
+        pub user_id: Uuid,
+        pub by: Uuid,
+        pub roles: Vec<String>,
+        pub at: DateTime<Utc>,
+    }
+
+    /// An account was deleted (by its owner or an admin): every service removes or anonymises its data.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct UserDeleted {
+        pub user_id: Uuid,
+        pub by: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    impl super::Event for UserApproved {
+        const TOPIC: &'static str = "users.user_approved.v1";
+    }
+    impl super::Event for UserBanned {
+        const TOPIC: &'static str = "users.user_banned.v1";
+    }
+    impl super::Event for UserUnbanned {
+        const TOPIC: &'static str = "users.user_unbanned.v1";
+    }
+    impl super::Event for RolesChanged {
+        const TOPIC: &'static str = "users.roles_changed.v1";
+    }
+    impl super::Event for UserDeleted {
+        const TOPIC: &'static str = "users.user_deleted.v1";
     }
 }

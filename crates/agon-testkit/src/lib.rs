@@ -301,6 +301,14 @@ impl AsUser<'_> {
             .json(&body)
     }
 
+    pub fn put_json(&self, path: &str, body: Value) -> RequestBuilder {
+        self.app
+            .client
+            .put(self.app.url(path))
+            .bearer_auth(&self.token)
+            .json(&body)
+    }
+
     pub fn patch_json(&self, path: &str, body: Value) -> RequestBuilder {
         self.app
             .client

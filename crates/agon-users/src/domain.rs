@@ -14,6 +14,8 @@ pub struct Profile {
     pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub roles: Vec<String>,
+    /// `active`, `pending` or `banned`.
+    pub status: String,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -11,6 +11,9 @@ pub enum Error {
     NotFound(Uuid),
     #[error("invalid request")]
     Invalid(Vec<FieldError>),
+    /// A state change that does not apply (code, explanation).
+    #[error("{1}")]
+    Conflict(&'static str, &'static str),
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
@@ -28,6 +31,7 @@ impl ErrorCode for Error {
         match self {
             Error::NotFound(_) => "user_not_found",
             Error::Invalid(_) => "invalid_body",
+            Error::Conflict(code, _) => code,
             Error::Auth(e) => e.code(),
             Error::Internal(_) => "internal",
         }
@@ -37,6 +41,7 @@ impl ErrorCode for Error {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Conflict(..) => StatusCode::CONFLICT,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -31,6 +31,11 @@ impl Consume for CreateProfile {
             country: None,
             avatar_url: None,
             roles: event.roles,
+            status: if event.pending {
+                "pending".into()
+            } else {
+                "active".into()
+            },
             created_at: at.clone(),
             updated_at: at,
         };

@@ -1,7 +1,7 @@
 //! HTTP handlers and DTOs of the users service.
 
-use agon_kit::{AuthUser, Json, Path};
-use axum::extract::State as AxumState;
+use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query};
+use axum::{extract::State as AxumState, http::StatusCode};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -11,12 +11,17 @@ use crate::{
     State,
     domain::{self, Profile, ProfileEdit},
     error::Error,
+    store::Filter,
 };
+
+mod admin;
 
 pub fn router(state: State) -> OpenApiRouter {
     OpenApiRouter::new()
-        .routes(routes!(get_me, update_me))
+        .routes(routes!(get_me, update_me, delete_me))
         .routes(routes!(get_user))
+        .routes(routes!(search_users))
+        .merge(admin::router())
         .with_state(state)
 }
 
@@ -109,15 +114,78 @@ async fn get_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<PublicProfile>, Error> {
     let profile = state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
-    Ok(Json(PublicProfile {
-        id: profile.user_id,
-        display_name: profile.display_name,
-        bio: profile.bio,
-        city: profile.city,
-        country: profile.country,
-        avatar_url: profile.avatar_url,
-        roles: profile.roles,
-    }))
+    Ok(Json(profile.into()))
+}
+
+/// A member search.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SearchParams {
+    /// Part of the display name, case-insensitive.
+    pub q: Option<String>,
+    /// City, case-insensitive.
+    pub city: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Finds active members by name and city.
+#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])), params(SearchParams),
+    responses((status = 200, body = Page<PublicProfile>), (status = 401)))]
+async fn search_users(
+    _auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Query(params): Query<SearchParams>,
+) -> Result<Json<Page<PublicProfile>>, Error> {
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let after = cursor(&page)?;
+    let filter = Filter {
+        name: params.q.as_deref(),
+        city: params.city.as_deref(),
+        status: Some("active"),
+    };
+    let rows = state.store.search(&filter, &after, page.fetch()).await?;
+    let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
+    Ok(Json(page.page(views, |p| p.id.to_string())))
+}
+
+/// Deletes the caller's account: every service removes or anonymises its data on the `user_deleted` event.
+#[utoipa::path(delete, path = "/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 204), (status = 401)))]
+async fn delete_me(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+) -> Result<StatusCode, Error> {
+    admin::delete_user(&state, auth.user_id, auth.user_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The decoded page cursor (a user id), or the start.
+fn cursor(page: &PageParams) -> Result<String, Error> {
+    page.after().map(Option::unwrap_or_default).map_err(|e| {
+        Error::Invalid(vec![agon_kit::FieldError {
+            field: "cursor".into(),
+            message: e.to_string(),
+        }])
+    })
+}
+
+impl From<Profile> for PublicProfile {
+    fn from(p: Profile) -> Self {
+        Self {
+            id: p.user_id,
+            display_name: p.display_name,
+            bio: p.bio,
+            city: p.city,
+            country: p.country,
+            avatar_url: p.avatar_url,
+            roles: p.roles,
+        }
+    }
 }
 
 fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {

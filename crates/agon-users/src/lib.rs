@@ -26,6 +26,7 @@ pub struct Config {}
 #[derive(Clone, axum::extract::FromRef)]
 struct State {
     store: store::Store,
+    outbox: agon_bus::Outbox,
     verifier: agon_kit::TokenVerifier,
     config: Arc<Config>,
 }
@@ -41,12 +42,15 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
             events::CreateProfile(store.clone()),
         )
         .await?;
+    let outbox = deps.bus.outbox(&db).await?;
     let state = State {
         store,
+        outbox: outbox.clone(),
         verifier: deps.verifier.clone(),
         config: Arc::new(config),
     };
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
+        .with_task(outbox.relay())
         .with_check(agon_kit::ReadyCheck::database(&db))
         .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
 }

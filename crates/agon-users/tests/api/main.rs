@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
+
 use agon_testkit::{TestApp, assert_problem, json};
 use serde_json::Value;
 
