@@ -76,7 +76,28 @@ pub fn check_password(password: &str) -> Result<(), FieldError> {
             "must be at most {PASSWORD_MAX_CHARS} characters"
         )));
     }
+    if is_common(password) {
+        return Err(invalid(
+            "is one of the most common passwords; choose another".into(),
+        ));
+    }
     Ok(())
+}
+
+/// Rank below which a known password is refused (ASVS 6.2.4 asks for at least the top 3,000).
+const COMMON_RANK: usize = 10_000;
+
+/// True when the whole password is one of the most used ones, possibly capitalised or in l33t
+/// (`P@ssw0rd`). This is a list check, not a strength score: long unusual passwords pass whatever their shape.
+pub fn is_common(password: &str) -> bool {
+    let estimate = zxcvbn::zxcvbn(password, &[]);
+    match estimate.sequence() {
+        // zxcvbn does not export its dictionary enum, only the field of that type: its name identifies the
+        // password list among the dictionaries (English words, names…), which alone must not refuse a password.
+        [only] => matches!(&only.pattern, zxcvbn::matching::patterns::MatchPattern::Dictionary(d)
+            if format!("{:?}", d.dictionary_name) == "Passwords" && d.rank <= COMMON_RANK && !d.reversed),
+        _ => false,
+    }
 }
 
 /// Argon2id hashing on the blocking pool, at most `permits` at once.
@@ -255,6 +276,29 @@ mod tests {
             "ana@.org",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_most_common_passwords_are_refused() {
+        for common in [
+            "password",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+            "P@ssw0rd",
+            "Password1",
+            "sunshine",
+            "football",
+        ] {
+            assert!(check_password(common).is_err(), "{common}");
+        }
+        for fine in [
+            "correct horse battery",
+            "my club runs on tuesdays",
+            "drowssap-but-longer-7",
+        ] {
+            assert!(check_password(fine).is_ok(), "{fine}");
         }
     }
 
