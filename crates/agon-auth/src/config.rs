@@ -19,6 +19,10 @@ pub struct Config {
     /// Failed password checks allowed per client address in the window (credential stuffing across accounts).
     pub max_failures_per_ip: i64,
     pub failure_window_secs: i64,
+    /// Public base URL of the platform, for links in emails.
+    pub public_url: String,
+    /// Lifetime of a password-reset token, in seconds (at most 1800).
+    pub reset_token_ttl_secs: i64,
     /// The first administrator, created at start when no account has this email (`AGON_AUTH__ADMIN_EMAIL`).
     pub admin_email: Option<String>,
     /// Its initial password (`AGON_AUTH__ADMIN_PASSWORD`); never serialised or logged.
@@ -34,6 +38,8 @@ impl Default for Config {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             max_concurrent_hashes: 0,
+            public_url: "http://127.0.0.1:8000".into(),
+            reset_token_ttl_secs: 1800,
             max_failures_per_account: 100,
             max_failures_per_ip: 1000,
             failure_window_secs: 3600,
@@ -64,6 +70,9 @@ impl Config {
             anyhow::bail!(
                 "auth.max_failures_per_account, max_failures_per_ip and failure_window_secs must be positive"
             );
+        }
+        if !(60..=1800).contains(&self.reset_token_ttl_secs) {
+            anyhow::bail!("auth.reset_token_ttl_secs must be between 60 and 1800");
         }
         if self.admin_email.is_some() != self.admin_password.is_some() {
             anyhow::bail!("auth.admin_email and auth.admin_password must be given together");

@@ -12,6 +12,8 @@ pub enum Error {
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
     InvalidGrant,
+    #[error("the token is invalid, spent or expired")]
+    InvalidToken,
     #[error("this account is banned")]
     Banned,
     #[error("this account is waiting for an administrator's approval")]
@@ -42,6 +44,7 @@ impl ErrorCode for Error {
             Error::InvalidGrant => "invalid_grant",
             Error::Throttled(_) => "too_many_attempts",
             Error::Banned => "account_banned",
+            Error::InvalidToken => "invalid_token_code",
             Error::Pending => "account_pending",
             Error::WrongPassword => "wrong_password",
             Error::SessionNotFound(_) => "session_not_found",
@@ -54,7 +57,9 @@ impl ErrorCode for Error {
         match self {
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::EmailTaken => StatusCode::CONFLICT,
-            Error::InvalidGrant | Error::WrongPassword => StatusCode::BAD_REQUEST,
+            Error::InvalidGrant | Error::WrongPassword | Error::InvalidToken => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Banned | Error::Pending => StatusCode::FORBIDDEN,
             Error::SessionNotFound(_) => StatusCode::NOT_FOUND,

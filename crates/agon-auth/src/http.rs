@@ -32,6 +32,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(delete_session))
         .routes(routes!(change_password))
         .routes(routes!(revocations))
+        .merge(crate::mailed::router())
         .with_state(state)
 }
 

@@ -12,6 +12,7 @@ mod error;
 mod events;
 mod http;
 mod keys;
+mod mailed;
 mod store;
 mod throttle;
 
@@ -30,6 +31,7 @@ struct State {
     verifier: agon_kit::TokenVerifier,
     hasher: domain::Hasher,
     keys: keys::Keys,
+    mail: agon_kit::Mail,
     config: Arc<Config>,
 }
 
@@ -51,6 +53,7 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         verifier: deps.verifier.clone(),
         hasher,
         keys,
+        mail: agon_kit::Mail::new(&db, &deps.mail).await?,
         config: Arc::new(config),
     };
     bootstrap_admin(&state).await?;
@@ -75,8 +78,10 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         .subscribe(&db, "auth.follow_deletions", follow::Deleted(state.clone()))
         .await?;
     let follower = follow_revocations(state.clone());
+    let mail = state.mail.clone();
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
         .with_task(follower)
+        .with_task(mail.deliver_forever())
         .with_task(outbox.relay())
         .with_check(agon_kit::ReadyCheck::database(&db))
         .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
@@ -222,7 +227,9 @@ pub(crate) async fn create_account(
         now,
     )
     .await?;
+    mailed::queue_confirmation(state, &mut tx, user_id, email).await?;
     tx.commit().await?;
     state.outbox.wake();
+    state.mail.wake();
     Ok(user_id)
 }

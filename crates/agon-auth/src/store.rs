@@ -506,3 +506,73 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    pub async fn insert_token(
+        &self,
+        tx: &mut Tx,
+        token_hash: &str,
+        user_id: Uuid,
+        purpose: &str,
+        expires_at: &str,
+        now: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "insert into account_tokens (token_hash, user_id, purpose, expires_at, created_at) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash)
+        .bind(user_id.to_string())
+        .bind(purpose)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Spends a mailed token: its user when it is unused, unexpired and for `purpose`.
+    pub async fn redeem_token(
+        &self,
+        tx: &mut Tx,
+        token_hash: &str,
+        purpose: &str,
+        now: &str,
+    ) -> Result<Option<Uuid>, Error> {
+        let row = sqlx::query(
+            "update account_tokens set used_at = $3 where token_hash = $1 and purpose = $2 and used_at is null \
+             and expires_at > $3 returning user_id",
+        )
+        .bind(token_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(&mut **tx)
+        .await?;
+        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
+            .transpose()
+    }
+
+    /// Tokens issued to `user_id` for `purpose` since `since`.
+    pub async fn tokens_since(
+        &self,
+        user_id: Uuid,
+        purpose: &str,
+        since: &str,
+    ) -> Result<i64, Error> {
+        let row = sqlx::query("select count(*) as n from account_tokens where user_id = $1 and purpose = $2 and created_at > $3")
+            .bind(user_id.to_string())
+            .bind(purpose)
+            .bind(since)
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn confirm_email(&self, tx: &mut Tx, user_id: Uuid, now: &str) -> Result<(), Error> {
+        sqlx::query("update accounts set email_confirmed_at = coalesce(email_confirmed_at, $2) where id = $1")
+            .bind(user_id.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+}

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod mail;
 pub mod observe;
 pub mod page;
 pub mod server;
@@ -23,6 +24,7 @@ pub mod telemetry;
 pub use auth::{AuthUser, MaybeAuthUser, Role, TokenVerifier};
 pub use error::{ErrorCode, FieldError, KitError, error_response};
 pub use extract::{Json, Path, Query};
+pub use mail::{Email, Mail, MailConfig};
 pub use page::{Page, PageParams};
 pub use service::{Deps, ReadyCheck, Service, Task};
 

@@ -38,6 +38,8 @@ pub struct Deps {
     pub databases: Databases,
     pub bus: Bus,
     pub verifier: TokenVerifier,
+    /// Where the services' outgoing mail goes.
+    pub mail: crate::mail::MailConfig,
 }
 
 /// A built service: its routes and API description, its background tasks and its readiness checks.

@@ -40,6 +40,7 @@ pub struct TestApp {
     databases: Databases,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    smtp: Option<SmtpSink>,
     _tasks: JoinSet<()>,
     _dir: tempfile::TempDir,
 }
@@ -63,6 +64,45 @@ impl TestApp {
     /// The platform with the default configuration (plus the test administrator).
     pub async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
+    }
+
+    /// The platform sending mail to a real local SMTP server (Python's aiosmtpd), readable with [`TestApp::mails`].
+    pub async fn spawn_with_mail() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let sink = SmtpSink::start(dir).await;
+        let url = format!("smtp://127.0.0.1:{}", sink.port);
+        let mut app = Self::spawn_with(|c| c.mail.smtp_url = Some(url)).await;
+        app.smtp = Some(sink);
+        app
+    }
+
+    /// Messages the SMTP server has received for `to` so far, oldest first.
+    pub async fn mails(&self, to: &str) -> Vec<ReceivedMail> {
+        let sink = self.smtp.as_ref().expect("started with spawn_with_mail");
+        sink.read()
+            .into_iter()
+            .filter(|m| m.to.contains(to))
+            .collect()
+    }
+
+    /// The message with `subject` sent to `to`; waits up to 10 s for it.
+    pub async fn mail(&self, to: &str, subject: &str) -> ReceivedMail {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(mail) = self
+                .mails(to)
+                .await
+                .into_iter()
+                .find(|m| m.subject == subject)
+            {
+                return mail;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no mail {subject:?} to {to}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The platform after `adjust` changed the test configuration.
@@ -112,6 +152,7 @@ impl TestApp {
             databases,
             shutdown: Some(tx),
             server: Some(server),
+            smtp: None,
             _tasks: tasks,
             _dir: dir,
         }
@@ -323,6 +364,104 @@ pub fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url"))
         .expect("JSON claims")
+}
+
+/// A message as the SMTP server stored it.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+impl ReceivedMail {
+    /// The value after `code: ` in the body (the token the platform mails).
+    pub fn code(&self) -> String {
+        let at = self.body.find("code: ").expect("a code in the mail") + "code: ".len();
+        self.body[at..]
+            .split_whitespace()
+            .next()
+            .expect("code")
+            .to_owned()
+    }
+}
+
+/// A real SMTP server for the tests: `python3 -m aiosmtpd` writing to a Maildir.
+struct SmtpSink {
+    port: u16,
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    async fn start(dir: tempfile::TempDir) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = dir.path().join("maildir");
+        let child = std::process::Command::new("python3")
+            .args([
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                &format!("127.0.0.1:{port}"),
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+            ])
+            .arg(&maildir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("python3 with aiosmtpd (scripts/test installs it)");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "aiosmtpd did not start: is it installed (pip install aiosmtpd)?"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { port, child, dir }
+    }
+
+    fn read(&self) -> Vec<ReceivedMail> {
+        let new = self.dir.path().join("maildir").join("new");
+        let mut files: Vec<_> = std::fs::read_dir(&new)
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|path| std::fs::read_to_string(path).ok())
+            .map(|raw| {
+                let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+                let header = |name: &str| {
+                    head.lines()
+                        .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+                        .unwrap_or_default()
+                };
+                ReceivedMail {
+                    to: header("To:"),
+                    subject: header("Subject:"),
+                    body: body.replace("=\n", "").replace("\r", ""),
+                }
+            })
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// Asserts a problem+json answer with `status` and `code`, and returns its body.

@@ -32,6 +32,7 @@ pub struct Config {
     /// Base URL of the auth service, for processes that verify tokens against its JWKS (`agon serve`).
     pub auth_url: Option<String>,
     pub log: LogConfig,
+    pub mail: agon_kit::MailConfig,
     pub auth: agon_auth::Config,
     pub users: agon_users::Config,
     pub gateway: agon_gateway::Config,
@@ -59,6 +60,7 @@ impl Default for Config {
             profiles_dir: "profiles".into(),
             auth_url: None,
             log: LogConfig::default(),
+            mail: Default::default(),
             auth: Default::default(),
             users: Default::default(),
             gateway: Default::default(),

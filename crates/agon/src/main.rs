@@ -164,16 +164,7 @@ async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
         None => Databases::SqliteDir(config.data_dir.clone()),
     };
     // Building a service applies its migrations; nothing is served.
-    let deps = agon_kit::Deps {
-        databases,
-        bus: agon_bus::Bus::in_process(),
-        verifier: agon_kit::TokenVerifier::new(
-            Default::default(),
-            agon_kit::TOKEN_ISSUER,
-            agon_kit::TOKEN_AUDIENCE,
-            None,
-        ),
-    };
+    let deps = platform::embedded_deps(config, databases);
     let names: Vec<&str> = match service {
         Some(name) => vec![name],
         None => platform::service_names(),

@@ -52,16 +52,7 @@ pub struct Embedded {
 impl Embedded {
     /// Builds every service on `databases` with the in-process bus, and the gateway in front of them.
     pub async fn build(config: &Config, databases: Databases) -> anyhow::Result<Self> {
-        let deps = Deps {
-            databases,
-            bus: Bus::in_process(),
-            verifier: TokenVerifier::new(
-                KeySet::default(),
-                agon_kit::TOKEN_ISSUER,
-                agon_kit::TOKEN_AUDIENCE,
-                None,
-            ),
-        };
+        let deps = embedded_deps(config, databases);
         let mut tasks = Vec::new();
         let mut mounts = Vec::new();
         for def in SERVICES {
@@ -114,7 +105,24 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         databases,
         bus,
         verifier,
+        mail: config.mail.clone(),
     })
+}
+
+/// Dependencies for services sharing one process: the in-process bus and one verifier that the auth service
+/// fills with its keys directly.
+pub fn embedded_deps(config: &Config, databases: Databases) -> Deps {
+    Deps {
+        databases,
+        bus: Bus::in_process(),
+        verifier: TokenVerifier::new(
+            KeySet::default(),
+            agon_kit::TOKEN_ISSUER,
+            agon_kit::TOKEN_AUDIENCE,
+            None,
+        ),
+        mail: config.mail.clone(),
+    }
 }
 
 /// The gateway alone, proxying over HTTP to the upstreams in its config.

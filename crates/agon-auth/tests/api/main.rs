@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod hostile;
+mod mailed;
 mod sessions;
 
 use agon_testkit::{PASSWORD, TestApp, assert_problem, json};
