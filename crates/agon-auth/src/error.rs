@@ -22,6 +22,8 @@ pub enum Error {
     Throttled(i64),
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("user {0} not found")]
+    UserNotFound(uuid::Uuid),
     #[error("session {0} not found")]
     SessionNotFound(uuid::Uuid),
     #[error(transparent)]
@@ -48,6 +50,7 @@ impl ErrorCode for Error {
             Error::Pending => "account_pending",
             Error::WrongPassword => "wrong_password",
             Error::SessionNotFound(_) => "session_not_found",
+            Error::UserNotFound(_) => "user_not_found",
             Error::Auth(e) => e.code(),
             Error::Internal(_) => "internal",
         }
@@ -62,7 +65,7 @@ impl ErrorCode for Error {
             }
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Banned | Error::Pending => StatusCode::FORBIDDEN,
-            Error::SessionNotFound(_) => StatusCode::NOT_FOUND,
+            Error::SessionNotFound(_) | Error::UserNotFound(_) => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -33,6 +33,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(change_password))
         .routes(routes!(revocations))
         .merge(crate::mailed::router())
+        .merge(crate::admin::router())
         .with_state(state)
 }
 
@@ -403,6 +404,18 @@ async fn list_sessions(
     AxumState(state): AxumState<State>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<SessionView>>, Error> {
+    sessions_page(&state, auth.user_id, Some(auth.session_id), &page)
+        .await
+        .map(Json)
+}
+
+/// A page of a user's open sessions; `current` marks the caller's own.
+pub(crate) async fn sessions_page(
+    state: &State,
+    user_id: Uuid,
+    current: Option<Uuid>,
+    page: &PageParams,
+) -> Result<Page<SessionView>, Error> {
     let after = page.after().map_err(|e| {
         Error::Invalid(vec![agon_kit::FieldError {
             field: "cursor".into(),
@@ -411,17 +424,12 @@ async fn list_sessions(
     })?;
     let rows = state
         .store
-        .sessions(
-            auth.user_id,
-            &text(Utc::now()),
-            after.as_deref(),
-            page.fetch(),
-        )
+        .sessions(user_id, &text(Utc::now()), after.as_deref(), page.fetch())
         .await?;
     let views = rows
         .into_iter()
         .map(|r| SessionView {
-            current: r.id == auth.session_id,
+            current: Some(r.id) == current,
             id: r.id,
             created_at: r.created_at,
             last_used_at: r.last_used_at,
@@ -429,7 +437,7 @@ async fn list_sessions(
             user_agent: r.user_agent,
         })
         .collect();
-    Ok(Json(page.page(views, |s| s.id.to_string())))
+    Ok(page.page(views, |s: &SessionView| s.id.to_string()))
 }
 
 /// Ends one of the caller's sessions (another device, say). Another account's session answers 404, like one

@@ -6,6 +6,7 @@
 //!
 //! Entry point: [`build`].
 
+mod admin;
 mod config;
 mod domain;
 mod error;

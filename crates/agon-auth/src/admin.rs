@@ -1,0 +1,149 @@
+//! Administrators' operations on credentials and sessions. (Approval, bans and roles belong to the users
+//! service; auth follows its events.)
+
+use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
+use axum::{extract::State as AxumState, http::StatusCode};
+use chrono::Utc;
+use serde::Deserialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    AccountStatus, State, domain,
+    error::Error,
+    http::{Registered, SessionView, text},
+};
+
+pub fn router() -> OpenApiRouter<State> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user))
+        .routes(routes!(set_password))
+        .routes(routes!(user_sessions))
+        .routes(routes!(end_session))
+}
+
+/// An account created by an administrator: active at once, with any roles.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    pub password: String,
+    pub roles: Vec<Role>,
+    pub display_name: Option<String>,
+}
+
+/// A password an administrator sets.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPassword {
+    pub password: String,
+}
+
+/// Creates an account with the given roles (admins included), active at once.
+#[utoipa::path(post, path = "/auth/admin/users", tag = "auth-admin", security(("bearer" = [])), request_body = CreateUser,
+    responses((status = 201, body = Registered), (status = 403), (status = 409), (status = 422)))]
+async fn create_user(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Json(body): Json<CreateUser>,
+) -> Result<(StatusCode, Json<Registered>), Error> {
+    auth.require(Role::Admin)?;
+    let mut problems = Vec::new();
+    let email = domain::Email::parse(&body.email)
+        .map_err(|e| problems.push(e))
+        .ok();
+    if let Err(e) = domain::check_password(&body.password) {
+        problems.push(e);
+    }
+    if body.roles.is_empty() {
+        problems.push(agon_kit::FieldError {
+            field: "roles".into(),
+            message: "must name at least one role".into(),
+        });
+    }
+    let Some(email) = email.filter(|_| problems.is_empty()) else {
+        return Err(Error::Invalid(problems));
+    };
+    let hash = state.hasher.hash(body.password).await?;
+    let display_name = body
+        .display_name
+        .map(|n| n.trim().chars().take(100).collect::<String>())
+        .filter(|n| !n.is_empty());
+    let user_id = crate::create_account(
+        &state,
+        &email,
+        &hash,
+        &body.roles,
+        AccountStatus::Active,
+        display_name,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Registered {
+            user_id,
+            email: email.as_str().to_owned(),
+            roles: body.roles,
+            pending: false,
+        }),
+    ))
+}
+
+/// Sets an account's password; all its sessions end.
+#[utoipa::path(put, path = "/auth/admin/users/{id}/password", tag = "auth-admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SetPassword, responses((status = 204), (status = 404), (status = 422)))]
+async fn set_password(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+    Json(body): Json<SetPassword>,
+) -> Result<StatusCode, Error> {
+    auth.require(Role::Admin)?;
+    domain::check_password(&body.password).map_err(|e| Error::Invalid(vec![e]))?;
+    let hash = state.hasher.hash(body.password).await?;
+    let mut tx = state.store.db().begin().await?;
+    if !state
+        .store
+        .set_password_hash(&mut tx, id, &hash, &text(Utc::now()))
+        .await?
+    {
+        return Err(Error::UserNotFound(id));
+    }
+    tx.commit().await?;
+    crate::revoke(&state, id, None, None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An account's open sessions.
+#[utoipa::path(get, path = "/auth/admin/users/{id}/sessions", tag = "auth-admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Page<SessionView>), (status = 403)))]
+async fn user_sessions(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<SessionView>>, Error> {
+    auth.require(Role::Admin)?;
+    crate::http::sessions_page(&state, id, None, &page)
+        .await
+        .map(Json)
+}
+
+/// Ends any session.
+#[utoipa::path(delete, path = "/auth/admin/sessions/{id}", tag = "auth-admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
+async fn end_session(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Error> {
+    auth.require(Role::Admin)?;
+    let owner = state
+        .store
+        .session_owner(id, &text(Utc::now()))
+        .await?
+        .ok_or(Error::SessionNotFound(id))?;
+    crate::revoke(&state, owner, Some(id), None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
