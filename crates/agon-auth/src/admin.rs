@@ -21,6 +21,33 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(set_password))
         .routes(routes!(user_sessions))
         .routes(routes!(end_session))
+        .routes(routes!(rotate_keys))
+}
+
+/// A signing key just added.
+#[derive(Debug, serde::Serialize, ToSchema)]
+pub struct RotatedKey {
+    pub kid: String,
+    /// When it starts signing; until then it is only published.
+    pub signs_from: String,
+}
+
+/// Rotates the signing key: the new key is published now and signs after the publish delay; the old one keeps
+/// verifying until its tokens have expired.
+#[utoipa::path(post, path = "/auth/admin/keys/rotate", tag = "auth-admin", security(("bearer" = [])),
+    responses((status = 200, body = RotatedKey), (status = 403)))]
+async fn rotate_keys(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+) -> Result<Json<RotatedKey>, Error> {
+    auth.require(Role::Admin)?;
+    let delay = chrono::Duration::seconds(state.config.key_publish_delay_secs);
+    let kid = state.keys.rotate(delay).await?;
+    tracing::info!(%kid, "signing key rotated");
+    Ok(Json(RotatedKey {
+        kid,
+        signs_from: text(Utc::now() + delay),
+    }))
 }
 
 /// An account created by an administrator: active at once, with any roles.

@@ -19,6 +19,9 @@ pub struct Config {
     /// Failed password checks allowed per client address in the window (credential stuffing across accounts).
     pub max_failures_per_ip: i64,
     pub failure_window_secs: i64,
+    /// Seconds between publishing a rotated signing key and signing with it; longer than other processes take
+    /// to reload the JWKS (60 s).
+    pub key_publish_delay_secs: i64,
     /// Public base URL of the platform, for links in emails.
     pub public_url: String,
     /// Lifetime of a password-reset token, in seconds (at most 1800).
@@ -38,6 +41,7 @@ impl Default for Config {
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             max_concurrent_hashes: 0,
+            key_publish_delay_secs: 120,
             public_url: "http://127.0.0.1:8000".into(),
             reset_token_ttl_secs: 1800,
             max_failures_per_account: 100,
@@ -70,6 +74,9 @@ impl Config {
             anyhow::bail!(
                 "auth.max_failures_per_account, max_failures_per_ip and failure_window_secs must be positive"
             );
+        }
+        if self.key_publish_delay_secs < 0 {
+            anyhow::bail!("auth.key_publish_delay_secs must not be negative");
         }
         if !(60..=1800).contains(&self.reset_token_ttl_secs) {
             anyhow::bail!("auth.reset_token_ttl_secs must be between 60 and 1800");

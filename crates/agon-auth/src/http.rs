@@ -285,7 +285,7 @@ async fn token(
         nbf: now.timestamp(),
         exp: now.timestamp() + ttl,
     };
-    let access_token = state.keys.active().sign(&claims)?;
+    let access_token = state.keys.active()?.sign(&claims)?;
     Ok(Json(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -80,9 +80,14 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         .await?;
     let follower = follow_revocations(state.clone());
     let mail = state.mail.clone();
+    let keys = state
+        .keys
+        .clone()
+        .maintain(state.config.access_token_ttl_secs);
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
         .with_task(follower)
         .with_task(mail.deliver_forever())
+        .with_task(keys)
         .with_task(outbox.relay())
         .with_check(agon_kit::ReadyCheck::database(&db))
         .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))

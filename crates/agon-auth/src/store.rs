@@ -201,33 +201,61 @@ impl Store {
         Ok(row.is_some())
     }
 
-    /// Signing keys not yet retired, newest first.
-    pub async fn signing_keys(&self) -> Result<Vec<SigningKey>, Error> {
+    /// Signing keys not yet retired, newest first, with when each starts signing.
+    pub async fn signing_keys(&self) -> Result<Vec<(SigningKey, String)>, Error> {
         let rows = sqlx::query(
-            "select kid, private_pkcs8, public_x from signing_keys where retired_at is null order by created_at desc",
+            "select kid, private_pkcs8, public_x, activates_at from signing_keys where retired_at is null \
+             order by activates_at desc, kid desc",
         )
         .fetch_all(self.db.pool())
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(SigningKey {
+                let key = SigningKey {
                     kid: row.try_get("kid")?,
                     private_pkcs8: row.try_get("private_pkcs8")?,
                     public_x: row.try_get("public_x")?,
-                })
+                };
+                Ok((key, row.try_get("activates_at")?))
             })
             .collect()
     }
 
-    pub async fn insert_signing_key(&self, key: &SigningKey, now: &str) -> Result<(), Error> {
-        sqlx::query("insert into signing_keys (kid, private_pkcs8, public_x, created_at) values ($1, $2, $3, $4)")
-            .bind(&key.kid)
-            .bind(&key.private_pkcs8)
-            .bind(&key.public_x)
-            .bind(now)
-            .execute(self.db.pool())
-            .await?;
+    pub async fn insert_signing_key(
+        &self,
+        key: &SigningKey,
+        now: &str,
+        activates_at: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "insert into signing_keys (kid, private_pkcs8, public_x, created_at, activates_at) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(&key.kid)
+        .bind(&key.private_pkcs8)
+        .bind(&key.public_x)
+        .bind(now)
+        .bind(activates_at)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
+    }
+
+    /// Retires every key but `keep` that stopped signing before `before` (all its tokens have expired).
+    pub async fn retire_keys_before(
+        &self,
+        keep: &str,
+        before: &str,
+        now: &str,
+    ) -> Result<u64, Error> {
+        let done = sqlx::query(
+            "update signing_keys set retired_at = $3 where retired_at is null and kid <> $1 and activates_at < $2",
+        )
+        .bind(keep)
+        .bind(before)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected())
     }
 }
 

@@ -157,3 +157,80 @@ async fn credential_administration_is_for_admins_only() {
     );
     app.login("bo@club.org", PASSWORD).await;
 }
+
+fn kid(token: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    let header: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs_and_old_tokens_keep_working() {
+    let app = TestApp::spawn_with(|c| c.auth.key_publish_delay_secs = 2).await;
+    let admin = app.admin().await;
+    let ana = app.register("ana@club.org").await;
+    let old_kid = kid(&ana.access_token);
+
+    let rotated: Value = app
+        .as_user(&admin)
+        .post_json("/auth/admin/keys/rotate", json!(null))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_kid = rotated["kid"].as_str().unwrap().to_owned();
+    assert_ne!(new_kid, old_kid);
+    let jwks: Value = app
+        .get("/.well-known/jwks.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(
+        kids.contains(&new_kid.as_str()) && kids.contains(&old_kid.as_str()),
+        "{kids:?}"
+    );
+
+    // Published, not yet signing.
+    assert_eq!(
+        kid(&app.login("ana@club.org", PASSWORD).await.access_token),
+        old_kid
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    let fresh = app.login("ana@club.org", PASSWORD).await;
+    assert_eq!(kid(&fresh.access_token), new_kid);
+    // Tokens of both keys verify, at a service and at the gateway's edge.
+    for token in [&ana.access_token, &fresh.access_token] {
+        assert_eq!(
+            app.with_token(token)
+                .get("/users/me")
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+    }
+    let non_admin = app
+        .as_user(&ana)
+        .post_json("/auth/admin/keys/rotate", json!(null))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(non_admin, 403, "forbidden").await;
+}
