@@ -12,6 +12,12 @@ pub enum Error {
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
     InvalidGrant,
+    #[error("a second factor is required: send the code with the `mfa` grant and this challenge")]
+    MfaRequired(String),
+    #[error("the code is wrong or already used")]
+    InvalidMfaCode,
+    #[error("two-factor authentication is already on")]
+    MfaAlreadyEnabled,
     #[error("the token is invalid, spent or expired")]
     InvalidToken,
     #[error("this account is banned")]
@@ -47,6 +53,9 @@ impl ErrorCode for Error {
             Error::Throttled(_) => "too_many_attempts",
             Error::Banned => "account_banned",
             Error::InvalidToken => "invalid_token_code",
+            Error::MfaRequired(_) => "mfa_required",
+            Error::InvalidMfaCode => "invalid_mfa_code",
+            Error::MfaAlreadyEnabled => "mfa_already_enabled",
             Error::Pending => "account_pending",
             Error::WrongPassword => "wrong_password",
             Error::SessionNotFound(_) => "session_not_found",
@@ -60,15 +69,29 @@ impl ErrorCode for Error {
         match self {
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::EmailTaken => StatusCode::CONFLICT,
-            Error::InvalidGrant | Error::WrongPassword | Error::InvalidToken => {
-                StatusCode::BAD_REQUEST
-            }
+            Error::InvalidGrant
+            | Error::WrongPassword
+            | Error::InvalidToken
+            | Error::InvalidMfaCode => StatusCode::BAD_REQUEST,
+            Error::MfaRequired(_) => StatusCode::UNAUTHORIZED,
+            Error::MfaAlreadyEnabled => StatusCode::CONFLICT,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Banned | Error::Pending => StatusCode::FORBIDDEN,
             Error::SessionNotFound(_) | Error::UserNotFound(_) => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    fn extensions(&self) -> serde_json::Map<String, serde_json::Value> {
+        let mut map = serde_json::Map::new();
+        if let Error::MfaRequired(challenge) = self {
+            map.insert(
+                "mfa_token".into(),
+                serde_json::Value::String(challenge.clone()),
+            );
+        }
+        map
     }
 
     fn fields(&self) -> Vec<FieldError> {

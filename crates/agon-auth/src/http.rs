@@ -34,6 +34,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(revocations))
         .merge(crate::mailed::router())
         .merge(crate::admin::router())
+        .merge(crate::mfa::router())
         .with_state(state)
 }
 
@@ -79,6 +80,13 @@ pub enum TokenRequest {
         #[serde(alias = "username")]
         email: String,
         password: String,
+    },
+    /// The second step of a login with two-factor authentication.
+    Mfa {
+        /// The challenge from the `mfa_required` answer.
+        mfa_token: String,
+        /// A current TOTP code, or a recovery code.
+        code: String,
     },
     RefreshToken {
         refresh_token: String,
@@ -209,6 +217,26 @@ async fn token(
                 _ => {}
             }
             let user_id = user_id.ok_or(Error::InvalidGrant)?;
+            if crate::mfa::enabled(&state, user_id).await? {
+                // The password was right; the session waits for the second factor. The challenge is single-use:
+                // a wrong code sends the user back to the (throttled) password step.
+                let challenge = domain::random_token();
+                let mut tx = state.store.db().begin().await?;
+                let expires = text(now + Duration::minutes(5));
+                state
+                    .store
+                    .insert_token(
+                        &mut tx,
+                        &domain::digest(&challenge),
+                        user_id,
+                        crate::mfa::CHALLENGE,
+                        &expires,
+                        &text(now),
+                    )
+                    .await?;
+                tx.commit().await?;
+                return Err(Error::MfaRequired(challenge));
+            }
             let rehashed = match hash.as_deref() {
                 // The configured cost changed since this hash was made: redo it now that the password is known.
                 Some(h) if state.hasher.needs_rehash(h) => Some(state.hasher.hash(password).await?),
@@ -220,6 +248,39 @@ async fn token(
                     .store
                     .set_password_hash(&mut tx, user_id, &fresh, &text(now))
                     .await?;
+            }
+            let session_id = Uuid::now_v7();
+            let expires = now + Duration::seconds(state.config.session_ttl_secs);
+            state
+                .store
+                .create_session(&mut tx, session_id, user_id, &text(now), &text(expires))
+                .await?;
+            (tx, user_id, session_id, roles)
+        }
+        TokenRequest::Mfa { mfa_token, code } => {
+            let mut tx = state.store.db().begin().await?;
+            let user_id = state
+                .store
+                .redeem_token(
+                    &mut tx,
+                    &domain::digest(&mfa_token),
+                    crate::mfa::CHALLENGE,
+                    &text(now),
+                )
+                .await?
+                .ok_or(Error::InvalidGrant)?;
+            if !crate::mfa::verify(&state, &mut tx, user_id, &code).await? {
+                // Spend the challenge even though the code was wrong.
+                tx.commit().await?;
+                return Err(Error::InvalidMfaCode);
+            }
+            let (roles, status) = state
+                .store
+                .roles_and_status(user_id)
+                .await?
+                .ok_or(Error::InvalidGrant)?;
+            if status != "active" {
+                return Err(Error::InvalidGrant);
             }
             let session_id = Uuid::now_v7();
             let expires = now + Duration::seconds(state.config.session_ttl_secs);

@@ -14,6 +14,7 @@ mod events;
 mod http;
 mod keys;
 mod mailed;
+mod mfa;
 mod store;
 mod throttle;
 

@@ -604,3 +604,148 @@ impl Store {
         Ok(())
     }
 }
+
+/// A TOTP enrolment.
+pub struct Totp {
+    pub secret: String,
+    pub confirmed: bool,
+}
+
+impl Store {
+    pub async fn totp(&self, user_id: Uuid) -> Result<Option<Totp>, Error> {
+        let row = sqlx::query("select secret, confirmed_at from mfa_totp where user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|r| {
+            Ok(Totp {
+                secret: r.try_get("secret")?,
+                confirmed: r.try_get::<Option<String>, _>("confirmed_at")?.is_some(),
+            })
+        })
+        .transpose()
+    }
+
+    /// Starts (or restarts) an unconfirmed enrolment.
+    pub async fn put_pending_totp(
+        &self,
+        user_id: Uuid,
+        secret: &str,
+        now: &str,
+    ) -> Result<(), Error> {
+        let mut tx = self.db.begin().await?;
+        sqlx::query("delete from mfa_totp where user_id = $1 and confirmed_at is null")
+            .bind(user_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("insert into mfa_totp (user_id, secret, created_at) values ($1, $2, $3)")
+            .bind(user_id.to_string())
+            .bind(secret)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records `step` as used, only if it is newer than the last one: false means a replayed code.
+    pub async fn use_totp_step(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        step: i64,
+        confirm_at: Option<&str>,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "update mfa_totp set last_step = $2, confirmed_at = coalesce(confirmed_at, $3) where user_id = $1 and last_step < $2",
+        )
+        .bind(user_id.to_string())
+        .bind(step)
+        .bind(confirm_at.map(str::to_owned))
+        .execute(&mut **tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn delete_totp(&self, tx: &mut Tx, user_id: Uuid) -> Result<(), Error> {
+        sqlx::query("delete from mfa_totp where user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("delete from recovery_codes where user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn replace_recovery_codes(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        hashes: &[String],
+        now: &str,
+    ) -> Result<(), Error> {
+        sqlx::query("delete from recovery_codes where user_id = $1")
+            .bind(user_id.to_string())
+            .execute(&mut **tx)
+            .await?;
+        for hash in hashes {
+            sqlx::query(
+                "insert into recovery_codes (code_hash, user_id, created_at) values ($1, $2, $3)",
+            )
+            .bind(hash)
+            .bind(user_id.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Spends a recovery code of `user_id`; false when it is unknown or spent.
+    pub async fn use_recovery_code(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        hash: &str,
+        now: &str,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query("update recovery_codes set used_at = $3 where code_hash = $1 and user_id = $2 and used_at is null")
+            .bind(hash)
+            .bind(user_id.to_string())
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn recovery_codes_left(&self, user_id: Uuid) -> Result<i64, Error> {
+        let row = sqlx::query(
+            "select count(*) as n from recovery_codes where user_id = $1 and used_at is null",
+        )
+        .bind(user_id.to_string())
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    pub async fn account_email(&self, user_id: Uuid) -> Result<Option<String>, Error> {
+        let row = sqlx::query("select email from accounts where id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("email")).transpose()?)
+    }
+}
+
+impl Store {
+    pub async fn roles_and_status(&self, user_id: Uuid) -> Result<Option<(String, String)>, Error> {
+        let row = sqlx::query("select roles, status from accounts where id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get("roles")?, r.try_get("status")?)))
+            .transpose()
+    }
+}

@@ -19,6 +19,10 @@ pub trait ErrorCode: std::error::Error {
     fn fields(&self) -> Vec<FieldError> {
         Vec::new()
     }
+    /// Extension members for this problem.
+    fn extensions(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::Map::new()
+    }
 }
 
 /// One invalid field of a request.
@@ -44,6 +48,9 @@ pub struct Problem {
     pub request_id: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Extension members specific to one problem (RFC 9457 §3.2), such as the challenge of `mfa_required`.
+    #[serde(flatten)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 /// A 5xx cause, kept out of the body and attached to the response for the logging middleware to report once.
@@ -58,7 +65,7 @@ pub fn error_response<E: ErrorCode + ?Sized>(err: &E) -> Response {
     } else {
         err.to_string()
     };
-    let mut response = problem(status, err.code(), detail, err.fields());
+    let mut response = problem_with(status, err.code(), detail, err.fields(), err.extensions());
     if status.is_server_error() {
         response
             .extensions_mut()
@@ -74,6 +81,17 @@ pub fn problem(
     detail: impl Into<String>,
     errors: Vec<FieldError>,
 ) -> Response {
+    problem_with(status, code, detail, errors, serde_json::Map::new())
+}
+
+/// Builds a problem response with extension members.
+pub fn problem_with(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    errors: Vec<FieldError>,
+    extensions: serde_json::Map<String, serde_json::Value>,
+) -> Response {
     let body = Problem {
         kind: "about:blank".to_owned(),
         title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -82,6 +100,7 @@ pub fn problem(
         code: code.to_owned(),
         request_id: crate::telemetry::current_request_id(),
         errors,
+        extensions,
     };
     let mut response = (status, Json(body)).into_response();
     response.headers_mut().insert(

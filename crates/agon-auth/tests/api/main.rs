@@ -5,6 +5,7 @@
 mod admin;
 mod hostile;
 mod mailed;
+mod mfa;
 mod sessions;
 
 use agon_testkit::{PASSWORD, TestApp, assert_problem, json};
