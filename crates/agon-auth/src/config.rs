@@ -22,7 +22,11 @@ pub struct Config {
     /// Seconds between publishing a rotated signing key and signing with it; longer than other processes take
     /// to reload the JWKS (60 s).
     pub key_publish_delay_secs: i64,
-    /// Public base URL of the platform, for links in emails.
+    /// OpenID Connect providers users may log in with.
+    pub sso: Vec<crate::sso::ProviderConfig>,
+    /// URL prefixes an SSO login may send the browser back to (open-redirect protection).
+    pub sso_redirects: Vec<String>,
+    /// Public base URL of the platform, for links in emails and the SSO callback.
     pub public_url: String,
     /// Lifetime of a password-reset token, in seconds (at most 1800).
     pub reset_token_ttl_secs: i64,
@@ -42,6 +46,8 @@ impl Default for Config {
             argon2_iterations: 2,
             max_concurrent_hashes: 0,
             key_publish_delay_secs: 120,
+            sso: Vec::new(),
+            sso_redirects: Vec::new(),
             public_url: "http://127.0.0.1:8000".into(),
             reset_token_ttl_secs: 1800,
             max_failures_per_account: 100,

@@ -18,6 +18,12 @@ pub enum Error {
     InvalidMfaCode,
     #[error("two-factor authentication is already on")]
     MfaAlreadyEnabled,
+    #[error("no SSO provider named {0:?}")]
+    UnknownProvider(String),
+    #[error("single sign-on failed: {0}")]
+    SsoFailed(&'static str),
+    #[error("the SSO provider cannot be reached")]
+    SsoUnavailable,
     #[error("the token is invalid, spent or expired")]
     InvalidToken,
     #[error("this account is banned")]
@@ -54,6 +60,9 @@ impl ErrorCode for Error {
             Error::Banned => "account_banned",
             Error::InvalidToken => "invalid_token_code",
             Error::MfaRequired(_) => "mfa_required",
+            Error::UnknownProvider(_) => "unknown_provider",
+            Error::SsoFailed(_) => "sso_failed",
+            Error::SsoUnavailable => "sso_unavailable",
             Error::InvalidMfaCode => "invalid_mfa_code",
             Error::MfaAlreadyEnabled => "mfa_already_enabled",
             Error::Pending => "account_pending",
@@ -74,6 +83,9 @@ impl ErrorCode for Error {
             | Error::InvalidToken
             | Error::InvalidMfaCode => StatusCode::BAD_REQUEST,
             Error::MfaRequired(_) => StatusCode::UNAUTHORIZED,
+            Error::UnknownProvider(_) => StatusCode::NOT_FOUND,
+            Error::SsoFailed(_) => StatusCode::BAD_REQUEST,
+            Error::SsoUnavailable => StatusCode::BAD_GATEWAY,
             Error::MfaAlreadyEnabled => StatusCode::CONFLICT,
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Banned | Error::Pending => StatusCode::FORBIDDEN,

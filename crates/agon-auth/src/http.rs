@@ -35,6 +35,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .merge(crate::mailed::router())
         .merge(crate::admin::router())
         .merge(crate::mfa::router())
+        .merge(crate::sso::router())
         .with_state(state)
 }
 
@@ -191,7 +192,7 @@ async fn token(
 ) -> Result<Json<TokenResponse>, Error> {
     let now = Utc::now();
     // The transaction opens only once the (slow) password check is done: it holds the write lock on SQLite.
-    let (mut tx, user_id, session_id, roles) = match body {
+    let (tx, user_id, session_id, roles) = match body {
         TokenRequest::Password { email, password } => {
             let normalised = Email::parse(&email)
                 .map(|e| e.as_str().to_owned())
@@ -249,12 +250,7 @@ async fn token(
                     .set_password_hash(&mut tx, user_id, &fresh, &text(now))
                     .await?;
             }
-            let session_id = Uuid::now_v7();
-            let expires = now + Duration::seconds(state.config.session_ttl_secs);
-            state
-                .store
-                .create_session(&mut tx, session_id, user_id, &text(now), &text(expires))
-                .await?;
+            let session_id = new_session(&state, &mut tx, user_id).await?;
             (tx, user_id, session_id, roles)
         }
         TokenRequest::Mfa { mfa_token, code } => {
@@ -282,12 +278,7 @@ async fn token(
             if status != "active" {
                 return Err(Error::InvalidGrant);
             }
-            let session_id = Uuid::now_v7();
-            let expires = now + Duration::seconds(state.config.session_ttl_secs);
-            state
-                .store
-                .create_session(&mut tx, session_id, user_id, &text(now), &text(expires))
-                .await?;
+            let session_id = new_session(&state, &mut tx, user_id).await?;
             (tx, user_id, session_id, roles)
         }
         TokenRequest::RefreshToken { refresh_token } => {
@@ -312,14 +303,47 @@ async fn token(
             }
         }
     };
+    issue_tokens(
+        &state,
+        tx,
+        user_id,
+        session_id,
+        &roles,
+        user_agent(&headers).as_deref(),
+    )
+    .await
+    .map(Json)
+}
+
+/// Starts a session for `user_id` inside `tx`; returns its id.
+pub(crate) async fn new_session(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    user_id: Uuid,
+) -> Result<Uuid, Error> {
+    let now = Utc::now();
+    let session_id = Uuid::now_v7();
+    let expires = now + Duration::seconds(state.config.session_ttl_secs);
     state
         .store
-        .touch_session(
-            &mut tx,
-            session_id,
-            &text(now),
-            user_agent(&headers).as_deref(),
-        )
+        .create_session(tx, session_id, user_id, &text(now), &text(expires))
+        .await?;
+    Ok(session_id)
+}
+
+/// Issues a refresh token (in `tx`, then committed) and an access token for a session.
+pub(crate) async fn issue_tokens(
+    state: &State,
+    mut tx: agon_db::Tx,
+    user_id: Uuid,
+    session_id: Uuid,
+    roles: &str,
+    user_agent: Option<&str>,
+) -> Result<TokenResponse, Error> {
+    let now = Utc::now();
+    state
+        .store
+        .touch_session(&mut tx, session_id, &text(now), user_agent)
         .await?;
     let refresh_token = domain::random_token();
     let session_expires = now + Duration::seconds(state.config.session_ttl_secs);
@@ -341,18 +365,18 @@ async fn token(
         sub: user_id,
         sid: session_id,
         jti: Uuid::now_v7(),
-        roles: domain::parse_roles(&roles),
+        roles: domain::parse_roles(roles),
         iat: now.timestamp(),
         nbf: now.timestamp(),
         exp: now.timestamp() + ttl,
     };
     let access_token = state.keys.active()?.sign(&claims)?;
-    Ok(Json(TokenResponse {
+    Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
         expires_in: ttl,
         refresh_token,
-    }))
+    })
 }
 
 /// Tells whether an access token is valid now, including whether its session is still open.

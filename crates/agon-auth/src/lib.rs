@@ -15,6 +15,7 @@ mod http;
 mod keys;
 mod mailed;
 mod mfa;
+mod sso;
 mod store;
 mod throttle;
 
@@ -22,6 +23,7 @@ use std::sync::Arc;
 
 pub use config::Config;
 pub use error::Error;
+pub use sso::ProviderConfig as SsoProvider;
 
 /// The service's name: its database, its log and metric label, the source of its events.
 pub const SERVICE: &str = "auth";
@@ -34,6 +36,7 @@ struct State {
     hasher: domain::Hasher,
     keys: keys::Keys,
     mail: agon_kit::Mail,
+    sso: sso::Providers,
     config: Arc<Config>,
 }
 
@@ -56,6 +59,7 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
         hasher,
         keys,
         mail: agon_kit::Mail::new(&db, &deps.mail).await?,
+        sso: sso::Providers::default(),
         config: Arc::new(config),
     };
     bootstrap_admin(&state).await?;

@@ -117,6 +117,12 @@ impl TestApp {
         config.auth.admin_password = Some(ADMIN_PASSWORD.into());
         config.gateway.probe_interval_secs = 1;
         config.gateway.registry_poll_secs = 1;
+        // Bound first, so the configuration (links in emails, the SSO callback) can name the real address.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        config.auth.public_url = format!("http://{addr}");
         adjust(&mut config);
         let databases = test_databases(&config);
         let embedded = Embedded::build(&config, databases.clone())
@@ -128,10 +134,6 @@ impl TestApp {
                 let _ = task.await;
             });
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("address");
         let (tx, rx) = oneshot::channel::<()>();
         let gateway = embedded.gateway;
         let server = tokio::spawn(async move {

@@ -7,6 +7,7 @@ mod hostile;
 mod mailed;
 mod mfa;
 mod sessions;
+mod sso;
 
 use agon_testkit::{PASSWORD, TestApp, assert_problem, json};
 use serde_json::Value;

@@ -1,0 +1,418 @@
+//! Single sign-on: Agon as an OpenID Connect relying party (authorization code flow with PKCE and a nonce).
+//!
+//! `GET /auth/sso/{provider}/login` redirects to the provider; its callback exchanges the code, verifies the ID
+//! token (signature, issuer, audience, expiry, nonce), and logs the person in: through an account already
+//! linked to that provider subject, or one with the same email when the provider vouches for it
+//! (`email_verified`), or a new athlete account. Bans and pending approval apply exactly as to passwords.
+//! The session is Agon's own (its refresh tokens, its logout); the provider's logout URL is handed back too.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use agon_kit::{AuthUser, Json, Path, Query};
+use axum::{
+    extract::State as AxumState,
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use openidconnect::{
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse as _,
+    core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
+    reqwest,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::RwLock;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::{AccountStatus, State, domain, error::Error, http::text, store::SsoState};
+
+/// An OpenID provider users may log in with (`[[auth.sso]]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderConfig {
+    /// Short name in URLs: `/auth/sso/{name}/login`.
+    pub name: String,
+    /// Issuer URL; its `/.well-known/openid-configuration` is read.
+    pub issuer: String,
+    pub client_id: String,
+    #[serde(skip_serializing)]
+    pub client_secret: Option<String>,
+}
+
+/// Discovered provider metadata, cached for an hour.
+#[derive(Clone, Default)]
+pub struct Providers {
+    cache: Arc<RwLock<HashMap<String, (std::time::Instant, Discovered)>>>,
+}
+
+#[derive(Clone)]
+struct Discovered {
+    metadata: CoreProviderMetadata,
+    end_session: Option<String>,
+}
+
+pub fn router() -> OpenApiRouter<State> {
+    OpenApiRouter::new()
+        .routes(routes!(sso_login))
+        .routes(routes!(sso_callback))
+        .routes(routes!(sso_logout))
+}
+
+/// Where to send the browser after the login.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct LoginParams {
+    /// An allowed application URL (`auth.sso_redirects`): the tokens follow in its fragment. Without it, the
+    /// callback answers the tokens as JSON.
+    pub return_to: Option<String>,
+}
+
+/// What the provider sends back.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackParams {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// The provider's logout page, to end the session there too.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogoutUrl {
+    pub logout_url: Option<String>,
+}
+
+/// Starts a login at the provider: redirects the browser to it.
+#[utoipa::path(get, path = "/auth/sso/{provider}/login", tag = "auth-sso", params(("provider" = String, Path), LoginParams),
+    responses((status = 302, description = "to the provider"), (status = 404), (status = 422)))]
+async fn sso_login(
+    AxumState(state): AxumState<State>,
+    Path(provider): Path<String>,
+    Query(params): Query<LoginParams>,
+) -> Result<Response, Error> {
+    let config = provider_config(&state, &provider)?;
+    if let Some(to) = &params.return_to
+        && !state
+            .config
+            .sso_redirects
+            .iter()
+            .any(|allowed| to.starts_with(allowed.as_str()))
+    {
+        return Err(Error::Invalid(vec![agon_kit::FieldError {
+            field: "return_to".into(),
+            message: "is not an allowed redirect (auth.sso_redirects)".into(),
+        }]));
+    }
+    let discovered = discover(&state, config).await?;
+    let client = client(&state, config, &discovered)?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, csrf, nonce) = client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .add_scope(Scope::new("email".into()))
+        .add_scope(Scope::new("profile".into()))
+        .set_pkce_challenge(challenge)
+        .url();
+    let now = Utc::now();
+    let pending = SsoState {
+        provider: provider.clone(),
+        pkce_verifier: verifier.secret().clone(),
+        nonce: nonce.secret().clone(),
+        return_to: params.return_to,
+    };
+    state
+        .store
+        .put_sso_state(
+            csrf.secret(),
+            &pending,
+            &text(now + chrono::Duration::minutes(10)),
+            &text(now),
+        )
+        .await?;
+    Ok((StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response())
+}
+
+/// The provider's redirect back: verifies everything, then logs in (JSON tokens, or a redirect to `return_to`
+/// with the tokens in the fragment).
+#[utoipa::path(get, path = "/auth/sso/{provider}/callback", tag = "auth-sso", params(("provider" = String, Path), CallbackParams),
+    responses((status = 200, body = crate::http::TokenResponse), (status = 302), (status = 400), (status = 403)))]
+async fn sso_callback(
+    AxumState(state): AxumState<State>,
+    Path(provider): Path<String>,
+    Query(params): Query<CallbackParams>,
+    headers: HeaderMap,
+) -> Result<Response, Error> {
+    let config = provider_config(&state, &provider)?;
+    if let Some(error) = params.error {
+        tracing::info!(%provider, %error, description = params.error_description.unwrap_or_default(), "provider refused the login");
+        return Err(Error::SsoFailed("the provider refused the login"));
+    }
+    let (Some(code), Some(csrf)) = (params.code, params.state) else {
+        return Err(Error::SsoFailed("code and state are required"));
+    };
+    let pending = state
+        .store
+        .take_sso_state(&csrf, &text(Utc::now()))
+        .await?
+        .ok_or(Error::SsoFailed("unknown or expired state"))?;
+    if pending.provider != provider {
+        return Err(Error::SsoFailed("unknown or expired state"));
+    }
+    let discovered = discover(&state, config).await?;
+    let client = client(&state, config, &discovered)?;
+    let http = http_client()?;
+    let tokens = client
+        .exchange_code(AuthorizationCode::new(code))
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
+        .request_async(&http)
+        .await
+        .map_err(|e| {
+            tracing::warn!(%provider, error = %e, "code exchange failed");
+            Error::SsoFailed("the provider did not accept the code")
+        })?;
+    let id_token = tokens
+        .id_token()
+        .ok_or(Error::SsoFailed("the provider sent no ID token"))?;
+    let claims = id_token
+        .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
+        .map_err(|e| {
+            tracing::warn!(%provider, error = %e, "ID token refused");
+            Error::SsoFailed("the ID token did not verify")
+        })?;
+    let subject = claims.subject().as_str().to_owned();
+    let (mut email, mut verified) = (
+        claims.email().map(|e| e.as_str().to_owned()),
+        claims.email_verified().unwrap_or(false),
+    );
+    let mut name = claims
+        .name()
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
+    if email.is_none() {
+        // Some providers put the email in userinfo only.
+        let info: CoreUserInfoClaims = client
+            .user_info(
+                tokens.access_token().to_owned(),
+                Some(claims.subject().clone()),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .request_async(&http)
+            .await
+            .map_err(|e| anyhow::anyhow!("userinfo: {e}"))?;
+        email = info.email().map(|e| e.as_str().to_owned());
+        verified = info.email_verified().unwrap_or(false);
+        name = name.or_else(|| {
+            info.name()
+                .and_then(|n| n.get(None))
+                .map(|n| n.as_str().to_owned())
+        });
+    }
+    let user_id = account_for(
+        &state,
+        &provider,
+        &subject,
+        email.as_deref(),
+        verified,
+        name,
+    )
+    .await?;
+    let (roles, status) = state
+        .store
+        .roles_and_status(user_id)
+        .await?
+        .ok_or(Error::InvalidGrant)?;
+    match status.as_str() {
+        "banned" => return Err(Error::Banned),
+        "pending" => return Err(Error::Pending),
+        _ => {}
+    }
+    let mut tx = state.store.db().begin().await?;
+    let session_id = crate::http::new_session(&state, &mut tx, user_id).await?;
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.chars().take(200).collect::<String>());
+    let issued =
+        crate::http::issue_tokens(&state, tx, user_id, session_id, &roles, agent.as_deref())
+            .await?;
+    Ok(match pending.return_to {
+        Some(to) => {
+            let fragment = format!(
+                "access_token={}&refresh_token={}&token_type=Bearer&expires_in={}",
+                issued.access_token, issued.refresh_token, issued.expires_in
+            );
+            (
+                StatusCode::FOUND,
+                [(header::LOCATION, format!("{to}#{fragment}"))],
+            )
+                .into_response()
+        }
+        None => Json(issued).into_response(),
+    })
+}
+
+/// Ends the caller's session and returns the provider's logout URL, to end the session there too.
+#[utoipa::path(post, path = "/auth/sso/{provider}/logout", tag = "auth-sso", security(("bearer" = [])),
+    params(("provider" = String, Path)), responses((status = 200, body = LogoutUrl), (status = 404)))]
+async fn sso_logout(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(provider): Path<String>,
+) -> Result<Json<LogoutUrl>, Error> {
+    let config = provider_config(&state, &provider)?;
+    crate::revoke(&state, auth.user_id, Some(auth.session_id), None).await?;
+    let discovered = discover(&state, config).await?;
+    let logout_url = discovered
+        .end_session
+        .map(|end| format!("{end}?client_id={}", config.client_id));
+    Ok(Json(LogoutUrl { logout_url }))
+}
+
+/// The account a provider identity logs into, linking or creating it.
+async fn account_for(
+    state: &State,
+    provider: &str,
+    subject: &str,
+    email: Option<&str>,
+    verified: bool,
+    name: Option<String>,
+) -> Result<uuid::Uuid, Error> {
+    let now = text(Utc::now());
+    if let Some(user_id) = state.store.sso_identity(provider, subject).await? {
+        return Ok(user_id);
+    }
+    let email = email
+        .and_then(|e| domain::Email::parse(e).ok())
+        .ok_or(Error::SsoFailed("the provider shared no usable email"))?;
+    if let Some(existing) = state.store.credentials(email.as_str()).await? {
+        // Linking to an existing account on the provider's word only when it verified the address; otherwise
+        // anyone could register that address at the provider and take the account over.
+        if !verified {
+            return Err(Error::SsoFailed(
+                "an account with this email exists and the provider has not verified the address",
+            ));
+        }
+        state
+            .store
+            .link_sso_identity(provider, subject, existing.user_id, &now)
+            .await?;
+        return Ok(existing.user_id);
+    }
+    // A new athlete account; its password is random and unknown, so only SSO (or a reset) logs into it.
+    let hash = state.hasher.hash(domain::random_token()).await?;
+    let user_id = crate::create_account(
+        state,
+        &email,
+        &hash,
+        &[agon_kit::Role::Athlete],
+        AccountStatus::Active,
+        name,
+    )
+    .await?;
+    state
+        .store
+        .link_sso_identity(provider, subject, user_id, &now)
+        .await?;
+    Ok(user_id)
+}
+
+fn provider_config<'s>(state: &'s State, name: &str) -> Result<&'s ProviderConfig, Error> {
+    state
+        .config
+        .sso
+        .iter()
+        .find(|p| p.name == name)
+        .ok_or_else(|| Error::UnknownProvider(name.to_owned()))
+}
+
+async fn discover(state: &State, config: &ProviderConfig) -> Result<Discovered, Error> {
+    if let Some((at, found)) = state.sso.cache.read().await.get(&config.name)
+        && at.elapsed() < Duration::from_secs(3600)
+    {
+        return Ok(found.clone());
+    }
+    let http = http_client()?;
+    let issuer = IssuerUrl::new(config.issuer.clone())
+        .map_err(|e| anyhow::anyhow!("auth.sso issuer: {e}"))?;
+    let metadata = CoreProviderMetadata::discover_async(issuer, &http)
+        .await
+        .map_err(|e| {
+            tracing::warn!(provider = %config.name, error = %e, "discovery failed");
+            Error::SsoUnavailable
+        })?;
+    // `end_session_endpoint` (RP-initiated logout) is not among the core metadata fields.
+    let url = format!(
+        "{}/.well-known/openid-configuration",
+        config.issuer.trim_end_matches('/')
+    );
+    let document: serde_json::Value = match http.get(&url).send().await {
+        Ok(response) => response
+            .bytes()
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    };
+    let end_session = document
+        .get("end_session_endpoint")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let found = Discovered {
+        metadata,
+        end_session,
+    };
+    state.sso.cache.write().await.insert(
+        config.name.clone(),
+        (std::time::Instant::now(), found.clone()),
+    );
+    Ok(found)
+}
+
+fn client(
+    state: &State,
+    config: &ProviderConfig,
+    discovered: &Discovered,
+) -> Result<
+    CoreClient<
+        openidconnect::EndpointSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointNotSet,
+        openidconnect::EndpointMaybeSet,
+        openidconnect::EndpointMaybeSet,
+    >,
+    Error,
+> {
+    let redirect = format!(
+        "{}/auth/sso/{}/callback",
+        state.config.public_url.trim_end_matches('/'),
+        config.name
+    );
+    Ok(CoreClient::from_provider_metadata(
+        discovered.metadata.clone(),
+        ClientId::new(config.client_id.clone()),
+        config.client_secret.clone().map(ClientSecret::new),
+    )
+    .set_redirect_uri(
+        RedirectUrl::new(redirect).map_err(|e| anyhow::anyhow!("auth.public_url: {e}"))?,
+    ))
+}
+
+fn http_client() -> Result<reqwest::Client, Error> {
+    // No redirects: following them would open the door to SSRF through a provider's answers.
+    Ok(reqwest::ClientBuilder::new()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| anyhow::anyhow!("http client: {e}"))?)
+}

@@ -1,0 +1,293 @@
+//! Single sign-on against a real OpenID provider (npm's oidc-provider) on loopback, driven like a browser.
+
+use std::{
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use agon_testkit::{TestApp, assert_problem, json};
+use serde_json::Value;
+
+/// The provider process; stopped with the test.
+struct Idp(Child);
+
+impl Drop for Idp {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The platform with an `idp` provider configured, and that provider running.
+async fn app_with_idp() -> (TestApp, Idp) {
+    let mut idp = None;
+    let app = TestApp::spawn_with(|c| {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let callback = format!("{}/auth/sso/idp/callback", c.auth.public_url);
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp");
+        let child = Command::new("node")
+            .arg(format!("{dir}/idp.mjs"))
+            .arg(port.to_string())
+            .arg(&callback)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("node (scripts/test installs the provider's packages)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "the OpenID provider did not start: run npm ci in {dir}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        idp = Some(Idp(child));
+        c.auth.sso = vec![agon_auth::SsoProvider {
+            name: "idp".into(),
+            issuer: format!("http://127.0.0.1:{port}"),
+            client_id: "agon".into(),
+            client_secret: Some("agon-secret".into()),
+        }];
+        c.auth.sso_redirects = vec!["https://app.club.example/".into()];
+    })
+    .await;
+    (app, idp.expect("provider started"))
+}
+
+/// A browser: keeps cookies, follows redirects, submits the provider's login and consent forms as `login`.
+async fn sign_in(app: &TestApp, login: &str, query: &str) -> reqwest::Response {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let first = browser
+        .get(app.url(&format!("/auth/sso/idp/login{query}")))
+        .send()
+        .await
+        .unwrap();
+    through_forms(&browser, first, login).await
+}
+
+/// Submits the provider's forms until an answer is not a form page; returns that answer.
+async fn through_forms(
+    browser: &reqwest::Client,
+    mut response: reqwest::Response,
+    login: &str,
+) -> reqwest::Response {
+    let form_re = regex::Regex::new(r#"<form[^>]*action="([^"]+)""#).unwrap();
+    let hidden_re =
+        regex::Regex::new(r#"<input type="hidden" name="([^"]+)" value="([^"]*)""#).unwrap();
+    for _ in 0..4 {
+        let is_html = response
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
+        if !is_html {
+            return response;
+        }
+        let page = response.text().await.unwrap();
+        let action = form_re.captures(&page).expect("a form")[1].to_owned();
+        let mut form = form_urlencoded::Serializer::new(String::new());
+        for hidden in hidden_re.captures_iter(&page) {
+            form.append_pair(&hidden[1], &hidden[2]);
+        }
+        if page.contains(r#"name="login""#) {
+            form.append_pair("login", login)
+                .append_pair("password", "anything");
+        }
+        response = browser
+            .post(action)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.finish())
+            .send()
+            .await
+            .unwrap();
+    }
+    panic!("the provider kept showing forms");
+}
+
+#[tokio::test]
+async fn a_provider_login_creates_links_and_reuses_an_account() {
+    let (app, _idp) = app_with_idp().await;
+    let response = sign_in(&app, "alice", "").await;
+    assert_eq!(response.status(), 200, "callback answers tokens");
+    let tokens: Value = response.json().await.unwrap();
+    let first = agon_testkit::claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(first["roles"], json!(["athlete"]));
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    app.until(|| async {
+        app.with_token(&access)
+            .get("/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    let me: Value = app
+        .with_token(&access)
+        .get("/users/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "alice@idp.test");
+    assert_eq!(me["display_name"], "alice from the provider");
+    // The refresh token is Agon's own, and works.
+    let refresh = app.post_json(
+        "/auth/token",
+        json!({ "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"] }),
+    );
+    assert_eq!(refresh.send().await.unwrap().status(), 200);
+
+    // The same provider subject logs into the same account.
+    let again: Value = sign_in(&app, "alice", "").await.json().await.unwrap();
+    assert_eq!(
+        agon_testkit::claims(again["access_token"].as_str().unwrap())["sub"],
+        first["sub"]
+    );
+}
+
+#[tokio::test]
+async fn existing_accounts_are_linked_only_on_a_verified_email() {
+    let (app, _idp) = app_with_idp().await;
+    let verified = app.register("carol@idp.test").await;
+    let tokens: Value = sign_in(&app, "carol", "").await.json().await.unwrap();
+    assert_eq!(
+        agon_testkit::claims(tokens["access_token"].as_str().unwrap())["sub"],
+        verified.id.to_string()
+    );
+
+    // An address the provider did not verify cannot take over the account that owns it.
+    app.register("unverified@idp.test").await;
+    assert_problem(sign_in(&app, "unverified", "").await, 400, "sso_failed").await;
+    assert_problem(sign_in(&app, "nomail", "").await, 400, "sso_failed").await;
+}
+
+#[tokio::test]
+async fn bans_apply_to_provider_logins_too() {
+    let (app, _idp) = app_with_idp().await;
+    let admin = app.admin().await;
+    let tokens: Value = sign_in(&app, "dave", "").await.json().await.unwrap();
+    let id = agon_testkit::claims(tokens["access_token"].as_str().unwrap())["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.until(|| async {
+        app.as_user(&admin)
+            .post_json(&format!("/users/{id}/ban"), json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    app.until(|| async { sign_in(&app, "dave", "").await.status() == 403 })
+        .await;
+    assert_problem(sign_in(&app, "dave", "").await, 403, "account_banned").await;
+}
+
+#[tokio::test]
+async fn redirects_states_and_logout() {
+    let (app, _idp) = app_with_idp().await;
+    // Back to an allowed application URL with the tokens in the fragment.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let refused = browser
+        .get(app.url("/auth/sso/idp/login?return_to=https://evil.example/"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 422, "invalid_body").await;
+    let unknown = browser
+        .get(app.url("/auth/sso/nope/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(unknown, 404, "unknown_provider").await;
+    let forged = browser
+        .get(app.url("/auth/sso/idp/callback?code=x&state=forged"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forged, 400, "sso_failed").await;
+
+    let landing =
+        sign_in_until_app(&app, "erin", "?return_to=https://app.club.example/welcome").await;
+    assert!(
+        landing.starts_with("https://app.club.example/welcome#access_token="),
+        "{landing}"
+    );
+    let access = landing
+        .split("access_token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let logout: Value = app
+        .with_token(&access)
+        .post_json("/auth/sso/idp/logout", json!(null))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        logout["logout_url"]
+            .as_str()
+            .unwrap()
+            .contains("/session/end?client_id=agon"),
+        "{logout}"
+    );
+    assert_problem(
+        app.with_token(&access)
+            .get("/users/me")
+            .send()
+            .await
+            .unwrap(),
+        401,
+        "session_revoked",
+    )
+    .await;
+}
+
+/// Like `sign_in`, but stops at the redirect that leaves for the application and returns its location.
+async fn sign_in_until_app(app: &TestApp, login: &str, query: &str) -> String {
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt
+                .url()
+                .as_str()
+                .starts_with("https://app.club.example/")
+            {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }))
+        .build()
+        .unwrap();
+    let first = browser
+        .get(app.url(&format!("/auth/sso/idp/login{query}")))
+        .send()
+        .await
+        .unwrap();
+    let last = through_forms(&browser, first, login).await;
+    last.headers()["location"].to_str().unwrap().to_owned()
+}
