@@ -103,3 +103,80 @@ mod tests {
         assert_eq!(errors.len(), 2);
     }
 }
+
+/// Mean Earth radius, in km.
+const EARTH_KM: f64 = 6371.0088;
+
+/// Great-circle distance between two points, in km (haversine).
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lon1, lat2, lon2) = (
+        a.0.to_radians(),
+        a.1.to_radians(),
+        b.0.to_radians(),
+        b.1.to_radians(),
+    );
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2)
+        + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * EARTH_KM * h.sqrt().asin()
+}
+
+/// A latitude/longitude box that contains every point within `km` of `center` (longitude widened at high
+/// latitudes; the whole range near the poles).
+pub fn bounding_box(center: (f64, f64), km: f64) -> ((f64, f64), (f64, f64)) {
+    let dlat = (km / EARTH_KM).to_degrees();
+    let lat = ((center.0 - dlat).max(-90.0), (center.0 + dlat).min(90.0));
+    let cos = center.0.to_radians().cos();
+    let lon = if cos < 0.01 || km / (EARTH_KM * cos) > std::f64::consts::PI {
+        (-180.0, 180.0)
+    } else {
+        let dlon = (km / (EARTH_KM * cos)).to_degrees();
+        (center.1 - dlon, center.1 + dlon)
+    };
+    (lat, lon)
+}
+
+/// Checks a coordinate pair.
+pub fn coordinates(latitude: f64, longitude: f64) -> Result<(f64, f64), FieldError> {
+    if !(-90.0..=90.0).contains(&latitude) || !latitude.is_finite() {
+        return Err(FieldError {
+            field: "latitude".into(),
+            message: "must be between -90 and 90".into(),
+        });
+    }
+    if !(-180.0..=180.0).contains(&longitude) || !longitude.is_finite() {
+        return Err(FieldError {
+            field: "longitude".into(),
+            message: "must be between -180 and 180".into(),
+        });
+    }
+    Ok((latitude, longitude))
+}
+
+#[cfg(test)]
+mod geo_tests {
+    use super::*;
+
+    #[test]
+    fn distances_match_known_cities() {
+        let paris = (48.8566, 2.3522);
+        let lyon = (45.7640, 4.8357);
+        let d = distance_km(paris, lyon);
+        assert!((390.0..395.0).contains(&d), "{d}");
+        assert!(distance_km(paris, paris) < 1e-9);
+    }
+
+    #[test]
+    fn the_box_holds_the_circle() {
+        let center = (60.0, 10.0);
+        let ((lat0, lat1), (lon0, lon1)) = bounding_box(center, 100.0);
+        // Points 100 km due north and due east lie inside.
+        assert!(lat1 > center.0 + 0.89 && lat0 < center.0 - 0.89);
+        assert!(lon1 > center.1 + 1.79 && lon0 < center.1 - 1.79);
+        assert_eq!(bounding_box((89.9, 0.0), 50.0).1, (-180.0, 180.0));
+        assert!(
+            coordinates(91.0, 0.0).is_err()
+                && coordinates(0.0, -181.0).is_err()
+                && coordinates(45.0, 5.0).is_ok()
+        );
+    }
+}

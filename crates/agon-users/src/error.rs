@@ -11,6 +11,8 @@ pub enum Error {
     NotFound(Uuid),
     #[error("invalid request")]
     Invalid(Vec<FieldError>),
+    #[error("no such device")]
+    DeviceNotFound,
     /// A state change that does not apply (code, explanation).
     #[error("{1}")]
     Conflict(&'static str, &'static str),
@@ -32,6 +34,7 @@ impl ErrorCode for Error {
             Error::NotFound(_) => "user_not_found",
             Error::Invalid(_) => "invalid_body",
             Error::Conflict(code, _) => code,
+            Error::DeviceNotFound => "device_not_found",
             Error::Auth(e) => e.code(),
             Error::Internal(_) => "internal",
         }
@@ -42,6 +45,7 @@ impl ErrorCode for Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Conflict(..) => StatusCode::CONFLICT,
+            Error::DeviceNotFound => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

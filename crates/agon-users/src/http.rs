@@ -15,6 +15,7 @@ use crate::{
 };
 
 mod admin;
+mod social;
 
 pub fn router(state: State) -> OpenApiRouter {
     OpenApiRouter::new()
@@ -22,6 +23,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(get_user))
         .routes(routes!(search_users))
         .merge(admin::router())
+        .merge(social::router())
         .with_state(state)
 }
 
@@ -50,6 +52,12 @@ pub struct PublicProfile {
     pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub roles: Vec<String>,
+    /// How many members follow this one (on the single-profile view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followers: Option<i64>,
+    /// How many members this one follows (on the single-profile view).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following: Option<i64>,
 }
 
 /// A partial update of the caller's profile; `null` clears an optional field. Roles and account state are
@@ -114,7 +122,12 @@ async fn get_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<PublicProfile>, Error> {
     let profile = state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
-    Ok(Json(profile.into()))
+    let (followers, following) = state.store.follow_counts(id).await?;
+    Ok(Json(PublicProfile {
+        followers: Some(followers),
+        following: Some(following),
+        ..profile.into()
+    }))
 }
 
 /// A member search.
@@ -184,6 +197,8 @@ impl From<Profile> for PublicProfile {
             country: p.country,
             avatar_url: p.avatar_url,
             roles: p.roles,
+            followers: None,
+            following: None,
         }
     }
 }

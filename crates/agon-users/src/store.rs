@@ -155,3 +155,211 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 }
+
+/// A member's device registered for push notifications.
+pub struct Device {
+    pub token: String,
+    pub platform: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+}
+
+impl Store {
+    pub async fn set_location(
+        &self,
+        user_id: Uuid,
+        at: Option<(f64, f64)>,
+        now: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "update profiles set latitude = $2, longitude = $3, updated_at = $4 where user_id = $1",
+        )
+        .bind(user_id.to_string())
+        .bind(at.map(|a| a.0))
+        .bind(at.map(|a| a.1))
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn location(&self, user_id: Uuid) -> Result<Option<(f64, f64)>, Error> {
+        let row = sqlx::query("select latitude, longitude from profiles where user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let (lat, lon): (Option<f64>, Option<f64>) =
+            (row.try_get("latitude")?, row.try_get("longitude")?);
+        Ok(lat.zip(lon))
+    }
+
+    /// Active members inside a latitude/longitude box, with their coordinates (at most `cap`).
+    pub async fn in_box(
+        &self,
+        lat: (f64, f64),
+        lon: (f64, f64),
+        cap: i64,
+    ) -> Result<Vec<(Profile, f64, f64)>, Error> {
+        let sql = format!(
+            "select {COLUMNS}, latitude, longitude from profiles where status = 'active' and latitude between $1 and $2 \
+             and longitude between $3 and $4 limit $5"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lat.0)
+            .bind(lat.1)
+            .bind(lon.0)
+            .bind(lon.1)
+            .bind(cap)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter()
+            .map(|r| Ok((profile(r)?, r.try_get("latitude")?, r.try_get("longitude")?)))
+            .collect()
+    }
+
+    pub async fn preferences(&self, user_id: Uuid) -> Result<Option<String>, Error> {
+        let row = sqlx::query("select preferences from profiles where user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_optional(self.db.pool())
+            .await?;
+        Ok(row.map(|r| r.try_get("preferences")).transpose()?)
+    }
+
+    pub async fn set_preferences(&self, user_id: Uuid, json: &str, now: &str) -> Result<(), Error> {
+        sqlx::query("update profiles set preferences = $2, updated_at = $3 where user_id = $1")
+            .bind(user_id.to_string())
+            .bind(json)
+            .bind(now)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn follow(&self, follower: Uuid, followee: Uuid, now: &str) -> Result<(), Error> {
+        sqlx::query(
+            "insert into follows (follower_id, followee_id, created_at) values ($1, $2, $3) \
+             on conflict (follower_id, followee_id) do nothing",
+        )
+        .bind(follower.to_string())
+        .bind(followee.to_string())
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn unfollow(&self, follower: Uuid, followee: Uuid) -> Result<(), Error> {
+        sqlx::query("delete from follows where follower_id = $1 and followee_id = $2")
+            .bind(follower.to_string())
+            .bind(followee.to_string())
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Profiles following `user_id` (`followers`) or followed by it, in id order after `after`.
+    pub async fn follow_list(
+        &self,
+        user_id: Uuid,
+        followers: bool,
+        after: &str,
+        limit: i64,
+    ) -> Result<Vec<Profile>, Error> {
+        let (mine, theirs) = if followers {
+            ("followee_id", "follower_id")
+        } else {
+            ("follower_id", "followee_id")
+        };
+        let columns = COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "select {columns} from follows f join profiles p on p.user_id = f.{theirs} \
+             where f.{mine} = $1 and p.user_id > $2 order by p.user_id limit $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id.to_string())
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.db.pool())
+            .await?;
+        rows.iter().map(profile).collect()
+    }
+
+    pub async fn follow_counts(&self, user_id: Uuid) -> Result<(i64, i64), Error> {
+        let row = sqlx::query(
+            "select (select count(*) from follows where followee_id = $1) as followers, \
+             (select count(*) from follows where follower_id = $1) as following",
+        )
+        .bind(user_id.to_string())
+        .fetch_one(self.db.pool())
+        .await?;
+        Ok((row.try_get("followers")?, row.try_get("following")?))
+    }
+
+    /// Registers a device token for `user_id`, taking it over from whoever had it (a phone changed hands).
+    pub async fn put_device(
+        &self,
+        user_id: Uuid,
+        token: &str,
+        platform: &str,
+        now: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "insert into devices (token, user_id, platform, created_at, last_seen_at) values ($1, $2, $3, $4, $4) \
+             on conflict (token) do update set user_id = $2, platform = $3, last_seen_at = $4",
+        )
+        .bind(token)
+        .bind(user_id.to_string())
+        .bind(platform)
+        .bind(now)
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn devices(&self, user_id: Uuid) -> Result<Vec<Device>, Error> {
+        let rows = sqlx::query(
+            "select token, platform, created_at, last_seen_at from devices where user_id = $1 order by created_at limit 100",
+        )
+        .bind(user_id.to_string())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Device {
+                    token: r.try_get("token")?,
+                    platform: r.try_get("platform")?,
+                    created_at: r.try_get("created_at")?,
+                    last_seen_at: r.try_get("last_seen_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_device(&self, user_id: Uuid, token: &str) -> Result<bool, Error> {
+        let done = sqlx::query("delete from devices where token = $1 and user_id = $2")
+            .bind(token)
+            .bind(user_id.to_string())
+            .execute(self.db.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Removes what hangs off a deleted member: follows both ways and devices.
+    pub async fn delete_relations(&self, tx: &mut Tx, user_id: Uuid) -> Result<(), Error> {
+        for sql in [
+            "delete from follows where follower_id = $1 or followee_id = $1",
+            "delete from devices where user_id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(user_id.to_string())
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -269,6 +269,7 @@ pub(super) async fn delete_user(state: &State, id: Uuid, by: Uuid) -> Result<(),
     if !state.store.delete_profile(&mut tx, id).await? {
         return Err(Error::NotFound(id));
     }
+    state.store.delete_relations(&mut tx, id).await?;
     enqueue(
         &mut tx,
         SERVICE,

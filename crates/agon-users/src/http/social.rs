@@ -1,0 +1,350 @@
+//! Members among members: follows, nearby search, preferences, push devices.
+
+use agon_kit::{AuthUser, FieldError, Json, Page, PageParams, Path, Query};
+use axum::{extract::State as AxumState, http::StatusCode};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::PublicProfile;
+use crate::{State, domain, error::Error};
+
+/// Members inside the box are fetched up to this many before exact distances are computed.
+const NEARBY_CANDIDATES: i64 = 5000;
+const MAX_RADIUS_KM: f64 = 500.0;
+const MAX_PREFERENCES_BYTES: usize = 8 * 1024;
+
+pub fn router() -> OpenApiRouter<State> {
+    OpenApiRouter::new()
+        .routes(routes!(follow, unfollow))
+        .routes(routes!(followers))
+        .routes(routes!(following))
+        .routes(routes!(nearby))
+        .routes(routes!(set_location))
+        .routes(routes!(get_preferences, put_preferences))
+        .routes(routes!(list_devices, register_device))
+        .routes(routes!(delete_device))
+}
+
+/// A member and how far away they are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NearbyMember {
+    #[serde(flatten)]
+    pub profile: PublicProfile,
+    pub distance_km: f64,
+}
+
+/// Where to search around.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct NearbyParams {
+    /// Radius in km, up to 500.
+    pub radius_km: f64,
+    /// The centre; both or neither. Default: the caller's own location.
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// The caller's location, or `null` to forget it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
+/// A device for push notifications.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterDevice {
+    /// The push token from the platform (FCM, APNs, Web Push endpoint…).
+    pub token: String,
+    /// `ios`, `android` or `web`.
+    pub platform: String,
+}
+
+/// A registered device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeviceView {
+    pub token: String,
+    pub platform: String,
+    pub created_at: String,
+    pub last_seen_at: String,
+}
+
+/// Follows a member (idempotent).
+#[utoipa::path(put, path = "/users/{id}/follow", tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 404), (status = 409)))]
+async fn follow(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Error> {
+    if id == auth.user_id {
+        return Err(Error::Conflict(
+            "cannot_follow_self",
+            "members cannot follow themselves",
+        ));
+    }
+    state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
+    state
+        .store
+        .follow(auth.user_id, id, &agon_bus::now_text())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops following a member (idempotent).
+#[utoipa::path(delete, path = "/users/{id}/follow", tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 204)))]
+async fn unfollow(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Error> {
+    state.store.unfollow(auth.user_id, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who follows a member.
+#[utoipa::path(get, path = "/users/{id}/followers", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Page<PublicProfile>), (status = 404)))]
+async fn followers(
+    _auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<PublicProfile>>, Error> {
+    follow_page(&state, id, true, &page).await
+}
+
+/// Whom a member follows.
+#[utoipa::path(get, path = "/users/{id}/following", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Page<PublicProfile>), (status = 404)))]
+async fn following(
+    _auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<PublicProfile>>, Error> {
+    follow_page(&state, id, false, &page).await
+}
+
+async fn follow_page(
+    state: &State,
+    id: Uuid,
+    followers: bool,
+    page: &PageParams,
+) -> Result<Json<Page<PublicProfile>>, Error> {
+    state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
+    let after = super::cursor(page)?;
+    let rows = state
+        .store
+        .follow_list(id, followers, &after, page.fetch())
+        .await?;
+    let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
+    Ok(Json(page.page(views, |p| p.id.to_string())))
+}
+
+/// Active members within a radius of the caller (or of a point), nearest first.
+#[utoipa::path(get, path = "/users/nearby", tag = "users", security(("bearer" = [])), params(NearbyParams),
+    responses((status = 200, body = Page<NearbyMember>), (status = 422)))]
+async fn nearby(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Query(params): Query<NearbyParams>,
+) -> Result<Json<Page<NearbyMember>>, Error> {
+    if !(params.radius_km > 0.0 && params.radius_km <= MAX_RADIUS_KM) {
+        return Err(invalid(
+            "radius_km",
+            &format!("must be more than 0 and at most {MAX_RADIUS_KM}"),
+        ));
+    }
+    let center = match (params.latitude, params.longitude) {
+        (Some(lat), Some(lon)) => {
+            domain::coordinates(lat, lon).map_err(|e| Error::Invalid(vec![e]))?
+        }
+        (None, None) => state.store.location(auth.user_id).await?.ok_or_else(|| {
+            invalid(
+                "latitude",
+                "give a point, or set your location first (PUT /users/me/location)",
+            )
+        })?,
+        _ => return Err(invalid("longitude", "latitude and longitude go together")),
+    };
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let after = decode_distance_cursor(page.cursor.as_deref())?;
+    let (lat, lon) = domain::bounding_box(center, params.radius_km);
+    let mut found: Vec<NearbyMember> = state
+        .store
+        .in_box(lat, lon, NEARBY_CANDIDATES)
+        .await?
+        .into_iter()
+        .filter(|(p, _, _)| p.user_id != auth.user_id)
+        .map(|(p, la, lo)| (domain::distance_km(center, (la, lo)), p))
+        .filter(|(d, _)| *d <= params.radius_km)
+        .map(|(d, p)| NearbyMember {
+            profile: p.into(),
+            distance_km: (d * 1000.0).round() / 1000.0,
+        })
+        .collect();
+    found.sort_by(|a, b| {
+        a.distance_km
+            .total_cmp(&b.distance_km)
+            .then(a.profile.id.cmp(&b.profile.id))
+    });
+    if let Some((d, id)) = after {
+        found.retain(|m| (m.distance_km, m.profile.id) > (d, id));
+    }
+    found.truncate(page.fetch() as usize);
+    Ok(Json(page.page(found, |m| {
+        format!("{}|{}", m.distance_km, m.profile.id)
+    })))
+}
+
+/// Sets the caller's location (used by nearby searches).
+#[utoipa::path(put, path = "/users/me/location", tag = "users", security(("bearer" = [])), request_body = Option<Location>,
+    responses((status = 204), (status = 422)))]
+async fn set_location(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Json(body): Json<Option<Location>>,
+) -> Result<StatusCode, Error> {
+    let at = body
+        .map(|l| domain::coordinates(l.latitude, l.longitude))
+        .transpose()
+        .map_err(|e| Error::Invalid(vec![e]))?;
+    state
+        .store
+        .set_location(auth.user_id, at, &agon_bus::now_text())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's preferences, a JSON object.
+#[utoipa::path(get, path = "/users/me/preferences", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Object)))]
+async fn get_preferences(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let raw = state
+        .store
+        .preferences(auth.user_id)
+        .await?
+        .ok_or(Error::NotFound(auth.user_id))?;
+    Ok(Json(
+        serde_json::from_str(&raw).map_err(anyhow::Error::from)?,
+    ))
+}
+
+/// Replaces the caller's preferences: a JSON object of at most 8 KiB and 100 keys.
+#[utoipa::path(put, path = "/users/me/preferences", tag = "users", security(("bearer" = [])), request_body = Object,
+    responses((status = 200, body = Object), (status = 422)))]
+async fn put_preferences(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Json(body): Json<serde_json::Map<String, serde_json::Value>>,
+) -> Result<Json<serde_json::Value>, Error> {
+    let json = serde_json::to_string(&body).map_err(anyhow::Error::from)?;
+    if json.len() > MAX_PREFERENCES_BYTES || body.len() > 100 {
+        return Err(invalid("", "preferences hold at most 8 KiB and 100 keys"));
+    }
+    state
+        .store
+        .preferences(auth.user_id)
+        .await?
+        .ok_or(Error::NotFound(auth.user_id))?;
+    state
+        .store
+        .set_preferences(auth.user_id, &json, &agon_bus::now_text())
+        .await?;
+    Ok(Json(serde_json::Value::Object(body)))
+}
+
+/// The caller's registered devices.
+#[utoipa::path(get, path = "/users/me/devices", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Vec<DeviceView>)))]
+async fn list_devices(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+) -> Result<Json<Vec<DeviceView>>, Error> {
+    let devices = state.store.devices(auth.user_id).await?;
+    Ok(Json(
+        devices
+            .into_iter()
+            .map(|d| DeviceView {
+                token: d.token,
+                platform: d.platform,
+                created_at: d.created_at,
+                last_seen_at: d.last_seen_at,
+            })
+            .collect(),
+    ))
+}
+
+/// Registers a device for push notifications (again: refreshes it).
+#[utoipa::path(post, path = "/users/me/devices", tag = "users", security(("bearer" = [])), request_body = RegisterDevice,
+    responses((status = 204), (status = 422)))]
+async fn register_device(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Json(body): Json<RegisterDevice>,
+) -> Result<StatusCode, Error> {
+    let token = body.token.trim();
+    if token.is_empty() || token.len() > 4096 {
+        return Err(invalid("token", "must be 1 to 4096 characters"));
+    }
+    if !["ios", "android", "web"].contains(&body.platform.as_str()) {
+        return Err(invalid("platform", "must be ios, android or web"));
+    }
+    state
+        .store
+        .put_device(auth.user_id, token, &body.platform, &agon_bus::now_text())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Forgets one of the caller's devices.
+#[utoipa::path(delete, path = "/users/me/devices/{token}", tag = "users", security(("bearer" = [])),
+    params(("token" = String, Path)), responses((status = 204), (status = 404)))]
+async fn delete_device(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(token): Path<String>,
+) -> Result<StatusCode, Error> {
+    if state.store.delete_device(auth.user_id, &token).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(Error::DeviceNotFound)
+    }
+}
+
+fn decode_distance_cursor(cursor: Option<&str>) -> Result<Option<(f64, Uuid)>, Error> {
+    let Some(cursor) = cursor else {
+        return Ok(None);
+    };
+    let bad = || invalid("cursor", "not a cursor");
+    let text =
+        String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
+    let (distance, id) = text.split_once('|').ok_or_else(bad)?;
+    Ok(Some((
+        distance.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    )))
+}
+
+fn invalid(field: &str, message: &str) -> Error {
+    Error::Invalid(vec![FieldError {
+        field: field.into(),
+        message: message.into(),
+    }])
+}
