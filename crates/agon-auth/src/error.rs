@@ -18,6 +18,10 @@ pub enum Error {
     InvalidMfaCode,
     #[error("two-factor authentication is already on")]
     MfaAlreadyEnabled,
+    #[error("a verification request is already pending")]
+    VerificationPending,
+    #[error("verification request {0} not found")]
+    VerificationNotFound(uuid::Uuid),
     #[error("no SSO provider named {0:?}")]
     UnknownProvider(String),
     #[error("single sign-on failed: {0}")]
@@ -61,6 +65,8 @@ impl ErrorCode for Error {
             Error::InvalidToken => "invalid_token_code",
             Error::MfaRequired(_) => "mfa_required",
             Error::UnknownProvider(_) => "unknown_provider",
+            Error::VerificationPending => "verification_pending",
+            Error::VerificationNotFound(_) => "verification_not_found",
             Error::SsoFailed(_) => "sso_failed",
             Error::SsoUnavailable => "sso_unavailable",
             Error::InvalidMfaCode => "invalid_mfa_code",
@@ -83,7 +89,8 @@ impl ErrorCode for Error {
             | Error::InvalidToken
             | Error::InvalidMfaCode => StatusCode::BAD_REQUEST,
             Error::MfaRequired(_) => StatusCode::UNAUTHORIZED,
-            Error::UnknownProvider(_) => StatusCode::NOT_FOUND,
+            Error::UnknownProvider(_) | Error::VerificationNotFound(_) => StatusCode::NOT_FOUND,
+            Error::VerificationPending => StatusCode::CONFLICT,
             Error::SsoFailed(_) => StatusCode::BAD_REQUEST,
             Error::SsoUnavailable => StatusCode::BAD_GATEWAY,
             Error::MfaAlreadyEnabled => StatusCode::CONFLICT,

@@ -36,6 +36,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .merge(crate::admin::router())
         .merge(crate::mfa::router())
         .merge(crate::sso::router())
+        .merge(crate::verification::router())
         .with_state(state)
 }
 

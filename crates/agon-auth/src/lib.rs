@@ -18,6 +18,7 @@ mod mfa;
 mod sso;
 mod store;
 mod throttle;
+mod verification;
 
 use std::sync::Arc;
 

@@ -31,6 +31,21 @@ pub mod auth {
     impl super::Event for UserRegistered {
         const TOPIC: &'static str = "auth.user_registered.v1";
     }
+
+    /// A member asked to be verified by photo; the face service decides. The photo stays in the auth service:
+    /// fetch it from `/auth/verification/{request_id}/photo` with a service or admin token.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct VerificationRequested {
+        pub request_id: Uuid,
+        pub user_id: Uuid,
+        pub content_type: String,
+        pub bytes: u64,
+        pub requested_at: chrono::DateTime<chrono::Utc>,
+    }
+
+    impl super::Event for VerificationRequested {
+        const TOPIC: &'static str = "auth.verification_requested.v1";
+    }
 }
 
 /// Events produced by the users service, the authority on account state: approval, bans, roles, deletion.

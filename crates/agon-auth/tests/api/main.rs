@@ -8,6 +8,7 @@ mod mailed;
 mod mfa;
 mod sessions;
 mod sso;
+mod verification;
 
 use agon_testkit::{PASSWORD, TestApp, assert_problem, json};
 use serde_json::Value;

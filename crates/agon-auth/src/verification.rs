@@ -1,0 +1,190 @@
+//! Identity verification by photo, request side: a member uploads a photo; it is kept with the request, the
+//! account becomes `pending`, and `auth.verification_requested.v1` goes out in the same transaction. The face
+//! service (a later part of the platform) decides; until it does, a request stays pending — nothing here
+//! pretends to decide.
+
+use agon_kit::{AuthUser, Json, KitError, Path, Role};
+use agon_messages::auth::VerificationRequested;
+use axum::{
+    body::Bytes,
+    extract::{DefaultBodyLimit, State as AxumState, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::Utc;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{SERVICE, State, error::Error, http::text};
+
+/// Largest photo accepted.
+pub const MAX_PHOTO_BYTES: usize = 5 << 20;
+
+pub fn router() -> OpenApiRouter<State> {
+    let upload = OpenApiRouter::new()
+        .routes(routes!(request_verification))
+        .layer(DefaultBodyLimit::max(MAX_PHOTO_BYTES));
+    OpenApiRouter::new()
+        .routes(routes!(my_verification))
+        .routes(routes!(verification_photo))
+        .routes(routes!(user_verification))
+        .merge(upload)
+}
+
+/// Where an account stands.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationView {
+    /// `unverified`, `pending`, `verified` or `rejected`.
+    pub status: String,
+    pub request_id: Option<Uuid>,
+    pub requested_at: Option<String>,
+}
+
+/// Uploads a photo (`image/jpeg` or `image/png`, at most 5 MiB, raw body) to be verified.
+#[utoipa::path(post, path = "/auth/verification", tag = "auth", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/jpeg"),
+    responses((status = 202, body = VerificationView), (status = 409), (status = 413), (status = 415), (status = 422)))]
+async fn request_verification(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Error> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let content_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if content_type != "image/jpeg" && content_type != "image/png" {
+        return Ok(KitError::UnsupportedMediaType
+            .into_response_with("send the photo as image/jpeg or image/png"));
+    }
+    let photo = match body {
+        Ok(bytes) => bytes,
+        Err(BytesRejection::FailedToBufferBody(e))
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            return Ok(KitError::PayloadTooLarge(MAX_PHOTO_BYTES).into_response());
+        }
+        Err(other) => {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "reading the photo: {}",
+                other.body_text()
+            )));
+        }
+    };
+    // The bytes must be what the header says: a JPEG starts FF D8 FF, a PNG with its 8-byte signature.
+    let matches = match content_type.as_str() {
+        "image/jpeg" => photo.starts_with(&[0xFF, 0xD8, 0xFF]),
+        _ => photo.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
+    };
+    if !matches || photo.len() < 64 {
+        return Err(Error::Invalid(vec![agon_kit::FieldError {
+            field: String::new(),
+            message: format!("the body is not a {content_type} image"),
+        }]));
+    }
+    if state
+        .store
+        .verification(auth.user_id)
+        .await?
+        .is_some_and(|v| v.status == "pending")
+    {
+        return Err(Error::VerificationPending);
+    }
+    let now = Utc::now();
+    let id = Uuid::now_v7();
+    let mut tx = state.store.db().begin().await?;
+    state
+        .store
+        .insert_verification(&mut tx, id, auth.user_id, &content_type, &photo, &text(now))
+        .await?;
+    let event = VerificationRequested {
+        request_id: id,
+        user_id: auth.user_id,
+        content_type,
+        bytes: photo.len() as u64,
+        requested_at: now,
+    };
+    agon_bus::enqueue(&mut tx, SERVICE, &event).await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    let view = VerificationView {
+        status: "pending".into(),
+        request_id: Some(id),
+        requested_at: Some(text(now)),
+    };
+    Ok((StatusCode::ACCEPTED, Json(view)).into_response())
+}
+
+/// The caller's verification status.
+#[utoipa::path(get, path = "/auth/verification", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = VerificationView)))]
+async fn my_verification(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+) -> Result<Json<VerificationView>, Error> {
+    view(&state, auth.user_id).await
+}
+
+/// An account's verification status, for administrators.
+#[utoipa::path(get, path = "/auth/admin/users/{id}/verification", tag = "auth-admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = VerificationView), (status = 403), (status = 404)))]
+async fn user_verification(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<VerificationView>, Error> {
+    auth.require(Role::Admin)?;
+    view(&state, id).await
+}
+
+/// The photo of a request: for its owner and administrators (and the face service, with an admin-role token).
+/// Anyone else gets the same 404 as for a request that does not exist.
+#[utoipa::path(get, path = "/auth/verification/{id}/photo", tag = "auth", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, content_type = "image/jpeg"), (status = 404)))]
+async fn verification_photo(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<Response, Error> {
+    match state.store.verification_photo(id).await? {
+        Some((owner, content_type, photo)) if owner == auth.user_id || auth.has(Role::Admin) => {
+            Ok(([(header::CONTENT_TYPE, content_type)], photo).into_response())
+        }
+        _ => Err(Error::VerificationNotFound(id)),
+    }
+}
+
+async fn view(state: &State, user_id: Uuid) -> Result<Json<VerificationView>, Error> {
+    let v = state
+        .store
+        .verification(user_id)
+        .await?
+        .ok_or(Error::UserNotFound(user_id))?;
+    Ok(Json(VerificationView {
+        status: v.status,
+        request_id: v.request_id,
+        requested_at: v.requested_at,
+    }))
+}
+
+/// A 415 whose detail says what to send.
+trait WithDetail {
+    fn into_response_with(self, detail: &str) -> Response;
+}
+
+impl WithDetail for KitError {
+    fn into_response_with(self, detail: &str) -> Response {
+        use agon_kit::ErrorCode;
+        agon_kit::error::problem(self.status(), self.code(), detail, Vec::new())
+    }
+}
