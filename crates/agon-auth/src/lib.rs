@@ -173,7 +173,7 @@ async fn follow_revocations(state: State) -> anyhow::Result<()> {
             Err(error) => tracing::warn!(error = format!("{error:#}"), "revocation feed not read"),
         }
         ticks += 1;
-        if ticks.is_multiple_of(120) {
+        if ticks.is_multiple_of(240) {
             let now = chrono::Utc::now();
             let before =
                 http::text(now - chrono::Duration::seconds(state.config.failure_window_secs));
@@ -181,7 +181,7 @@ async fn follow_revocations(state: State) -> anyhow::Result<()> {
                 tracing::warn!(error = format!("{error:#}"), "pruning failed");
             }
         }
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
 

@@ -262,7 +262,7 @@ impl TokenVerifier {
         }
     }
 
-    /// Follows the auth service's revocations (every 500 ms) and key set (every 60 s), for processes other than
+    /// Follows the auth service's revocations (every 250 ms) and key set (every 60 s), for processes other than
     /// the auth service. Runs until the process stops.
     pub async fn sync_forever(self) -> anyhow::Result<()> {
         let Some(remote) = &self.inner.remote else {
@@ -285,7 +285,7 @@ impl TokenVerifier {
                 last_keys = Instant::now();
                 let _ = self.preload().await;
             }
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 

@@ -53,6 +53,21 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     }
 }
 
+/// The password grant; returns the access token.
+async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
+    let r = client
+        .post(format!("{base}/auth/token"))
+        .json(&json!({ "grant_type": "password", "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "login {email}");
+    r.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Register → token → my profile, through the gateway at `base`.
 async fn identity_flow(client: &reqwest::Client, base: &str, email: &str) -> String {
     let r = client
@@ -243,6 +258,8 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
     let common = [
         ("AGON_DATABASE_URL", url.as_str()),
         ("AGON_SCHEMA_PREFIX", prefix.as_str()),
+        ("AGON_AUTH__ADMIN_EMAIL", agon_testkit::ADMIN_EMAIL),
+        ("AGON_AUTH__ADMIN_PASSWORD", agon_testkit::ADMIN_PASSWORD),
     ];
     let _auth = Proc(
         agon(
@@ -302,6 +319,53 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .await
         .unwrap();
     assert_eq!(direct.status(), 200);
+    // A ban decided in the users process reaches the auth process by event, and the ban's revocation reaches the
+    // gateway and the users process through the feed: within a second of the admin's answer.
+    let bo_token = identity_flow(&client, &base, "bo@club.org").await;
+    let bo_id = agon_testkit::claims(&bo_token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let admin_token = login(
+        &client,
+        &base,
+        agon_testkit::ADMIN_EMAIL,
+        agon_testkit::ADMIN_PASSWORD,
+    )
+    .await;
+    let ban = client
+        .post(format!("{base}/users/{bo_id}/ban"))
+        .bearer_auth(&admin_token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ban.status(), 200);
+    let banned_at = Instant::now();
+    loop {
+        let direct = client
+            .get(format!("{users_url}/users/me"))
+            .bearer_auth(&bo_token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let edge = client
+            .get(format!("{base}/gateway/services"))
+            .bearer_auth(&bo_token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if direct == 401 && edge == 401 {
+            break;
+        }
+        assert!(
+            banned_at.elapsed() < Duration::from_secs(1),
+            "banned token still accepted after 1 s: users {direct}, gateway {edge}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // Logout in the auth process: the users process and the gateway refuse the token within a second.
     let logout = client
         .post(format!("{base}/auth/logout"))
