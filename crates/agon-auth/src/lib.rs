@@ -159,7 +159,7 @@ pub(crate) async fn revoke(
 }
 
 /// Applies revocations made by other replicas of the auth service (same database) to this process, every
-/// 500 ms, and prunes records that no longer matter.
+/// 250 ms, and prunes records that no longer matter.
 async fn follow_revocations(state: State) -> anyhow::Result<()> {
     let mut ticks = 0u64;
     loop {
