@@ -43,26 +43,8 @@ struct State {
 
 /// Opens and migrates the auth database, loads (or creates) the signing key and returns the service.
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
-    config.validate()?;
-    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    let store = store::Store::new(db.clone());
-    let keys = keys::Keys::load(&store, deps.verifier.keys()).await?;
-    let outbox = deps.bus.outbox(&db).await?;
-    let hasher = domain::Hasher::new(
-        config.argon2_memory_kib,
-        config.argon2_iterations,
-        config.max_concurrent_hashes,
-    )?;
-    let state = State {
-        store,
-        outbox: outbox.clone(),
-        verifier: deps.verifier.clone(),
-        hasher,
-        keys,
-        mail: agon_kit::Mail::new(&db, &deps.mail).await?,
-        sso: sso::Providers::default(),
-        config: Arc::new(config),
-    };
+    let state = open(deps, config).await?;
+    let (db, outbox) = (state.store.db().clone(), state.outbox.clone());
     bootstrap_admin(&state).await?;
     use events::follow;
     deps.bus
@@ -132,6 +114,99 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
     };
     tracing::info!(email = email.as_str(), "first administrator created");
     Ok(())
+}
+
+/// Opens the auth database (migrating it) and assembles the state the handlers and `agon admin` share.
+async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<State> {
+    config.validate()?;
+    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
+    let store = store::Store::new(db.clone());
+    let keys = keys::Keys::load(&store, deps.verifier.keys()).await?;
+    let outbox = deps.bus.outbox(&db).await?;
+    let hasher = domain::Hasher::new(
+        config.argon2_memory_kib,
+        config.argon2_iterations,
+        config.max_concurrent_hashes,
+    )?;
+    Ok(State {
+        store,
+        outbox,
+        verifier: deps.verifier.clone(),
+        hasher,
+        keys,
+        mail: agon_kit::Mail::new(&db, &deps.mail).await?,
+        sso: sso::Providers::default(),
+        config: Arc::new(config),
+    })
+}
+
+/// `agon admin`: credential operations straight on the auth database, for when no administrator can log in
+/// (or for scripts). Events and mail they cause wait in the outbox until the service runs.
+pub struct AdminCli {
+    state: State,
+}
+
+impl AdminCli {
+    pub async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            state: open(deps, config).await?,
+        })
+    }
+
+    /// Creates an active account with `roles`.
+    pub async fn create_user(
+        &self,
+        email: &str,
+        password: &str,
+        roles: &[agon_kit::Role],
+    ) -> anyhow::Result<uuid::Uuid> {
+        let email =
+            domain::Email::parse(email).map_err(|e| anyhow::anyhow!("email {}", e.message))?;
+        domain::check_password(password).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
+        if roles.is_empty() {
+            anyhow::bail!("give at least one --role");
+        }
+        let hash = self.state.hasher.hash(password.to_owned()).await?;
+        Ok(create_account(
+            &self.state,
+            &email,
+            &hash,
+            roles,
+            AccountStatus::Active,
+            None,
+        )
+        .await?)
+    }
+
+    /// Sets the password of the account with `email`; its sessions end.
+    pub async fn set_password(&self, email: &str, password: &str) -> anyhow::Result<()> {
+        domain::check_password(password).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
+        let user_id = self.user(email).await?;
+        let hash = self.state.hasher.hash(password.to_owned()).await?;
+        let mut tx = self.state.store.db().begin().await?;
+        self.state
+            .store
+            .set_password_hash(&mut tx, user_id, &hash, &http::text(chrono::Utc::now()))
+            .await?;
+        tx.commit().await?;
+        revoke(&self.state, user_id, None, None).await?;
+        Ok(())
+    }
+
+    /// Ends every session of the account with `email`; returns how many.
+    pub async fn revoke_sessions(&self, email: &str) -> anyhow::Result<usize> {
+        let user_id = self.user(email).await?;
+        Ok(revoke(&self.state, user_id, None, None).await?.len())
+    }
+
+    async fn user(&self, email: &str) -> anyhow::Result<uuid::Uuid> {
+        let email =
+            domain::Email::parse(email).map_err(|e| anyhow::anyhow!("email {}", e.message))?;
+        let account = self.state.store.credentials(email.as_str()).await?;
+        account
+            .map(|a| a.user_id)
+            .ok_or_else(|| anyhow::anyhow!("no account with email {}", email.as_str()))
+    }
 }
 
 /// Revokes sessions of `user_id` (one, or all but `except`), then applies the revocation to this process's

@@ -102,10 +102,12 @@ impl Config {
             }
             None => {}
         }
-        // `AGON_GATEWAY__TIMEOUT_MS` sets `gateway.timeout_ms`. Variables for the test harness are not config.
-        let env = Env::prefixed("AGON_")
-            .split("__")
-            .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        // `AGON_GATEWAY__TIMEOUT_MS` sets `gateway.timeout_ms`. `AGON_TEST_*` (the test harness) and `AGON_CLI_*`
+        // (inputs of single commands, such as a password) are not configuration.
+        let env = Env::prefixed("AGON_").split("__").filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !key.starts_with("test_") && !key.starts_with("cli_")
+        });
         figment = figment.merge(env).merge(Serialized::defaults(flags));
         let config: Config = figment
             .extract()

@@ -68,12 +68,49 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Administer accounts directly on the databases (when no administrator can log in, or from scripts).
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+        /// PostgreSQL URL; without it, the SQLite files under --data-dir
+        #[arg(long, value_name = "URL", global = true)]
+        database_url: Option<String>,
+        #[arg(long, value_name = "DIR", global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// Print the resolved route table of the gateway.
     Routes {
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminAction {
+    /// Create an active account with the given roles.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        /// The password (or set AGON_CLI_PASSWORD to keep it out of the shell history)
+        #[arg(long, env = "AGON_CLI_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// athlete, trainer, coach or admin; repeat for several
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+    },
+    /// Set an account's password; its sessions end.
+    SetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long, env = "AGON_CLI_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// End every session of an account.
+    RevokeSessions {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -94,6 +131,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { service, .. } => serve(&service, config).await,
         Command::Migrate { service, .. } => migrate(service.as_deref(), &config).await,
         Command::Routes { .. } => routes(config).await,
+        Command::Admin { action, .. } => admin(action, &config).await,
     }
 }
 
@@ -176,6 +214,42 @@ async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
             platform::build_service(name, &deps, config).await?;
         }
         println!("{name}: migrated");
+    }
+    Ok(())
+}
+
+async fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
+    let databases = match &config.database_url {
+        Some(url) => Databases::Postgres {
+            url: url.clone(),
+            schema_prefix: config.schema_prefix.clone(),
+        },
+        None => Databases::SqliteDir(config.data_dir.clone()),
+    };
+    let deps = platform::embedded_deps(config, databases);
+    let cli = agon_auth::AdminCli::open(&deps, config.auth.clone()).await?;
+    match action {
+        AdminAction::CreateUser {
+            email,
+            password,
+            roles,
+        } => {
+            let roles = roles
+                .iter()
+                .map(|r| serde_json::from_value(serde_json::Value::String(r.to_lowercase())))
+                .collect::<Result<Vec<agon_kit::Role>, _>>()
+                .map_err(|_| anyhow::anyhow!("--role must be athlete, trainer, coach or admin"))?;
+            let id = cli.create_user(&email, &password, &roles).await?;
+            println!("created {email} ({id}); the profile follows when the platform runs");
+        }
+        AdminAction::SetPassword { email, password } => {
+            cli.set_password(&email, &password).await?;
+            println!("password set for {email}; its sessions ended");
+        }
+        AdminAction::RevokeSessions { email } => {
+            let n = cli.revoke_sessions(&email).await?;
+            println!("{n} session(s) of {email} ended");
+        }
     }
     Ok(())
 }
@@ -274,6 +348,14 @@ fn flags(command: &Command) -> serde_json::Value {
             put("profile", profile.clone().map(Into::into));
         }
         Command::Migrate {
+            database_url,
+            data_dir,
+            ..
+        } => {
+            put("database_url", database_url.clone().map(Into::into));
+            put("data_dir", path(data_dir));
+        }
+        Command::Admin {
             database_url,
             data_dir,
             ..

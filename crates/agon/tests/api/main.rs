@@ -482,3 +482,76 @@ async fn docs_render_every_operation_in_a_real_browser() {
         "the definition failed to load"
     );
 }
+
+#[tokio::test]
+async fn agon_admin_manages_credentials_on_the_databases() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let run = |args: &[&str], password: Option<&str>| {
+        let mut cmd = agon(&[&["admin"], args, &["--data-dir", data]].concat(), &[]);
+        if let Some(p) = password {
+            cmd.env("AGON_CLI_PASSWORD", p);
+        }
+        cmd.output().unwrap()
+    };
+    let created = run(
+        &[
+            "create-user",
+            "--email",
+            "root@club.org",
+            "--role",
+            "admin",
+            "--role",
+            "coach",
+        ],
+        Some("first root password"),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let weak = run(
+        &["set-password", "--email", "root@club.org"],
+        Some("password"),
+    );
+    assert!(!weak.status.success(), "a common password is refused");
+    assert!(
+        String::from_utf8_lossy(&weak.stderr).contains("common"),
+        "{}",
+        String::from_utf8_lossy(&weak.stderr)
+    );
+    let unknown = run(&["revoke-sessions", "--email", "nobody@club.org"], None);
+    assert!(!unknown.status.success());
+    let set = run(
+        &["set-password", "--email", "root@club.org"],
+        Some("second root password"),
+    );
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+
+    // The platform on the same data: the account logs in with the new password and carries its roles.
+    let mut child = agon(&["up", "--port", "0", "--data-dir", data], &[])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("banner").unwrap();
+        if let Some(url) = line.trim().strip_prefix("API") {
+            break url.trim().trim_end_matches('/').to_owned();
+        }
+    };
+    let _up = Proc(child);
+    let client = reqwest::Client::new();
+    wait_healthy(&client, &base).await;
+    let token = login(&client, &base, "root@club.org", "second root password").await;
+    let mut roles: Vec<String> =
+        serde_json::from_value(agon_testkit::claims(&token)["roles"].clone()).unwrap();
+    roles.sort();
+    assert_eq!(roles, vec!["admin", "coach"]);
+}
