@@ -22,6 +22,8 @@ pub struct Config {
     /// Seconds between publishing a rotated signing key and signing with it; longer than other processes take
     /// to reload the JWKS (60 s).
     pub key_publish_delay_secs: i64,
+    /// Roles whose accounts must use TOTP: without it, a password login leads to enrolment first.
+    pub mfa_required_roles: Vec<agon_kit::Role>,
     /// OpenID Connect providers users may log in with.
     pub sso: Vec<crate::sso::ProviderConfig>,
     /// URL prefixes an SSO login may send the browser back to (open-redirect protection).
@@ -46,6 +48,7 @@ impl Default for Config {
             argon2_iterations: 2,
             max_concurrent_hashes: 0,
             key_publish_delay_secs: 120,
+            mfa_required_roles: Vec::new(),
             sso: Vec::new(),
             sso_redirects: Vec::new(),
             public_url: "http://127.0.0.1:8000".into(),

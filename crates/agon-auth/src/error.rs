@@ -14,6 +14,8 @@ pub enum Error {
     InvalidGrant,
     #[error("a second factor is required: send the code with the `mfa` grant and this challenge")]
     MfaRequired(String),
+    #[error("this account must set up two-factor authentication: enrol with this challenge first")]
+    MfaEnrollmentRequired(String),
     #[error("the code is wrong or already used")]
     InvalidMfaCode,
     #[error("two-factor authentication is already on")]
@@ -64,6 +66,7 @@ impl ErrorCode for Error {
             Error::Banned => "account_banned",
             Error::InvalidToken => "invalid_token_code",
             Error::MfaRequired(_) => "mfa_required",
+            Error::MfaEnrollmentRequired(_) => "mfa_enrollment_required",
             Error::UnknownProvider(_) => "unknown_provider",
             Error::VerificationPending => "verification_pending",
             Error::VerificationNotFound(_) => "verification_not_found",
@@ -89,6 +92,7 @@ impl ErrorCode for Error {
             | Error::InvalidToken
             | Error::InvalidMfaCode => StatusCode::BAD_REQUEST,
             Error::MfaRequired(_) => StatusCode::UNAUTHORIZED,
+            Error::MfaEnrollmentRequired(_) => StatusCode::FORBIDDEN,
             Error::UnknownProvider(_) | Error::VerificationNotFound(_) => StatusCode::NOT_FOUND,
             Error::VerificationPending => StatusCode::CONFLICT,
             Error::SsoFailed(_) => StatusCode::BAD_REQUEST,
@@ -104,7 +108,7 @@ impl ErrorCode for Error {
 
     fn extensions(&self) -> serde_json::Map<String, serde_json::Value> {
         let mut map = serde_json::Map::new();
-        if let Error::MfaRequired(challenge) = self {
+        if let Error::MfaRequired(challenge) | Error::MfaEnrollmentRequired(challenge) = self {
             map.insert(
                 "mfa_token".into(),
                 serde_json::Value::String(challenge.clone()),

@@ -105,6 +105,9 @@ pub struct TokenResponse {
     pub expires_in: i64,
     /// Single-use: each refresh returns a new one, and presenting a spent one ends the session.
     pub refresh_token: String,
+    /// Only when this login completed a required two-factor enrolment: the recovery codes, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_codes: Option<Vec<String>>,
 }
 
 /// A token to inspect (RFC 7662).
@@ -193,6 +196,7 @@ async fn token(
 ) -> Result<Json<TokenResponse>, Error> {
     let now = Utc::now();
     // The transaction opens only once the (slow) password check is done: it holds the write lock on SQLite.
+    let mut recovery_codes = None;
     let (tx, user_id, session_id, roles) = match body {
         TokenRequest::Password { email, password } => {
             let normalised = Email::parse(&email)
@@ -222,22 +226,14 @@ async fn token(
             if crate::mfa::enabled(&state, user_id).await? {
                 // The password was right; the session waits for the second factor. The challenge is single-use:
                 // a wrong code sends the user back to the (throttled) password step.
-                let challenge = domain::random_token();
-                let mut tx = state.store.db().begin().await?;
-                let expires = text(now + Duration::minutes(5));
-                state
-                    .store
-                    .insert_token(
-                        &mut tx,
-                        &domain::digest(&challenge),
-                        user_id,
-                        crate::mfa::CHALLENGE,
-                        &expires,
-                        &text(now),
-                    )
-                    .await?;
-                tx.commit().await?;
-                return Err(Error::MfaRequired(challenge));
+                return Err(Error::MfaRequired(
+                    crate::mfa::challenge(&state, user_id, crate::mfa::CHALLENGE).await?,
+                ));
+            }
+            if crate::mfa::required(&state, &roles) {
+                let challenge =
+                    crate::mfa::challenge(&state, user_id, crate::mfa::ENROLLMENT).await?;
+                return Err(Error::MfaEnrollmentRequired(challenge));
             }
             let rehashed = match hash.as_deref() {
                 // The configured cost changed since this hash was made: redo it now that the password is known.
@@ -256,21 +252,37 @@ async fn token(
         }
         TokenRequest::Mfa { mfa_token, code } => {
             let mut tx = state.store.db().begin().await?;
-            let user_id = state
+            let digest = domain::digest(&mfa_token);
+            let user_id = match state
                 .store
-                .redeem_token(
-                    &mut tx,
-                    &domain::digest(&mfa_token),
-                    crate::mfa::CHALLENGE,
-                    &text(now),
-                )
+                .redeem_token(&mut tx, &digest, crate::mfa::CHALLENGE, &text(now))
                 .await?
-                .ok_or(Error::InvalidGrant)?;
-            if !crate::mfa::verify(&state, &mut tx, user_id, &code).await? {
-                // Spend the challenge even though the code was wrong.
-                tx.commit().await?;
-                return Err(Error::InvalidMfaCode);
-            }
+            {
+                Some(user_id) => {
+                    if !crate::mfa::verify(&state, &mut tx, user_id, &code).await? {
+                        // Spend the challenge even though the code was wrong.
+                        tx.commit().await?;
+                        return Err(Error::InvalidMfaCode);
+                    }
+                    user_id
+                }
+                None => {
+                    // An account that had to enrol: the first code confirms its new TOTP.
+                    let user_id = state
+                        .store
+                        .redeem_token(&mut tx, &digest, crate::mfa::ENROLLMENT, &text(now))
+                        .await?
+                        .ok_or(Error::InvalidGrant)?;
+                    match crate::mfa::confirm(&state, &mut tx, user_id, &code).await {
+                        Ok(codes) => recovery_codes = Some(codes),
+                        Err(error) => {
+                            tx.commit().await?;
+                            return Err(error);
+                        }
+                    }
+                    user_id
+                }
+            };
             let (roles, status) = state
                 .store
                 .roles_and_status(user_id)
@@ -304,7 +316,7 @@ async fn token(
             }
         }
     };
-    issue_tokens(
+    let mut issued = issue_tokens(
         &state,
         tx,
         user_id,
@@ -312,8 +324,9 @@ async fn token(
         &roles,
         user_agent(&headers).as_deref(),
     )
-    .await
-    .map(Json)
+    .await?;
+    issued.recovery_codes = recovery_codes;
+    Ok(Json(issued))
 }
 
 /// Starts a session for `user_id` inside `tx`; returns its id.
@@ -377,6 +390,7 @@ pub(crate) async fn issue_tokens(
         token_type: "Bearer",
         expires_in: ttl,
         refresh_token,
+        recovery_codes: None,
     })
 }
 

@@ -17,6 +17,8 @@ use uuid::Uuid;
 use crate::{State, domain, error::Error, http::text};
 
 pub const CHALLENGE: &str = "mfa_challenge";
+/// The challenge of an account that must enrol before it may log in.
+pub const ENROLLMENT: &str = "mfa_enrollment";
 const RECOVERY_CODES: usize = 10;
 
 pub fn router() -> OpenApiRouter<State> {
@@ -25,6 +27,97 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(enroll_totp))
         .routes(routes!(confirm_totp))
         .routes(routes!(disable_totp))
+        .routes(routes!(enroll_with_challenge))
+}
+
+/// The enrolment challenge from a `mfa_enrollment_required` answer.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Enrollment {
+    pub mfa_token: String,
+}
+
+/// For accounts that must use TOTP and do not yet: a secret to load into an authenticator app, against the
+/// challenge of the password step. The `mfa` grant with the same challenge and a first code then confirms it
+/// and logs in.
+#[utoipa::path(post, path = "/auth/mfa/enrollment", tag = "auth", request_body = Enrollment,
+    responses((status = 200, body = TotpEnrolment), (status = 400, description = "invalid_grant")))]
+async fn enroll_with_challenge(
+    AxumState(state): AxumState<State>,
+    Json(body): Json<Enrollment>,
+) -> Result<Json<TotpEnrolment>, Error> {
+    let now = text(Utc::now());
+    let user_id = state
+        .store
+        .peek_token(&domain::digest(&body.mfa_token), ENROLLMENT, &now)
+        .await?
+        .ok_or(Error::InvalidGrant)?;
+    start_enrolment(&state, user_id).await.map(Json)
+}
+
+/// Mints a single-use challenge for the second step of a login.
+pub async fn challenge(state: &State, user_id: Uuid, purpose: &str) -> Result<String, Error> {
+    let token = domain::random_token();
+    let now = Utc::now();
+    let mut tx = state.store.db().begin().await?;
+    let expires = text(now + chrono::Duration::minutes(10));
+    state
+        .store
+        .insert_token(
+            &mut tx,
+            &domain::digest(&token),
+            user_id,
+            purpose,
+            &expires,
+            &text(now),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// True when the account holds a role that must use a second factor.
+pub fn required(state: &State, roles: &str) -> bool {
+    let roles = domain::parse_roles(roles);
+    state
+        .config
+        .mfa_required_roles
+        .iter()
+        .any(|r| roles.contains(r))
+}
+
+/// Confirms a pending enrolment with its first code (single use); returns the new recovery codes.
+pub async fn confirm(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    user_id: Uuid,
+    code: &str,
+) -> Result<Vec<String>, Error> {
+    let pending = state
+        .store
+        .totp(user_id)
+        .await?
+        .filter(|t| !t.confirmed)
+        .ok_or(Error::InvalidMfaCode)?;
+    let step = totp_step(&pending.secret, code)?.ok_or(Error::InvalidMfaCode)?;
+    let now = text(Utc::now());
+    if !state
+        .store
+        .use_totp_step(tx, user_id, step, Some(&now))
+        .await?
+    {
+        return Err(Error::InvalidMfaCode);
+    }
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
+    let hashes: Vec<String> = codes
+        .iter()
+        .map(|c| domain::digest(&normalise(c)))
+        .collect();
+    state
+        .store
+        .replace_recovery_codes(tx, user_id, &hashes, &now)
+        .await?;
+    Ok(codes)
 }
 
 /// The caller's second factors.
@@ -81,9 +174,14 @@ async fn enroll_totp(
     auth: AuthUser,
     AxumState(state): AxumState<State>,
 ) -> Result<Json<TotpEnrolment>, Error> {
+    start_enrolment(&state, auth.user_id).await.map(Json)
+}
+
+/// Stores a new pending secret for `user_id` (unless TOTP is already on) and describes it.
+async fn start_enrolment(state: &State, user_id: Uuid) -> Result<TotpEnrolment, Error> {
     if state
         .store
-        .totp(auth.user_id)
+        .totp(user_id)
         .await?
         .is_some_and(|t| t.confirmed)
     {
@@ -91,9 +189,9 @@ async fn enroll_totp(
     }
     let email = state
         .store
-        .account_email(auth.user_id)
+        .account_email(user_id)
         .await?
-        .ok_or(Error::UserNotFound(auth.user_id))?;
+        .ok_or(Error::UserNotFound(user_id))?;
     let secret = Secret::generate();
     let encoded = secret.to_base32();
     let totp = Builder::new()
@@ -107,12 +205,12 @@ async fn enroll_totp(
         .map_err(|e| anyhow::anyhow!("totp url: {e}"))?;
     state
         .store
-        .put_pending_totp(auth.user_id, &encoded, &text(Utc::now()))
+        .put_pending_totp(user_id, &encoded, &text(Utc::now()))
         .await?;
-    Ok(Json(TotpEnrolment {
+    Ok(TotpEnrolment {
         secret: encoded,
         otpauth_url,
-    }))
+    })
 }
 
 /// Confirms enrolment with a first code; answers the recovery codes, shown only this once.
@@ -123,37 +221,18 @@ async fn confirm_totp(
     AxumState(state): AxumState<State>,
     Json(body): Json<Code>,
 ) -> Result<Json<RecoveryCodes>, Error> {
-    let pending = state
+    if state
         .store
         .totp(auth.user_id)
         .await?
-        .ok_or(Error::InvalidMfaCode)?;
-    if pending.confirmed {
+        .is_some_and(|t| t.confirmed)
+    {
         return Err(Error::MfaAlreadyEnabled);
     }
-    let step = totp_step(&pending.secret, &body.code)?.ok_or(Error::InvalidMfaCode)?;
-    let now = text(Utc::now());
-    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
-    let hashes: Vec<String> = codes
-        .iter()
-        .map(|c| domain::digest(&normalise(c)))
-        .collect();
     let mut tx = state.store.db().begin().await?;
-    if !state
-        .store
-        .use_totp_step(&mut tx, auth.user_id, step, Some(&now))
-        .await?
-    {
-        return Err(Error::InvalidMfaCode);
-    }
-    state
-        .store
-        .replace_recovery_codes(&mut tx, auth.user_id, &hashes, &now)
-        .await?;
+    let recovery_codes = confirm(&state, &mut tx, auth.user_id, &body.code).await?;
     tx.commit().await?;
-    Ok(Json(RecoveryCodes {
-        recovery_codes: codes,
-    }))
+    Ok(Json(RecoveryCodes { recovery_codes }))
 }
 
 /// Turns TOTP off; needs a current code or a recovery code.

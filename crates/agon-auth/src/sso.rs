@@ -235,6 +235,21 @@ async fn sso_callback(
         "pending" => return Err(Error::Pending),
         _ => {}
     }
+    // The provider's login does not replace a second factor the member turned on here.
+    if crate::mfa::enabled(&state, user_id).await? {
+        let challenge = crate::mfa::challenge(&state, user_id, crate::mfa::CHALLENGE).await?;
+        return Ok(match pending.return_to {
+            Some(to) => (
+                StatusCode::FOUND,
+                [(
+                    header::LOCATION,
+                    format!("{to}#error=mfa_required&mfa_token={challenge}"),
+                )],
+            )
+                .into_response(),
+            None => Error::MfaRequired(challenge).into_response(),
+        });
+    }
     let mut tx = state.store.db().begin().await?;
     let session_id = crate::http::new_session(&state, &mut tx, user_id).await?;
     let agent = headers

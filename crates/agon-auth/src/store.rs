@@ -915,3 +915,24 @@ impl Store {
         .transpose()
     }
 }
+
+impl Store {
+    /// The user of a valid (unused, unexpired) mailed or challenge token, without spending it.
+    pub async fn peek_token(
+        &self,
+        token_hash: &str,
+        purpose: &str,
+        now: &str,
+    ) -> Result<Option<Uuid>, Error> {
+        let row = sqlx::query(
+            "select user_id from account_tokens where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
+        )
+        .bind(token_hash)
+        .bind(purpose)
+        .bind(now)
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
+            .transpose()
+    }
+}

@@ -191,3 +191,51 @@ async fn totp_guards_the_login_once_confirmed() {
     );
     assert_eq!(password_step(&app).await.status(), 200);
 }
+
+#[tokio::test]
+async fn roles_can_be_required_to_enrol_before_they_log_in() {
+    let app =
+        TestApp::spawn_with(|c| c.auth.mfa_required_roles = vec![agon_kit::Role::Admin]).await;
+    let login = || {
+        app.post_json("/auth/token", json!({ "grant_type": "password", "email": agon_testkit::ADMIN_EMAIL, "password": agon_testkit::ADMIN_PASSWORD }))
+            .send()
+    };
+    let challenge =
+        assert_problem(login().await.unwrap(), 403, "mfa_enrollment_required").await["mfa_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    // Members of other roles are not affected.
+    app.register("ana@club.org").await;
+
+    let bad = app.post_json("/auth/mfa/enrollment", json!({ "mfa_token": "forged" }));
+    assert_problem(bad.send().await.unwrap(), 400, "invalid_grant").await;
+    let enrolment: Value = app
+        .post_json("/auth/mfa/enrollment", json!({ "mfa_token": challenge }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    let tokens: Value = mfa_step(&app, &challenge, &code(&secret, 0))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(tokens["access_token"].is_string(), "{tokens}");
+    assert_eq!(tokens["recovery_codes"].as_array().unwrap().len(), 10);
+    // From now on the admin logs in with a code, like any TOTP account.
+    let next = assert_problem(login().await.unwrap(), 401, "mfa_required").await["mfa_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let again: Value = mfa_step(&app, &next, &code(&secret, 1))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(again["access_token"].is_string());
+    assert!(again.get("recovery_codes").is_none());
+}

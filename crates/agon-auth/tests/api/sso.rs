@@ -291,3 +291,36 @@ async fn sign_in_until_app(app: &TestApp, login: &str, query: &str) -> String {
     let last = through_forms(&browser, first, login).await;
     last.headers()["location"].to_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn a_provider_login_does_not_skip_the_members_second_factor() {
+    let (app, _idp) = app_with_idp().await;
+    let tokens: Value = sign_in(&app, "fay", "").await.json().await.unwrap();
+    let me = app.with_token(tokens["access_token"].as_str().unwrap());
+    let enrolment: Value = me
+        .post_json("/auth/mfa/totp", json!(null))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = totp_rs::Secret::try_from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+    let totp = totp_rs::Builder::new().with_secret(secret).build().unwrap();
+    let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap();
+    me.post_json(
+        "/auth/mfa/totp/confirm",
+        json!({ "code": totp.generate(now).to_string() }),
+    )
+    .send()
+    .await
+    .unwrap();
+
+    let challenge =
+        assert_problem(sign_in(&app, "fay", "").await, 401, "mfa_required").await["mfa_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let step = app.post_json("/auth/token", json!({ "grant_type": "mfa", "mfa_token": challenge, "code": totp.generate(now + 30).to_string() }));
+    assert_eq!(step.send().await.unwrap().status(), 200);
+}
