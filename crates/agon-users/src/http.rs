@@ -14,7 +14,7 @@ use crate::{
     store::Filter,
 };
 
-mod admin;
+pub(crate) mod admin;
 mod social;
 
 pub fn router(state: State) -> OpenApiRouter {

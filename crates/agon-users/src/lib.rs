@@ -33,24 +33,68 @@ struct State {
 
 /// Opens and migrates the users database, subscribes to its events and returns the service.
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
-    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    let store = store::Store::new(db.clone());
+    let state = open(deps, config).await?;
+    let db = state.store.db().clone();
     deps.bus
         .subscribe(
             &db,
             "users.create_profile",
-            events::CreateProfile(store.clone()),
+            events::CreateProfile(state.store.clone()),
         )
         .await?;
-    let outbox = deps.bus.outbox(&db).await?;
-    let state = State {
-        store,
-        outbox: outbox.clone(),
-        verifier: deps.verifier.clone(),
-        config: Arc::new(config),
-    };
+    let outbox = state.outbox.clone();
     Ok(agon_kit::Service::new(SERVICE, http::router(state))
         .with_task(outbox.relay())
         .with_check(agon_kit::ReadyCheck::database(&db))
         .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
+}
+
+/// Opens (and migrates) the users database and assembles the state handlers and `agon admin` share.
+async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<State> {
+    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
+    let outbox = deps.bus.outbox(&db).await?;
+    Ok(State {
+        store: store::Store::new(db),
+        outbox,
+        verifier: deps.verifier.clone(),
+        config: Arc::new(config),
+    })
+}
+
+/// `agon admin`: account decisions straight on the users database. Their events wait in the outbox until the
+/// service runs; the deciding admin is recorded as nil (the command line).
+pub struct AdminCli {
+    state: State,
+}
+
+/// A decision `agon admin` can take.
+pub enum Decision {
+    Approve,
+    Ban(Option<String>),
+    Unban,
+}
+
+impl AdminCli {
+    pub async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            state: open(deps, config).await?,
+        })
+    }
+
+    /// Applies `decision` to the account with `email`; returns its new status.
+    pub async fn decide(&self, email: &str, decision: Decision) -> anyhow::Result<String> {
+        let profile = self
+            .state
+            .store
+            .profile_by_email(email)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no profile with email {email}"))?;
+        let (id, by) = (profile.user_id, uuid::Uuid::nil());
+        let view = match decision {
+            Decision::Approve => http::admin::approve(&self.state, id, by).await,
+            Decision::Ban(reason) => http::admin::ban(&self.state, id, by, reason).await,
+            Decision::Unban => http::admin::unban(&self.state, id, by).await,
+        };
+        Ok(view.map_err(|e| anyhow::anyhow!("{e}"))?.status)
+    }
 }

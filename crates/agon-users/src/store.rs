@@ -363,3 +363,15 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, Error> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "select {COLUMNS} from profiles where email = $1"
+        )))
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.as_ref().map(profile).transpose()
+    }
+}

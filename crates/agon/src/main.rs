@@ -112,6 +112,23 @@ enum AdminAction {
         #[arg(long)]
         email: String,
     },
+    /// Approve a pending trainer or coach account.
+    Approve {
+        #[arg(long)]
+        email: String,
+    },
+    /// Ban an account: it cannot log in, its sessions end.
+    Ban {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Lift a ban.
+    Unban {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -227,6 +244,22 @@ async fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
         None => Databases::SqliteDir(config.data_dir.clone()),
     };
     let deps = platform::embedded_deps(config, databases);
+    let decision = match &action {
+        AdminAction::Approve { email } => Some((email, agon_users::Decision::Approve)),
+        AdminAction::Ban { email, reason } => {
+            Some((email, agon_users::Decision::Ban(reason.clone())))
+        }
+        AdminAction::Unban { email } => Some((email, agon_users::Decision::Unban)),
+        _ => None,
+    };
+    if let Some((email, decision)) = decision {
+        // The users service decides; the auth service applies it (refused logins, ended sessions) when it
+        // consumes the event.
+        let users = agon_users::AdminCli::open(&deps, config.users.clone()).await?;
+        let status = users.decide(email, decision).await?;
+        println!("{email} is now {status}");
+        return Ok(());
+    }
     let cli = agon_auth::AdminCli::open(&deps, config.auth.clone()).await?;
     match action {
         AdminAction::CreateUser {
@@ -250,6 +283,7 @@ async fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
             let n = cli.revoke_sessions(&email).await?;
             println!("{n} session(s) of {email} ended");
         }
+        AdminAction::Approve { .. } | AdminAction::Ban { .. } | AdminAction::Unban { .. } => {}
     }
     Ok(())
 }

@@ -17,6 +17,7 @@ use crate::{SERVICE, State, domain::Profile, error::Error, store::Filter};
 pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
+        .routes(routes!(get_user_admin))
         .routes(routes!(approve_user))
         .routes(routes!(ban_user))
         .routes(routes!(unban_user))
@@ -97,6 +98,25 @@ async fn list_users(
     Ok(Json(page.page(views, |v| v.id.to_string())))
 }
 
+/// One account, as administrators see it.
+#[utoipa::path(get, path = "/users/admin/{id}", tag = "users-admin", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = AdminView), (status = 403), (status = 404)))]
+async fn get_user_admin(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Path(id): Path<Uuid>,
+) -> Result<Json<AdminView>, Error> {
+    auth.require(Role::Admin)?;
+    Ok(Json(
+        state
+            .store
+            .profile(id)
+            .await?
+            .ok_or(Error::NotFound(id))?
+            .into(),
+    ))
+}
+
 /// Approves a pending trainer or coach: the account can log in from now on.
 #[utoipa::path(post, path = "/users/{id}/approve", tag = "users-admin", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = AdminView), (status = 404), (status = 409)))]
@@ -106,27 +126,7 @@ async fn approve_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
-    change(
-        &state,
-        id,
-        |p| {
-            if p.status != "pending" {
-                return Err(Error::Conflict(
-                    "not_pending",
-                    "only a pending account can be approved",
-                ));
-            }
-            p.status = "active".into();
-            Ok(())
-        },
-        |p| UserApproved {
-            user_id: p.user_id,
-            by: auth.user_id,
-            at: Utc::now(),
-        },
-        None,
-    )
-    .await
+    approve(&state, id, auth.user_id).await.map(Json)
 }
 
 /// Bans an account: it cannot log in, and its live tokens stop working everywhere within a second.
@@ -141,33 +141,7 @@ async fn ban_user(
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
     not_self(&auth, id)?;
-    let reason = body
-        .reason
-        .map(|r| r.trim().chars().take(500).collect::<String>())
-        .filter(|r| !r.is_empty());
-    let event_reason = reason.clone();
-    change(
-        &state,
-        id,
-        |p| {
-            if p.status == "banned" {
-                return Err(Error::Conflict(
-                    "already_banned",
-                    "the account is already banned",
-                ));
-            }
-            p.status = "banned".into();
-            Ok(())
-        },
-        move |p| UserBanned {
-            user_id: p.user_id,
-            by: auth.user_id,
-            reason: event_reason.clone(),
-            at: Utc::now(),
-        },
-        reason.as_deref(),
-    )
-    .await
+    ban(&state, id, auth.user_id, body.reason).await.map(Json)
 }
 
 /// Lifts a ban.
@@ -179,24 +153,7 @@ async fn unban_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
-    change(
-        &state,
-        id,
-        |p| {
-            if p.status != "banned" {
-                return Err(Error::Conflict("not_banned", "the account is not banned"));
-            }
-            p.status = "active".into();
-            Ok(())
-        },
-        |p| UserUnbanned {
-            user_id: p.user_id,
-            by: auth.user_id,
-            at: Utc::now(),
-        },
-        None,
-    )
-    .await
+    unban(&state, id, auth.user_id).await.map(Json)
 }
 
 /// Replaces an account's roles; its sessions end, so no token keeps the old ones.
@@ -247,6 +204,7 @@ async fn set_roles(
         None,
     )
     .await
+    .map(Json)
 }
 
 /// Deletes an account and, through the `user_deleted` event, its data in every service.
@@ -261,6 +219,88 @@ async fn delete_user_by_admin(
     not_self(&auth, id)?;
     delete_user(&state, id, auth.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Approves a pending account. `by` is the deciding admin (nil for the command line).
+pub(crate) async fn approve(state: &State, id: Uuid, by: Uuid) -> Result<AdminView, Error> {
+    change(
+        state,
+        id,
+        |p| {
+            if p.status != "pending" {
+                return Err(Error::Conflict(
+                    "not_pending",
+                    "only a pending account can be approved",
+                ));
+            }
+            p.status = "active".into();
+            Ok(())
+        },
+        |p| UserApproved {
+            user_id: p.user_id,
+            by,
+            at: Utc::now(),
+        },
+        None,
+    )
+    .await
+}
+
+/// Bans an account.
+pub(crate) async fn ban(
+    state: &State,
+    id: Uuid,
+    by: Uuid,
+    reason: Option<String>,
+) -> Result<AdminView, Error> {
+    let reason = reason
+        .map(|r| r.trim().chars().take(500).collect::<String>())
+        .filter(|r| !r.is_empty());
+    let event_reason = reason.clone();
+    change(
+        state,
+        id,
+        |p| {
+            if p.status == "banned" {
+                return Err(Error::Conflict(
+                    "already_banned",
+                    "the account is already banned",
+                ));
+            }
+            p.status = "banned".into();
+            Ok(())
+        },
+        move |p| UserBanned {
+            user_id: p.user_id,
+            by,
+            reason: event_reason.clone(),
+            at: Utc::now(),
+        },
+        reason.as_deref(),
+    )
+    .await
+}
+
+/// Lifts a ban.
+pub(crate) async fn unban(state: &State, id: Uuid, by: Uuid) -> Result<AdminView, Error> {
+    change(
+        state,
+        id,
+        |p| {
+            if p.status != "banned" {
+                return Err(Error::Conflict("not_banned", "the account is not banned"));
+            }
+            p.status = "active".into();
+            Ok(())
+        },
+        |p| UserUnbanned {
+            user_id: p.user_id,
+            by,
+            at: Utc::now(),
+        },
+        None,
+    )
+    .await
 }
 
 /// Deletes the profile and announces the deletion, in one transaction.
@@ -292,7 +332,7 @@ async fn change<E: agon_messages::Event>(
     edit: impl FnOnce(&mut Profile) -> Result<(), Error>,
     announce: impl FnOnce(&Profile) -> E,
     ban_reason: Option<&str>,
-) -> Result<Json<AdminView>, Error> {
+) -> Result<AdminView, Error> {
     let mut profile = state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
     edit(&mut profile)?;
     profile.updated_at = agon_bus::now_text();
@@ -304,7 +344,7 @@ async fn change<E: agon_messages::Event>(
     enqueue(&mut tx, SERVICE, &announce(&profile)).await?;
     tx.commit().await?;
     state.outbox.wake();
-    Ok(Json(profile.into()))
+    Ok(profile.into())
 }
 
 fn not_self(auth: &AuthUser, id: Uuid) -> Result<(), Error> {

@@ -175,6 +175,19 @@ async fn a_ban_ends_live_sessions_everywhere_within_a_second() {
         .await
         .unwrap();
     assert_eq!(listed["items"][0]["email"], "ana@club.org");
+    let one: Value = app
+        .as_user(&admin)
+        .get(&format!("/users/admin/{}", ana.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (one["email"].as_str(), one["status"].as_str()),
+        (Some("ana@club.org"), Some("banned"))
+    );
 
     let unban = app
         .as_user(&admin)
@@ -237,6 +250,7 @@ async fn admin_operations_are_refused_to_everyone_else() {
     let id = target.id;
     let cases: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", "/users/admin".into(), None),
+        ("GET", format!("/users/admin/{id}"), None),
         ("POST", format!("/users/{id}/approve"), Some(json!(null))),
         ("POST", format!("/users/{id}/ban"), Some(json!({}))),
         ("POST", format!("/users/{id}/unban"), Some(json!(null))),

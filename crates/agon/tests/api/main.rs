@@ -554,4 +554,40 @@ async fn agon_admin_manages_credentials_on_the_databases() {
         serde_json::from_value(agon_testkit::claims(&token)["roles"].clone()).unwrap();
     roles.sort();
     assert_eq!(roles, vec!["admin", "coach"]);
+
+    // A decision taken on the command line while the platform runs reaches it through the outbox.
+    let ana = identity_flow(&client, &base, "ana@club.org").await;
+    let banned = run(
+        &["ban", "--email", "ana@club.org", "--reason", "spam"],
+        None,
+    );
+    assert!(
+        banned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&banned.stderr)
+    );
+    assert!(String::from_utf8_lossy(&banned.stdout).contains("is now banned"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while client
+        .get(format!("{base}/users/me"))
+        .bearer_auth(&ana)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        != 401
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the ban never reached the running platform"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let again = run(&["ban", "--email", "ana@club.org"], None);
+    assert!(!again.status.success(), "banning twice is refused");
+    assert!(
+        run(&["unban", "--email", "ana@club.org"], None)
+            .status
+            .success()
+    );
 }
