@@ -2,6 +2,7 @@
 # Agon's gateway against nginx, proxying the same trivial upstream in the same run.
 #
 #   bench/gateway.sh            # DURATION=10 seconds per cell by default
+#   BENCH_THREADS=1 bench/gateway.sh   # gateway serving threads (default: one per core)
 #
 # Cells: wrk → the upstream directly, → nginx (keep-alive reverse proxy), → `agon serve gateway`. Reports req/s,
 # p50/p99, and CPU µs per request of the proxy process (utime+stime from /proc/<pid>/stat, all threads), the
@@ -52,6 +53,8 @@ workers = ${BENCH_WORKERS:-0}
 [log]
 filter = "warn"
 format = "json"
+[gateway]
+threads = ${BENCH_THREADS:-0}
 [gateway.upstreams]
 origin = "http://127.0.0.1:$origin_port"
 [[gateway.routes]]

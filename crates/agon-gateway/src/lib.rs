@@ -57,6 +57,9 @@ pub struct Config {
     pub probe_interval_secs: u64,
     /// Seconds between checks for registry edits made through another gateway replica.
     pub registry_poll_secs: u64,
+    /// `agon serve gateway`: serving threads, each with its own runtime and `SO_REUSEPORT` listener; 0 means
+    /// one per core.
+    pub threads: usize,
 }
 
 /// One route from configuration or a profile.
@@ -100,6 +103,7 @@ impl Default for Config {
             },
             probe_interval_secs: 5,
             registry_poll_secs: 2,
+            threads: 0,
         }
     }
 }
@@ -128,14 +132,36 @@ pub struct Tables {
 #[derive(Clone)]
 pub struct Gateway {
     inner: Arc<Inner>,
+    /// The upstream connection pool. Each serving thread has its own, so a request's two connections live on
+    /// the thread that serves it.
+    client: HttpClient,
 }
 
 struct Inner {
     tables: Arc<Tables>,
     local: Router,
-    client: HttpClient,
+    /// The runtime that built the gateway: it owns the database pool the gateway's own API uses.
+    home: tokio::runtime::Handle,
     verifier: TokenVerifier,
     cors: CorsConfig,
+}
+
+/// Serving threads started by [`Gateway::serve_per_thread`].
+pub struct Serving {
+    pub addr: SocketAddr,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Serving {
+    /// Waits until every thread has drained its connections and stopped.
+    pub async fn wait(self) {
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in self.threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
 }
 
 /// A human-readable row of the route table (`agon routes`).
@@ -263,10 +289,11 @@ pub async fn build(
         inner: Arc::new(Inner {
             tables,
             local,
-            client: upstream::http_client(),
+            home: tokio::runtime::Handle::current(),
             verifier: deps.verifier.clone(),
             cors: config.cors,
         }),
+        client: upstream::http_client(),
     };
     Ok((gateway, tasks))
 }
@@ -352,6 +379,25 @@ impl Gateway {
         self.inner.tables.rows()
     }
 
+    /// Serves on `threads` threads, each with its own runtime, listener (`SO_REUSEPORT` on `addr`) and upstream
+    /// pool, until `shutdown` resolves; then every thread drains its connections. Blocks the calling thread.
+    pub fn serve_per_thread(
+        &self,
+        addr: SocketAddr,
+        threads: usize,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<Serving> {
+        server::serve_per_thread(self.clone(), addr, threads, shutdown)
+    }
+
+    /// A copy with its own upstream connection pool, for another serving thread.
+    fn for_thread(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            client: upstream::http_client(),
+        }
+    }
+
     /// Serves until `shutdown` resolves, then drains open connections.
     pub async fn serve(
         &self,
@@ -364,9 +410,12 @@ impl Gateway {
     /// Handles one request from a client.
     pub async fn handle(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
         if is_gateway_path(req.uri().path()) {
-            return match self.inner.local.clone().oneshot(req.map(Body::new)).await {
-                Ok(response) => response,
-                Err(never) => match never {},
+            let call = self.inner.local.clone().oneshot(req.map(Body::new));
+            // Served on the runtime that owns the gateway's database pool, whichever thread took the request.
+            return match self.inner.home.spawn(call).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => kit_response(KitError::Internal("the gateway's own API stopped".into())),
             };
         }
         let request_id = match req.headers().get(&X_REQUEST_ID) {
@@ -448,7 +497,7 @@ impl Gateway {
         upstream::append_forwarded_for(headers, &peer.forwarded_for);
         route
             .upstream
-            .forward(req, path_and_query, &self.inner.client, route.timeout)
+            .forward(req, path_and_query, &self.client, route.timeout)
             .await
             .map_err(|e| Rejection::Upstream(route.upstream_name.clone(), e))
     }
@@ -510,6 +559,10 @@ impl Gateway {
             headers.append(header::VARY, HeaderValue::from_static("origin"));
         }
     }
+}
+
+fn kit_response(e: KitError) -> Response<Body> {
+    axum::response::IntoResponse::into_response(e)
 }
 
 /// The client's address as it goes into `X-Forwarded-For`, formatted once per connection.

@@ -62,3 +62,80 @@ pub async fn serve(
     }
     Ok(())
 }
+
+/// Serves on `threads` threads, each running its own single-threaded runtime with its own `SO_REUSEPORT`
+/// listener on `addr`: the kernel spreads connections across them, and everything a request does (its client
+/// connection, its upstream connection) stays on one thread — no work stealing, no cross-thread wake-ups.
+/// Returns once every thread listens; the threads drain and stop when `shutdown` resolves.
+pub fn serve_per_thread(
+    gateway: Gateway,
+    addr: std::net::SocketAddr,
+    threads: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<crate::Serving> {
+    let threads = threads.max(1);
+    let first = reuseport_listener(addr)?;
+    // With port 0, the others join the port the first one got.
+    let bound = first.local_addr()?;
+    let mut listeners = vec![first];
+    for _ in 1..threads {
+        listeners.push(reuseport_listener(bound)?);
+    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let mut handles = Vec::with_capacity(threads);
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let gateway = gateway.for_thread();
+        let mut stopped = stopped.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("agon-gateway-{i}"))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(error) => {
+                        tracing::error!(%error, "serving thread could not start");
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            tracing::error!(%error, "listener could not join the runtime");
+                            return;
+                        }
+                    };
+                    let until = async move {
+                        let _ = stopped.wait_for(|stop| *stop).await;
+                    };
+                    if let Err(error) = serve(gateway, listener, until).await {
+                        tracing::error!(error = format!("{error:#}"), "serving thread stopped");
+                    }
+                });
+            })?;
+        handles.push(handle);
+    }
+    Ok(crate::Serving {
+        addr: bound,
+        threads: handles,
+    })
+}
+
+fn reuseport_listener(addr: std::net::SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.set_nonblocking(true)?;
+    socket.set_tcp_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(4096)?;
+    Ok(socket.into())
+}

@@ -178,18 +178,27 @@ async fn up(config: Config) -> anyhow::Result<()> {
 
 async fn serve(service: &str, config: Config) -> anyhow::Result<()> {
     let deps = platform::distributed_deps(service, &config).await?;
-    let listener = bind(&config).await?;
     if service == "gateway" {
         let (gateway, mut tasks) = platform::distributed_gateway(&config, &deps).await?;
         tasks.push(Box::pin(deps.verifier.clone().sync_forever()));
         let mut tasks = spawn(tasks);
-        tracing::info!(addr = %listener.local_addr()?, "gateway listening");
-        gateway
-            .serve(listener, agon_kit::server::shutdown_signal())
-            .await?;
+        let threads = match config.gateway.threads {
+            0 => std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1),
+            n => n,
+        };
+        let serving = gateway.serve_per_thread(
+            address(&config)?,
+            threads,
+            agon_kit::server::shutdown_signal(),
+        )?;
+        tracing::info!(addr = %serving.addr, threads, "gateway listening");
+        serving.wait().await;
         tasks.abort_all();
         return Ok(());
     }
+    let listener = bind(&config).await?;
     if let Err(error) = deps.verifier.preload().await {
         // The auth service may start later; keys are fetched again on the first unknown key id.
         tracing::warn!(error = format!("{error:#}"), "JWKS not loaded yet");
@@ -326,12 +335,16 @@ async fn routes(config: Config) -> anyhow::Result<()> {
 }
 
 async fn bind(config: &Config) -> anyhow::Result<TcpListener> {
-    let addr: SocketAddr = format!("{}:{}", config.host, config.port)
-        .parse()
-        .with_context(|| format!("invalid host/port {}:{}", config.host, config.port))?;
+    let addr = address(config)?;
     TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))
+}
+
+fn address(config: &Config) -> anyhow::Result<SocketAddr> {
+    format!("{}:{}", config.host, config.port)
+        .parse()
+        .with_context(|| format!("invalid host/port {}:{}", config.host, config.port))
 }
 
 fn spawn(tasks: Vec<agon_kit::Task>) -> tokio::task::JoinSet<()> {
