@@ -53,6 +53,41 @@ async fn wait_healthy(client: &reqwest::Client, base: &str) {
     }
 }
 
+/// Waits until `token` is refused by the users process (first base URL) and the gateway's edge (second), and
+/// fails if that takes more than a second.
+async fn refused_everywhere_within_a_second(
+    client: &reqwest::Client,
+    bases: &[&str; 2],
+    token: &str,
+    why: &str,
+) {
+    let start = Instant::now();
+    loop {
+        let direct = client
+            .get(format!("{}/users/me", bases[0]))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        let edge = client
+            .get(format!("{}/gateway/services", bases[1]))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if direct == 401 && edge == 401 {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(1),
+            "{why}: still accepted after 1 s: users {direct}, gateway {edge}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The password grant; returns the access token.
 async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str) -> String {
     let r = client
@@ -341,31 +376,7 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .await
         .unwrap();
     assert_eq!(ban.status(), 200);
-    let banned_at = Instant::now();
-    loop {
-        let direct = client
-            .get(format!("{users_url}/users/me"))
-            .bearer_auth(&bo_token)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        let edge = client
-            .get(format!("{base}/gateway/services"))
-            .bearer_auth(&bo_token)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        if direct == 401 && edge == 401 {
-            break;
-        }
-        assert!(
-            banned_at.elapsed() < Duration::from_secs(1),
-            "banned token still accepted after 1 s: users {direct}, gateway {edge}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    refused_everywhere_within_a_second(&client, &[&users_url, &base], &bo_token, "banned").await;
     // Logout in the auth process: the users process and the gateway refuse the token within a second.
     let logout = client
         .post(format!("{base}/auth/logout"))
@@ -374,31 +385,7 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .await
         .unwrap();
     assert_eq!(logout.status(), 204);
-    let revoked_at = Instant::now();
-    loop {
-        let direct = client
-            .get(format!("{users_url}/users/me"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        let edge = client
-            .get(format!("{base}/gateway/services"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .status();
-        if direct == 401 && edge == 401 {
-            break;
-        }
-        assert!(
-            revoked_at.elapsed() < Duration::from_secs(1),
-            "still accepted after 1 s: users {direct}, gateway {edge}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    refused_everywhere_within_a_second(&client, &[&users_url, &base], &token, "logged out").await;
     let ready: Value = client
         .get(format!("{base}/readyz"))
         .send()
