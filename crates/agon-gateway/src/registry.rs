@@ -462,6 +462,9 @@ fn policy_text(p: AuthPolicy) -> &'static str {
     match p {
         AuthPolicy::Public => "public",
         AuthPolicy::Token => "token",
+        AuthPolicy::Athlete => "athlete",
+        AuthPolicy::Trainer => "trainer",
+        AuthPolicy::Coach => "coach",
         AuthPolicy::Admin => "admin",
     }
 }

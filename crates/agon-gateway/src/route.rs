@@ -18,6 +18,12 @@ pub enum AuthPolicy {
     Public,
     /// A valid access token.
     Token,
+    /// A valid access token with the athlete role.
+    Athlete,
+    /// A valid access token with the trainer role.
+    Trainer,
+    /// A valid access token with the coach role.
+    Coach,
     /// A valid access token with the admin role.
     Admin,
 }
@@ -250,8 +256,11 @@ impl RouteTable {
 impl AuthPolicy {
     pub fn required_role(self) -> Option<Role> {
         match self {
+            AuthPolicy::Public | AuthPolicy::Token => None,
+            AuthPolicy::Athlete => Some(Role::Athlete),
+            AuthPolicy::Trainer => Some(Role::Trainer),
+            AuthPolicy::Coach => Some(Role::Coach),
             AuthPolicy::Admin => Some(Role::Admin),
-            _ => None,
         }
     }
 }

@@ -418,6 +418,12 @@ auth = "token"
 prefix = "/api/v1/account"
 rewrite = "/auth"
 upstream = "auth"
+
+[[routes]]
+prefix = "/api/v1/staff"
+rewrite = "/users"
+upstream = "users"
+auth = "trainer"
 "#,
     )
     .unwrap();
@@ -466,6 +472,36 @@ upstream = "auth"
         401,
         "unauthenticated",
     )
+    .await;
+    // A role policy: athletes are refused at the edge, trainers pass.
+    assert_problem(
+        app.as_user(&ana)
+            .get("/api/v1/staff/me")
+            .send()
+            .await
+            .unwrap(),
+        403,
+        "forbidden",
+    )
+    .await;
+    let admin = app.admin().await;
+    let created = app
+        .as_user(&admin)
+        .post_json("/auth/admin/users", json!({ "email": "tess@club.org", "password": agon_testkit::PASSWORD, "roles": ["trainer"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let tess = app.login("tess@club.org", agon_testkit::PASSWORD).await;
+    app.until(|| async {
+        app.as_user(&tess)
+            .get("/api/v1/staff/me")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
     .await;
     // Canonical paths keep working beside the profile.
     assert_eq!(
