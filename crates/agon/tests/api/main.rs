@@ -78,6 +78,10 @@ async fn refused_everywhere_within_a_second(
             .unwrap()
             .status();
         if direct == 401 && edge == 401 {
+            eprintln!(
+                "{why}: refused everywhere after {} ms",
+                start.elapsed().as_millis()
+            );
             return;
         }
         assert!(
