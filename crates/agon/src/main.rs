@@ -159,14 +159,18 @@ async fn up(config: Config) -> anyhow::Result<()> {
     let listener = bind(&config).await?;
     let addr = listener.local_addr()?;
     let mut tasks = spawn(embedded.tasks);
-    println!("Agon is up in {} ms", started.elapsed().as_millis());
-    println!("  API      http://{addr}/");
-    println!("  Docs     http://{addr}/docs");
-    println!("  Health   http://{addr}/healthz");
-    println!("  Data     {}", config.data_dir.display());
+    let mut banner = format!(
+        "Agon is up in {} ms\n  API      http://{addr}/\n  Docs     http://{addr}/docs\n  Health   http://{addr}/healthz\n  Data     {}\n",
+        started.elapsed().as_millis(),
+        config.data_dir.display()
+    );
     if let Some(profile) = &config.profile {
-        println!("  Profile  {profile}");
+        banner.push_str(&format!("  Profile  {profile}\n"));
     }
+    // A server must not die because nobody reads its standard output (`println!` panics on a closed pipe).
+    let mut stdout = std::io::stdout();
+    let _ = std::io::Write::write_all(&mut stdout, banner.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut stdout));
     embedded
         .gateway
         .serve(listener, agon_kit::server::shutdown_signal())

@@ -107,6 +107,24 @@ async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str
         .to_owned()
 }
 
+/// Starts `agon up` on `data_dir` with a free port; returns the process and the API base URL from its banner.
+fn start_up(data_dir: &str) -> (Proc, String) {
+    let mut child = agon(&["up", "--port", "0", "--data-dir", data_dir], &[])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("banner").unwrap();
+        if let Some(url) = line.trim().strip_prefix("API") {
+            break url.trim().trim_end_matches('/').to_owned();
+        }
+    };
+    // Keep reading: a closed pipe would make the process fail on its next line of output.
+    std::thread::spawn(move || lines.for_each(drop));
+    (Proc(child), base)
+}
+
 /// Register → token → my profile, through the gateway at `base`.
 async fn identity_flow(client: &reqwest::Client, base: &str, email: &str) -> String {
     let r = client
@@ -155,22 +173,7 @@ async fn identity_flow(client: &reqwest::Client, base: &str, email: &str) -> Str
 async fn up_serves_the_platform_and_drains_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let mut child = agon(
-        &["up", "--port", "0", "--data-dir", data.to_str().unwrap()],
-        &[],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    // The banner names the bound address.
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("banner").unwrap();
-        if let Some(url) = line.trim().strip_prefix("API") {
-            break url.trim().trim_end_matches('/').to_owned();
-        }
-    };
-    let child = Proc(child);
+    let (child, base) = start_up(data.to_str().unwrap());
     let client = reqwest::Client::new();
     wait_healthy(&client, &base).await;
     identity_flow(&client, &base, "ana@club.org").await;
@@ -245,21 +248,7 @@ async fn up_serves_the_platform_and_drains_on_sigterm() {
     assert!(status.success(), "exit status {status}");
     drop(child);
 
-    let mut again = agon(
-        &["up", "--port", "0", "--data-dir", data.to_str().unwrap()],
-        &[],
-    )
-    .stdout(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let mut lines = BufReader::new(again.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("banner").unwrap();
-        if let Some(url) = line.trim().strip_prefix("API") {
-            break url.trim().trim_end_matches('/').to_owned();
-        }
-    };
-    let _again = Proc(again);
+    let (_again, base) = start_up(data.to_str().unwrap());
     wait_healthy(&client, &base).await;
     let fresh = reqwest::Client::new();
     for (email, answered) in outcomes {
@@ -526,18 +515,7 @@ async fn agon_admin_manages_credentials_on_the_databases() {
     );
 
     // The platform on the same data: the account logs in with the new password and carries its roles.
-    let mut child = agon(&["up", "--port", "0", "--data-dir", data], &[])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("banner").unwrap();
-        if let Some(url) = line.trim().strip_prefix("API") {
-            break url.trim().trim_end_matches('/').to_owned();
-        }
-    };
-    let _up = Proc(child);
+    let (_up, base) = start_up(data);
     let client = reqwest::Client::new();
     wait_healthy(&client, &base).await;
     let token = login(&client, &base, "root@club.org", "second root password").await;
