@@ -128,7 +128,6 @@ impl ErrorCode for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         match self {
-            Error::Auth(e) => e.into_response(),
             Error::Throttled(secs) => {
                 let mut response = agon_kit::error_response(&self);
                 response.headers_mut().insert(

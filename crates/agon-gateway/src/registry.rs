@@ -506,9 +506,6 @@ impl From<sqlx::Error> for Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        match self {
-            Error::Auth(e) => e.into_response(),
-            other => agon_kit::error_response(&other),
-        }
+        agon_kit::error_response(&self)
     }
 }

@@ -425,19 +425,7 @@ impl ErrorCode for AuthError {
 
 impl IntoResponse for AuthError {
     fn into_response(self) -> Response {
-        let mut response = error_response(&self);
-        let challenge = match self {
-            AuthError::Missing => Some("Bearer"),
-            AuthError::MissingRole(_) => None,
-            _ => Some("Bearer error=\"invalid_token\""),
-        };
-        if let Some(challenge) = challenge {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
-        }
-        response
+        error_response(&self)
     }
 }
 

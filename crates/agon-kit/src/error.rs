@@ -66,6 +66,20 @@ pub fn error_response<E: ErrorCode + ?Sized>(err: &E) -> Response {
         err.to_string()
     };
     let mut response = problem_with(status, err.code(), detail, err.fields(), err.extensions());
+    // RFC 6750 §3: a 401 from a bearer-protected resource names the scheme, and why the token failed. Derived
+    // from the code here, so every service's error type gets it by delegating to the kit.
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = match err.code() {
+            "invalid_token" | "token_expired" | "session_revoked" => {
+                "Bearer error=\"invalid_token\""
+            }
+            _ => "Bearer",
+        };
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(challenge),
+        );
+    }
     if status.is_server_error() {
         response
             .extensions_mut()

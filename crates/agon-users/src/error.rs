@@ -61,9 +61,6 @@ impl ErrorCode for Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        match self {
-            Error::Auth(e) => e.into_response(),
-            other => agon_kit::error_response(&other),
-        }
+        agon_kit::error_response(&self)
     }
 }
