@@ -2,11 +2,11 @@
 //! subscriber processed (or dead-lettered) the batch, so the publishing outbox keeps an event until its effects
 //! are committed. A crash in between means redelivery at the next start, which the inbox absorbs.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use tokio::sync::RwLock;
 
-use crate::{Broker, Envelope, Handler, MAX_ATTEMPTS};
+use crate::{Broker, Envelope, Handler, deliver};
 
 #[derive(Default)]
 pub struct InProcess {
@@ -28,7 +28,7 @@ impl Broker for InProcess {
                 .iter()
                 .filter(|s| s.topics.contains(&envelope.topic))
             {
-                deliver(sub, envelope).await?;
+                deliver(&sub.consumer, sub.handler.as_ref(), envelope).await?;
             }
         }
         Ok(())
@@ -55,27 +55,4 @@ impl Broker for InProcess {
     async fn ready(&self) -> bool {
         true
     }
-}
-
-/// Retries with exponential back-off, then dead-letters. An error from dead-lettering itself (the consumer's
-/// database is down) is returned so the outbox keeps the event and the relay tries again later.
-async fn deliver(sub: &Subscription, envelope: &Envelope) -> anyhow::Result<()> {
-    let mut delay = Duration::from_millis(20);
-    for attempt in 1..=MAX_ATTEMPTS {
-        match sub.handler.handle(envelope).await {
-            Ok(()) => return Ok(()),
-            Err(error) if attempt == MAX_ATTEMPTS => {
-                return sub.handler.dead_letter(envelope, &error, attempt).await;
-            }
-            Err(error) => {
-                tracing::warn!(
-                    event_id = %envelope.id, consumer = %sub.consumer, attempt,
-                    error = format!("{error:#}"), "event handling failed; retrying"
-                );
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-        }
-    }
-    Ok(())
 }

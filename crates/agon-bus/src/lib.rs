@@ -10,7 +10,7 @@
 //! Entry points: [`Bus`], [`Outbox`] (with [`enqueue`]), [`Consume`].
 
 mod inprocess;
-mod postgres;
+mod rabbitmq;
 
 use std::{sync::Arc, time::Duration};
 
@@ -23,7 +23,7 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use inprocess::InProcess;
-pub use postgres::PostgresBroker;
+pub use rabbitmq::RabbitMq;
 
 /// Attempts a consumer gets at one event before it is dead-lettered.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -107,11 +107,9 @@ impl Bus {
         Self::new(Arc::new(InProcess::default()))
     }
 
-    /// The durable bus on PostgreSQL (its own `bus` schema) for services in separate processes.
-    pub async fn postgres(databases: &agon_db::Databases) -> anyhow::Result<Self> {
-        Ok(Self::new(Arc::new(
-            PostgresBroker::connect(databases).await?,
-        )))
+    /// The durable bus on RabbitMQ for services in separate processes.
+    pub async fn rabbitmq(url: &str) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(RabbitMq::connect(url).await?)))
     }
 
     /// Creates the bus tables in `db` (beside the service's own, with their own history) and returns the outbox.
@@ -128,14 +126,16 @@ impl Bus {
     /// inbox record share `db`.
     pub async fn subscribe<C: Consume>(&self, db: &Db, consumer: &str, c: C) -> anyhow::Result<()> {
         install(db).await?;
-        let handler = Arc::new(InboxHandler {
+        let handler: Arc<dyn Handler> = Arc::new(InboxHandler {
             db: db.clone(),
             consumer: consumer.to_owned(),
             inner: c,
         });
         self.broker
-            .subscribe(consumer, &[C::Event::TOPIC], handler)
-            .await
+            .subscribe(consumer, &[C::Event::TOPIC], handler.clone())
+            .await?;
+        tokio::spawn(replay_forever(db.clone(), consumer.to_owned(), handler));
+        Ok(())
     }
 
     pub async fn ready(&self) -> bool {
@@ -241,6 +241,34 @@ impl Outbox {
     }
 }
 
+/// One delivery to one consumer, as every broker does it: retried with exponential back-off, then dead-lettered
+/// after [`MAX_ATTEMPTS`]. An error means the event was neither handled nor dead-lettered (the consumer's database
+/// is down): the broker must keep it and offer it again later.
+pub(crate) async fn deliver(
+    consumer: &str,
+    handler: &dyn Handler,
+    envelope: &Envelope,
+) -> anyhow::Result<()> {
+    let mut delay = Duration::from_millis(20);
+    for attempt in 1..=MAX_ATTEMPTS {
+        match handler.handle(envelope).await {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt == MAX_ATTEMPTS => {
+                return handler.dead_letter(envelope, &error, attempt).await;
+            }
+            Err(error) => {
+                tracing::warn!(
+                    event_id = %envelope.id, consumer, attempt,
+                    error = format!("{error:#}"), "event handling failed; retrying"
+                );
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+    }
+    Ok(())
+}
+
 struct InboxHandler<C> {
     db: Db,
     consumer: String,
@@ -285,7 +313,9 @@ impl<C: Consume> Handler for InboxHandler<C> {
         );
         sqlx::query(
             "insert into dead_letters (id, consumer, topic, source, payload, error, attempts, created_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (id, consumer) do nothing",
+             values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (id, consumer) do update \
+             set error = excluded.error, attempts = dead_letters.attempts + excluded.attempts, \
+             created_at = excluded.created_at, replay_requested_at = null",
         )
         .bind(envelope.id.to_string())
         .bind(&self.consumer)
@@ -299,6 +329,111 @@ impl<C: Consume> Handler for InboxHandler<C> {
         .await?;
         Ok(())
     }
+}
+
+/// An event a consumer gave up on, kept in the consumer's database until it is replayed.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeadLetter {
+    pub id: Uuid,
+    pub consumer: String,
+    pub topic: String,
+    pub source: String,
+    pub payload: serde_json::Value,
+    pub error: String,
+    pub attempts: i64,
+    pub dead_lettered_at: String,
+    pub replay_requested_at: Option<String>,
+}
+
+/// The dead letters in `db` (one service's database), oldest first, at most `limit`.
+pub async fn dead_letters(db: &Db, limit: i64) -> anyhow::Result<Vec<DeadLetter>> {
+    install(db).await?;
+    let rows = sqlx::query(
+        "select id, consumer, topic, source, payload, error, attempts, created_at, replay_requested_at \
+         from dead_letters order by created_at, id limit $1",
+    )
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            use sqlx::Row;
+            Ok(DeadLetter {
+                id: row.try_get::<String, _>("id")?.parse()?,
+                consumer: row.try_get("consumer")?,
+                topic: row.try_get("topic")?,
+                source: row.try_get("source")?,
+                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+                error: row.try_get("error")?,
+                attempts: row.try_get("attempts")?,
+                dead_lettered_at: row.try_get("created_at")?,
+                replay_requested_at: row.try_get("replay_requested_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Marks dead letters in `db` for replay: one event (`Some(id)`, for every consumer that gave up on it) or all.
+/// The consumer's running process picks them up within [`REPLAY_POLL`]; returns how many were marked.
+pub async fn request_replay(db: &Db, id: Option<Uuid>) -> anyhow::Result<u64> {
+    install(db).await?;
+    let query = match id {
+        Some(id) => sqlx::query("update dead_letters set replay_requested_at = $1 where id = $2")
+            .bind(now_text())
+            .bind(id.to_string()),
+        None => sqlx::query("update dead_letters set replay_requested_at = $1").bind(now_text()),
+    };
+    Ok(query.execute(db.pool()).await?.rows_affected())
+}
+
+/// How often a consumer looks for dead letters an operator asked to replay.
+pub const REPLAY_POLL: Duration = Duration::from_secs(2);
+
+/// Replays what an operator marked, in the consumer's own process: the same delivery as the first time, so a
+/// success is recorded in the inbox like any other and a renewed failure dead-letters it again (mark cleared).
+async fn replay_forever(db: Db, consumer: String, handler: Arc<dyn Handler>) {
+    loop {
+        tokio::time::sleep(REPLAY_POLL).await;
+        if let Err(error) = replay_once(&db, &consumer, handler.as_ref()).await {
+            tracing::warn!(
+                consumer,
+                error = format!("{error:#}"),
+                "dead-letter replay failed"
+            );
+        }
+    }
+}
+
+async fn replay_once(db: &Db, consumer: &str, handler: &dyn Handler) -> anyhow::Result<()> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "select id, topic, source, payload, created_at from dead_letters \
+         where consumer = $1 and replay_requested_at is not null order by created_at limit 100",
+    )
+    .bind(consumer)
+    .fetch_all(db.pool())
+    .await?;
+    for row in rows {
+        let envelope = Envelope {
+            id: row.try_get::<String, _>("id")?.parse()?,
+            topic: row.try_get("topic")?,
+            source: row.try_get("source")?,
+            occurred_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
+            payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+        };
+        deliver(consumer, handler, &envelope).await?;
+        // Still marked only if it was handled: dead-lettering it again cleared the mark.
+        let done = sqlx::query(
+            "delete from dead_letters where id = $1 and consumer = $2 and replay_requested_at is not null",
+        )
+        .bind(envelope.id.to_string())
+        .bind(consumer)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+        tracing::info!(consumer, event_id = %envelope.id, replayed = done == 1, "dead letter replayed");
+    }
+    Ok(())
 }
 
 async fn install(db: &Db) -> anyhow::Result<()> {

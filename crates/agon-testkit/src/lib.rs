@@ -508,3 +508,19 @@ pub fn test_database_url() -> Option<String> {
         .ok()
         .filter(|u| !u.is_empty())
 }
+
+/// `AGON_TEST_AMQP_URL`: the RabbitMQ server scripts/test started for this run, if any.
+#[allow(clippy::disallowed_methods)]
+pub fn test_amqp_url() -> Option<String> {
+    std::env::var("AGON_TEST_AMQP_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// `AGON_TEST_REDIS_URL`: the Redis server scripts/test started for this run, if any.
+#[allow(clippy::disallowed_methods)]
+pub fn test_redis_url() -> Option<String> {
+    std::env::var("AGON_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}

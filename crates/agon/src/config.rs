@@ -31,6 +31,10 @@ pub struct Config {
     pub profiles_dir: PathBuf,
     /// Base URL of the auth service, for processes that verify tokens against its JWKS (`agon serve`).
     pub auth_url: Option<String>,
+    /// RabbitMQ URL for `agon serve`: the durable event bus between processes.
+    pub amqp_url: Option<String>,
+    /// Redis URL for `agon serve`: state shared by replicas (revocations, rate limits, WebSocket fan-out).
+    pub redis_url: Option<String>,
     pub log: LogConfig,
     pub mail: agon_kit::MailConfig,
     pub auth: agon_auth::Config,
@@ -59,6 +63,8 @@ impl Default for Config {
             profile: None,
             profiles_dir: "profiles".into(),
             auth_url: None,
+            amqp_url: None,
+            redis_url: None,
             log: LogConfig::default(),
             mail: Default::default(),
             auth: Default::default(),

@@ -55,6 +55,12 @@ enum Command {
         /// Base URL of the auth service (for its JWKS)
         #[arg(long, value_name = "URL")]
         auth_url: Option<String>,
+        /// RabbitMQ URL (the event bus between processes)
+        #[arg(long, value_name = "URL")]
+        amqp_url: Option<String>,
+        /// Redis URL (state shared by replicas)
+        #[arg(long, value_name = "URL")]
+        redis_url: Option<String>,
         /// Gateway profile (with `serve gateway`)
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
@@ -78,12 +84,52 @@ enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// Inspect the event bus: dead letters (events a consumer gave up on) and their replay.
+    Bus {
+        #[command(subcommand)]
+        action: BusAction,
+        /// PostgreSQL URL; without it, the SQLite files under --data-dir
+        #[arg(long, value_name = "URL", global = true)]
+        database_url: Option<String>,
+        #[arg(long, value_name = "DIR", global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// Print the resolved route table of the gateway.
     Routes {
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum BusAction {
+    /// Dead letters: list them, or have their consumers try them again.
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DlqAction {
+    /// List dead letters as JSON lines, oldest first.
+    List {
+        /// Only this service's consumers
+        #[arg(long)]
+        service: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Mark dead letters for replay; the running service retries them within seconds.
+    Replay {
+        /// Only this service's consumers
+        #[arg(long)]
+        service: Option<String>,
+        /// One event (by id); without it, every dead letter
+        #[arg(long)]
+        id: Option<uuid::Uuid>,
     },
 }
 
@@ -149,6 +195,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate { service, .. } => migrate(service.as_deref(), &config).await,
         Command::Routes { .. } => routes(config).await,
         Command::Admin { action, .. } => admin(action, &config).await,
+        Command::Bus { action, .. } => bus(action, &config).await,
     }
 }
 
@@ -223,14 +270,64 @@ async fn serve(service: &str, config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
-    let databases = match &config.database_url {
+/// The databases operational commands work on: PostgreSQL when a URL is configured, else `agon up`'s files.
+fn databases(config: &Config) -> Databases {
+    match &config.database_url {
         Some(url) => Databases::Postgres {
             url: url.clone(),
             schema_prefix: config.schema_prefix.clone(),
         },
         None => Databases::SqliteDir(config.data_dir.clone()),
+    }
+}
+
+async fn bus(action: BusAction, config: &Config) -> anyhow::Result<()> {
+    let BusAction::Dlq { action } = action;
+    let only = match &action {
+        DlqAction::List { service, .. } | DlqAction::Replay { service, .. } => service.clone(),
     };
+    let services: Vec<&str> = platform::SERVICES
+        .iter()
+        .map(|s| s.name)
+        .filter(|name| only.as_deref().is_none_or(|o| o == *name))
+        .collect();
+    if services.is_empty() {
+        anyhow::bail!(
+            "unknown service {:?} (known: {})",
+            only.unwrap_or_default(),
+            platform::SERVICES
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let databases = databases(config);
+    let mut out = std::io::stdout().lock();
+    for service in services {
+        let db = databases.open(service).await?;
+        match &action {
+            DlqAction::List { limit, .. } => {
+                for letter in agon_bus::dead_letters(&db, (*limit).clamp(1, 10_000)).await? {
+                    let mut line = serde_json::to_value(&letter)?;
+                    line["service"] = service.into();
+                    std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes())?;
+                }
+            }
+            DlqAction::Replay { id, .. } => {
+                let marked = agon_bus::request_replay(&db, *id).await?;
+                std::io::Write::write_all(
+                    &mut out,
+                    format!("{service}: {marked} dead letter(s) marked for replay\n").as_bytes(),
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
+    let databases = databases(config);
     // Building a service applies its migrations; nothing is served.
     let deps = platform::embedded_deps(config, databases);
     let names: Vec<&str> = match service {
@@ -249,13 +346,7 @@ async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
 }
 
 async fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
-    let databases = match &config.database_url {
-        Some(url) => Databases::Postgres {
-            url: url.clone(),
-            schema_prefix: config.schema_prefix.clone(),
-        },
-        None => Databases::SqliteDir(config.data_dir.clone()),
-    };
+    let databases = databases(config);
     let deps = platform::embedded_deps(config, databases);
     let decision = match &action {
         AdminAction::Approve { email } => Some((email, agon_users::Decision::Approve)),
@@ -389,9 +480,13 @@ fn flags(command: &Command) -> serde_json::Value {
             host,
             database_url,
             auth_url,
+            amqp_url,
+            redis_url,
             profile,
             ..
         } => {
+            put("amqp_url", amqp_url.clone().map(Into::into));
+            put("redis_url", redis_url.clone().map(Into::into));
             put("port", port.map(|p| p.into()));
             put("host", host.clone().map(Into::into));
             put("database_url", database_url.clone().map(Into::into));
@@ -407,6 +502,11 @@ fn flags(command: &Command) -> serde_json::Value {
             put("data_dir", path(data_dir));
         }
         Command::Admin {
+            database_url,
+            data_dir,
+            ..
+        }
+        | Command::Bus {
             database_url,
             data_dir,
             ..

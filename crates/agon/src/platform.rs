@@ -84,7 +84,15 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         url,
         schema_prefix: config.schema_prefix.clone(),
     };
-    let bus = Bus::postgres(&databases).await?;
+    let bus = if service == "gateway" {
+        // The gateway neither publishes nor consumes events.
+        Bus::in_process()
+    } else {
+        let amqp_url = config.amqp_url.as_deref().ok_or_else(|| {
+            anyhow::anyhow!("agon serve {service} needs RabbitMQ: --amqp-url or AGON_AMQP_URL")
+        })?;
+        Bus::rabbitmq(amqp_url).await?
+    };
     // The auth service holds the keys and the revocations itself; every other process follows it over HTTP.
     let auth_url = if service == agon_auth::SERVICE {
         None

@@ -7,7 +7,7 @@ use std::sync::{
     atomic::{AtomicU32, Ordering},
 };
 
-use agon_bus::{Broker, Bus, Consume, Envelope, InProcess, PostgresBroker};
+use agon_bus::{Broker, Bus, Consume, Envelope, InProcess};
 use agon_db::{Databases, Db, Row, Tx};
 use serde::{Deserialize, Serialize};
 
@@ -191,7 +191,8 @@ async fn failing_consumers_are_retried_then_dead_lettered() {
         &poison_db,
         "test.poison",
         Record {
-            failures: u32::MAX,
+            // Dead-lettered at first delivery, again at the first replay; the second replay succeeds.
+            failures: 2 * agon_bus::MAX_ATTEMPTS,
             calls: poison_calls.clone(),
         },
     )
@@ -236,53 +237,79 @@ async fn failing_consumers_are_retried_then_dead_lettered() {
         0,
         "nothing is stuck in the outbox"
     );
+
+    // Replay: fails again and is dead-lettered again, with its attempts added up and the mark cleared.
+    assert_eq!(agon_bus::request_replay(&poison_db, None).await.unwrap(), 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while poison_calls.load(Ordering::SeqCst) < 2 * agon_bus::MAX_ATTEMPTS
+        || agon_bus::dead_letters(&poison_db, 10).await.unwrap()[0]
+            .replay_requested_at
+            .is_some()
+    {
+        assert!(std::time::Instant::now() < deadline, "replay never ran");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let letters = agon_bus::dead_letters(&poison_db, 10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].attempts, 2 * i64::from(agon_bus::MAX_ATTEMPTS));
+    // Second replay: handled, the dead letter is gone and the effect happened once.
+    let id = letters[0].id;
+    assert_eq!(
+        agon_bus::request_replay(&poison_db, Some(id))
+            .await
+            .unwrap(),
+        1
+    );
+    while count(&poison_db, "select count(*) from dead_letters").await > 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replay never succeeded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(count(&poison_db, "select count(*) from effects").await, 1);
+    assert_eq!(count(&poison_db, "select count(*) from inbox").await, 1);
 }
 
 #[tokio::test]
-async fn postgres_broker_carries_events_between_processes() {
-    if agon_testkit::test_database_url().is_none() {
-        eprintln!("runs in the PostgreSQL pass of scripts/test");
+async fn rabbitmq_carries_events_between_processes() {
+    let Some(amqp) = agon_testkit::test_amqp_url() else {
+        eprintln!("needs AGON_TEST_AMQP_URL (scripts/test starts RabbitMQ)");
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let databases = databases(&dir);
-    // Two brokers on the same database stand for two processes.
-    let publisher = Bus::new(Arc::new(PostgresBroker::connect(&databases).await.unwrap()));
-    let subscriber_a = Bus::new(Arc::new(PostgresBroker::connect(&databases).await.unwrap()));
-    let subscriber_b = Bus::new(Arc::new(PostgresBroker::connect(&databases).await.unwrap()));
+    // Three broker connections stand for three processes.
+    let publisher = Bus::rabbitmq(&amqp).await.unwrap();
+    let subscriber_a = Bus::rabbitmq(&amqp).await.unwrap();
+    let subscriber_b = Bus::rabbitmq(&amqp).await.unwrap();
+    assert!(publisher.ready().await);
     let consumer = consumer_db(&databases).await;
-    // Two replicas of one consumer share its queue; the first delivery of each event fails once.
+    let name = format!("test.rabbit.{}", uuid::Uuid::new_v4().simple());
+    // Two replicas of one consumer share its queue; the first delivery of each replica fails once.
     let calls = Arc::new(AtomicU32::new(0));
-    subscriber_a
-        .subscribe(
-            &consumer,
-            "test.pg",
-            Record {
-                failures: 1,
-                calls: calls.clone(),
-            },
-        )
-        .await
-        .unwrap();
-    subscriber_b
-        .subscribe(
-            &consumer,
-            "test.pg",
-            Record {
-                failures: 1,
-                calls: calls.clone(),
-            },
-        )
-        .await
-        .unwrap();
+    for subscriber in [&subscriber_a, &subscriber_b] {
+        subscriber
+            .subscribe(
+                &consumer,
+                &name,
+                Record {
+                    failures: 1,
+                    calls: calls.clone(),
+                },
+            )
+            .await
+            .unwrap();
+    }
     let producer = databases.open("producer").await.unwrap();
     let outbox = publisher.outbox(&producer).await.unwrap();
-    let values: Vec<String> = (0..50).map(|i| format!("v{i}")).collect();
+    let values: Vec<String> = (0..200).map(|i| format!("v{i}")).collect();
     let refs: Vec<&str> = values.iter().map(String::as_str).collect();
     publish(&producer, &refs, true).await;
-    while outbox.relay_once(20).await.unwrap() > 0 {}
+    while outbox.relay_once(64).await.unwrap() > 0 {}
+    assert_eq!(outbox.pending().await.unwrap(), 0, "every event confirmed");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while count(&consumer, "select count(*) from effects").await < 50 {
+    while count(&consumer, "select count(*) from effects").await < 200 {
         assert!(
             std::time::Instant::now() < deadline,
             "events not all consumed"
@@ -292,11 +319,11 @@ async fn postgres_broker_carries_events_between_processes() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(
         count(&consumer, "select count(*) from effects").await,
-        50,
+        200,
         "each event took effect once"
     );
     assert_eq!(
         count(&consumer, "select count(distinct value) from effects").await,
-        50
+        200
     );
 }

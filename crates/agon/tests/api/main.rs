@@ -275,8 +275,11 @@ async fn up_serves_the_platform_and_drains_on_sigterm() {
 
 #[tokio::test]
 async fn serve_runs_each_service_in_its_own_process_on_postgres() {
-    let Some(url) = agon_testkit::test_database_url() else {
-        eprintln!("runs in the PostgreSQL pass of scripts/test");
+    let (Some(url), Some(amqp)) = (
+        agon_testkit::test_database_url(),
+        agon_testkit::test_amqp_url(),
+    ) else {
+        eprintln!("runs in the PostgreSQL pass of scripts/test, which also starts RabbitMQ");
         return;
     };
     let prefix = format!("d{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]);
@@ -286,6 +289,7 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
     let common = [
         ("AGON_DATABASE_URL", url.as_str()),
         ("AGON_SCHEMA_PREFIX", prefix.as_str()),
+        ("AGON_AMQP_URL", amqp.as_str()),
         ("AGON_AUTH__ADMIN_EMAIL", agon_testkit::ADMIN_EMAIL),
         ("AGON_AUTH__ADMIN_PASSWORD", agon_testkit::ADMIN_PASSWORD),
     ];

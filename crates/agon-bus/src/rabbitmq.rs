@@ -1,0 +1,299 @@
+//! The broker of `agon serve`: RabbitMQ, with the guarantees the outbox and inbox rely on.
+//!
+//! - One durable topic exchange (`agon.events`); the routing key is the event's topic. Messages are persistent and
+//!   published on a confirm channel: a batch is published in one go (a pipelined window) and [`Broker::publish`]
+//!   returns only after the broker confirmed every message of it, so the relay deletes an outbox row only once its
+//!   event is on disk. A nack or a lost connection fails the whole batch; republishing is harmless (inbox).
+//! - A message no queue is bound for is not dropped: the exchange's alternate exchange routes it to the durable
+//!   `agon.unrouted` queue, where an operator can see it.
+//! - Each consumer owns a durable queue `agon.<consumer>` bound to its topics. Deliveries are acknowledged manually,
+//!   only after the handler committed (or dead-lettered) the event; a crash before that means redelivery, which the
+//!   inbox absorbs. Prefetch bounds what one consumer holds unacknowledged.
+//! - Connections are re-established after a broker restart or a network failure: the publisher on its next batch,
+//!   each consumer in its own loop with back-off.
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::StreamExt;
+use lapin::{
+    BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
+    options::{
+        BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
+        BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
+        QueueDeclareOptions,
+    },
+    types::{AMQPValue, FieldTable},
+};
+use tokio::sync::Mutex;
+
+use crate::{Broker, Envelope, Handler, deliver};
+
+const EXCHANGE: &str = "agon.events";
+const UNROUTED: &str = "agon.unrouted";
+/// Unacknowledged deliveries one consumer may hold (RabbitMQ's guidance: 100–300).
+const PREFETCH: u16 = 200;
+
+pub struct RabbitMq {
+    url: String,
+    connection: Mutex<Option<Arc<Connection>>>,
+    publisher: Mutex<Option<Channel>>,
+}
+
+impl RabbitMq {
+    /// Connects to `url` (`amqp://user:password@host:port/vhost`) and declares the exchanges. Fails when the
+    /// broker cannot be reached now; later outages are ridden out by reconnecting.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let broker = Self {
+            url: url.to_owned(),
+            connection: Mutex::new(None),
+            publisher: Mutex::new(None),
+        };
+        let channel = broker.channel().await?;
+        declare_exchanges(&channel).await?;
+        Ok(broker)
+    }
+
+    /// The process's connection, reconnected if the previous one failed.
+    async fn connection(&self) -> anyhow::Result<Arc<Connection>> {
+        let mut slot = self.connection.lock().await;
+        if let Some(connection) = slot.as_ref()
+            && connection.status().connected()
+        {
+            return Ok(connection.clone());
+        }
+        let connection = tokio::time::timeout(
+            Duration::from_secs(5),
+            Connection::connect(&self.url, ConnectionProperties::default()),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("connecting to RabbitMQ timed out"))??;
+        let connection = Arc::new(connection);
+        *slot = Some(connection.clone());
+        Ok(connection)
+    }
+
+    async fn channel(&self) -> anyhow::Result<Channel> {
+        Ok(self.connection().await?.create_channel().await?)
+    }
+
+    /// Consumes `queue` until the channel or connection fails.
+    async fn consume(
+        &self,
+        consumer: &str,
+        topics: &[String],
+        handler: &Arc<dyn Handler>,
+    ) -> anyhow::Result<()> {
+        let channel = self.channel().await?;
+        let queue = declare_queue(&channel, consumer, topics).await?;
+        channel
+            .basic_qos(PREFETCH, BasicQosOptions::default())
+            .await?;
+        let mut deliveries = channel
+            .basic_consume(
+                queue.as_str().into(),
+                consumer.into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(consumer, queue, "consuming from RabbitMQ");
+        while let Some(delivery) = deliveries.next().await {
+            let delivery = delivery?;
+            let envelope = match serde_json::from_slice::<Envelope>(&delivery.data) {
+                Ok(envelope) => envelope,
+                Err(error) => {
+                    // Not an event of ours: nothing can ever handle it, and requeueing would loop forever.
+                    tracing::error!(consumer, %error, payload = %String::from_utf8_lossy(&delivery.data),
+                        "undecodable message discarded");
+                    delivery.ack(BasicAckOptions::default()).await?;
+                    continue;
+                }
+            };
+            match deliver(consumer, handler.as_ref(), &envelope).await {
+                Ok(()) => {
+                    delivery.ack(BasicAckOptions::default()).await?;
+                }
+                Err(error) => {
+                    // Neither handled nor dead-lettered (the consumer's database is down): give it back.
+                    tracing::warn!(consumer, event_id = %envelope.id, error = format!("{error:#}"),
+                        "event neither handled nor dead-lettered; requeued");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    delivery
+                        .nack(BasicNackOptions {
+                            requeue: true,
+                            ..Default::default()
+                        })
+                        .await?;
+                }
+            }
+        }
+        anyhow::bail!("the consumer was cancelled by the broker")
+    }
+}
+
+fn queue_name(consumer: &str) -> String {
+    format!("agon.{consumer}")
+}
+
+async fn declare_exchanges(channel: &Channel) -> anyhow::Result<()> {
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    channel
+        .exchange_declare(
+            UNROUTED.into(),
+            ExchangeKind::Fanout,
+            durable,
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_declare(
+            UNROUTED.into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await?;
+    channel
+        .queue_bind(
+            UNROUTED.into(),
+            UNROUTED.into(),
+            "".into(),
+            QueueBindOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let mut arguments = FieldTable::default();
+    arguments.insert(
+        "alternate-exchange".into(),
+        AMQPValue::LongString(UNROUTED.into()),
+    );
+    channel
+        .exchange_declare(EXCHANGE.into(), ExchangeKind::Topic, durable, arguments)
+        .await?;
+    Ok(())
+}
+
+async fn declare_queue(
+    channel: &Channel,
+    consumer: &str,
+    topics: &[String],
+) -> anyhow::Result<String> {
+    declare_exchanges(channel).await?;
+    let queue = queue_name(consumer);
+    channel
+        .queue_declare(
+            queue.as_str().into(),
+            QueueDeclareOptions::durable(),
+            FieldTable::default(),
+        )
+        .await?;
+    for topic in topics {
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                EXCHANGE.into(),
+                topic.as_str().into(),
+                QueueBindOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+    }
+    Ok(queue)
+}
+
+#[async_trait::async_trait]
+impl Broker for RabbitMq {
+    async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
+        let mut slot = self.publisher.lock().await;
+        let channel = match slot.as_ref() {
+            Some(channel) if channel.status().connected() => channel.clone(),
+            _ => {
+                let channel = self.channel().await?;
+                channel
+                    .confirm_select(ConfirmSelectOptions::default())
+                    .await?;
+                *slot = Some(channel.clone());
+                channel
+            }
+        };
+        let outcome = async {
+            // Publish the whole batch before waiting: the confirms come back pipelined, not one round trip each.
+            let mut confirms = Vec::with_capacity(batch.len());
+            for envelope in batch {
+                let properties = BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_content_type("application/json".into())
+                    .with_message_id(envelope.id.to_string().into())
+                    .with_timestamp(envelope.occurred_at.timestamp().try_into().unwrap_or(0));
+                let confirm = channel
+                    .basic_publish(
+                        EXCHANGE.into(),
+                        envelope.topic.as_str().into(),
+                        BasicPublishOptions::default(),
+                        &serde_json::to_vec(envelope)?,
+                        properties,
+                    )
+                    .await?;
+                confirms.push(confirm);
+            }
+            for confirm in confirms {
+                match confirm.await? {
+                    Confirmation::Ack(_) => {}
+                    Confirmation::Nack(_) => anyhow::bail!("RabbitMQ refused an event (nack)"),
+                    Confirmation::NotRequested => {
+                        anyhow::bail!("the publishing channel is not in confirm mode")
+                    }
+                }
+            }
+            Ok(())
+        }
+        .await;
+        if outcome.is_err() {
+            // The channel may be half-broken; the next batch starts on a fresh one.
+            *slot = None;
+        }
+        outcome
+    }
+
+    async fn subscribe(
+        &self,
+        consumer: &str,
+        topics: &[&str],
+        handler: Arc<dyn Handler>,
+    ) -> anyhow::Result<()> {
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        // Declared now, so events published from here on are kept for this consumer even before it runs.
+        declare_queue(&self.channel().await?, consumer, &topics).await?;
+        let me = Self {
+            url: self.url.clone(),
+            connection: Mutex::new(None),
+            publisher: Mutex::new(None),
+        };
+        let consumer = consumer.to_owned();
+        tokio::spawn(async move {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                let started = tokio::time::Instant::now();
+                if let Err(error) = me.consume(&consumer, &topics, &handler).await {
+                    tracing::warn!(
+                        consumer,
+                        error = format!("{error:#}"),
+                        "RabbitMQ consumer stopped; reconnecting"
+                    );
+                }
+                if started.elapsed() > Duration::from_secs(10) {
+                    backoff = Duration::from_millis(100);
+                }
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        });
+        Ok(())
+    }
+
+    async fn ready(&self) -> bool {
+        self.connection().await.is_ok()
+    }
+}
