@@ -104,6 +104,7 @@ async fn create_user(
         &body.roles,
         AccountStatus::Active,
         display_name,
+        "admin",
     )
     .await?;
     Ok((
@@ -137,6 +138,7 @@ async fn set_password(
     {
         return Err(Error::UserNotFound(id));
     }
+    crate::events::password_changed(&mut tx, id, "admin").await?;
     tx.commit().await?;
     crate::revoke(&state, id, None, None).await?;
     Ok(StatusCode::NO_CONTENT)

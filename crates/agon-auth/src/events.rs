@@ -14,6 +14,7 @@ pub async fn user_registered(
     display_name: Option<String>,
     roles: &[Role],
     pending: bool,
+    method: &str,
     at: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
     let event = UserRegistered {
@@ -25,6 +26,7 @@ pub async fn user_registered(
             .map(str::to_owned)
             .collect(),
         pending,
+        method: method.to_owned(),
         registered_at: at,
     };
     agon_bus::enqueue(tx, SERVICE, &event).await?;
@@ -153,4 +155,14 @@ pub mod follow {
             Ok(())
         }
     }
+}
+
+pub async fn password_changed(tx: &mut Tx, user_id: Uuid, via: &str) -> anyhow::Result<()> {
+    let event = agon_messages::auth::PasswordChanged {
+        user_id,
+        via: via.to_owned(),
+        at: chrono::Utc::now(),
+    };
+    agon_bus::enqueue(tx, SERVICE, &event).await?;
+    Ok(())
 }

@@ -174,7 +174,7 @@ async fn register(
     let hash = state.hasher.hash(body.password).await?;
     let roles = vec![role];
     let user_id =
-        crate::create_account(&state, &email, &hash, &roles, status, display_name).await?;
+        crate::create_account(&state, &email, &hash, &roles, status, display_name, "password").await?;
     Ok((
         StatusCode::CREATED,
         Json(Registered {
@@ -247,7 +247,9 @@ async fn token(
                     .set_password_hash(&mut tx, user_id, &fresh, &text(now))
                     .await?;
             }
-            let session_id = new_session(&state, &mut tx, user_id).await?;
+            let agent = user_agent(&headers);
+            let session_id =
+                new_session(&state, &mut tx, user_id, "password", agent.as_deref()).await?;
             (tx, user_id, session_id, roles)
         }
         TokenRequest::Mfa { mfa_token, code } => {
@@ -291,7 +293,8 @@ async fn token(
             if status != "active" {
                 return Err(Error::InvalidGrant);
             }
-            let session_id = new_session(&state, &mut tx, user_id).await?;
+            let agent = user_agent(&headers);
+            let session_id = new_session(&state, &mut tx, user_id, "mfa", agent.as_deref()).await?;
             (tx, user_id, session_id, roles)
         }
         TokenRequest::RefreshToken { refresh_token } => {
@@ -329,14 +332,30 @@ async fn token(
     Ok(Json(issued))
 }
 
-/// Starts a session for `user_id` inside `tx`; returns its id.
+/// Starts a session for `user_id` inside `tx` and announces the login; returns the session's id.
 pub(crate) async fn new_session(
     state: &State,
     tx: &mut agon_db::Tx,
     user_id: Uuid,
+    method: &str,
+    user_agent: Option<&str>,
 ) -> Result<Uuid, Error> {
     let now = Utc::now();
     let session_id = Uuid::now_v7();
+    let new_device = state.store.new_device(tx, user_id, user_agent).await?;
+    agon_bus::enqueue(
+        tx,
+        crate::SERVICE,
+        &agon_messages::auth::LoggedIn {
+            user_id,
+            session_id,
+            method: method.to_owned(),
+            user_agent: user_agent.map(str::to_owned),
+            new_device,
+            at: now,
+        },
+    )
+    .await?;
     let expires = now + Duration::seconds(state.config.session_ttl_secs);
     state
         .store
@@ -582,6 +601,7 @@ async fn change_password(
         .store
         .set_password_hash(&mut tx, auth.user_id, &fresh, &text(Utc::now()))
         .await?;
+    crate::events::password_changed(&mut tx, auth.user_id, "change").await?;
     tx.commit().await?;
     crate::revoke(&state, auth.user_id, None, Some(auth.session_id)).await?;
     Ok(StatusCode::NO_CONTENT)

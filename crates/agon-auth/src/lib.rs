@@ -105,6 +105,7 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
         &[agon_kit::Role::Admin],
         AccountStatus::Active,
         Some("Administrator".into()),
+        "admin",
     )
     .await
     {
@@ -174,6 +175,7 @@ impl AdminCli {
             roles,
             AccountStatus::Active,
             None,
+            "admin",
         )
         .await?)
     }
@@ -188,6 +190,7 @@ impl AdminCli {
             .store
             .set_password_hash(&mut tx, user_id, &hash, &http::text(chrono::Utc::now()))
             .await?;
+        events::password_changed(&mut tx, user_id, "admin").await?;
         tx.commit().await?;
         revoke(&self.state, user_id, None, None).await?;
         Ok(())
@@ -286,6 +289,7 @@ pub(crate) async fn create_account(
     roles: &[agon_kit::Role],
     status: AccountStatus,
     display_name: Option<String>,
+    method: &str,
 ) -> Result<uuid::Uuid, Error> {
     let user_id = uuid::Uuid::now_v7();
     let now = chrono::Utc::now();
@@ -311,6 +315,7 @@ pub(crate) async fn create_account(
         display_name,
         roles,
         status == AccountStatus::Pending,
+        method,
         now,
     )
     .await?;

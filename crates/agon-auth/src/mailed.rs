@@ -147,6 +147,7 @@ async fn reset_password(
         .store
         .confirm_email(&mut tx, user_id, &text(now))
         .await?;
+    crate::events::password_changed(&mut tx, user_id, "reset").await?;
     tx.commit().await?;
     crate::revoke(&state, user_id, None, None).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -251,11 +251,12 @@ async fn sso_callback(
         });
     }
     let mut tx = state.store.db().begin().await?;
-    let session_id = crate::http::new_session(&state, &mut tx, user_id).await?;
     let agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(200).collect::<String>());
+    let session_id =
+        crate::http::new_session(&state, &mut tx, user_id, "sso", agent.as_deref()).await?;
     let issued =
         crate::http::issue_tokens(&state, tx, user_id, session_id, &roles, agent.as_deref())
             .await?;
@@ -331,6 +332,7 @@ async fn account_for(
         &[agon_kit::Role::Athlete],
         AccountStatus::Active,
         name,
+        "sso",
     )
     .await?;
     state

@@ -387,6 +387,28 @@ impl Store {
             .transpose()
     }
 
+    /// Whether a login from `user_agent` is from a device the account has not used: it had sessions before and
+    /// none from this agent. A first login is not a new device; nor is a login without a user agent.
+    pub async fn new_device(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        user_agent: Option<&str>,
+    ) -> Result<bool, Error> {
+        let Some(agent) = user_agent else {
+            return Ok(false);
+        };
+        let row = sqlx::query(
+            "select (select count(*) from sessions where user_id = $1) as total, \
+             (select count(*) from sessions where user_id = $1 and user_agent = $2) as same",
+        )
+        .bind(user_id.to_string())
+        .bind(agent)
+        .fetch_one(&mut **tx)
+        .await?;
+        Ok(row.try_get::<i64, _>("total")? > 0 && row.try_get::<i64, _>("same")? == 0)
+    }
+
     pub async fn touch_session(
         &self,
         tx: &mut Tx,

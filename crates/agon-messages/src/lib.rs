@@ -25,7 +25,44 @@ pub mod auth {
         /// Trainer and coach accounts wait for an admin's approval.
         #[serde(default)]
         pub pending: bool,
+        /// How the account came to be: `password` (self-registration), `sso` or `admin`.
+        #[serde(default = "password")]
+        pub method: String,
         pub registered_at: chrono::DateTime<chrono::Utc>,
+    }
+
+    fn password() -> String {
+        "password".into()
+    }
+
+    /// A session started: a login.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct LoggedIn {
+        pub user_id: Uuid,
+        pub session_id: Uuid,
+        /// `password`, `mfa` (password then a second factor) or `sso`.
+        pub method: String,
+        pub user_agent: Option<String>,
+        /// The account had sessions before, none from this user agent.
+        pub new_device: bool,
+        pub at: chrono::DateTime<chrono::Utc>,
+    }
+
+    impl super::Event for LoggedIn {
+        const TOPIC: &'static str = "auth.logged_in.v1";
+    }
+
+    /// The account's password was replaced.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct PasswordChanged {
+        pub user_id: Uuid,
+        /// `change` (by the member), `reset` (through a mailed link) or `admin`.
+        pub via: String,
+        pub at: chrono::DateTime<chrono::Utc>,
+    }
+
+    impl super::Event for PasswordChanged {
+        const TOPIC: &'static str = "auth.password_changed.v1";
     }
 
     impl super::Event for UserRegistered {
