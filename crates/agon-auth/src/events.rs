@@ -1,41 +1,10 @@
 //! Events the auth service publishes, always inside the transaction of the change they announce.
 
 use agon_db::Tx;
-use agon_kit::Role;
-use agon_messages::auth::UserRegistered;
 use uuid::Uuid;
 
-use crate::{SERVICE, domain::Email};
+use crate::SERVICE;
 
-pub async fn user_registered(
-    tx: &mut Tx,
-    user_id: Uuid,
-    email: &Email,
-    display_name: Option<String>,
-    roles: &[Role],
-    pending: bool,
-    method: &str,
-    at: chrono::DateTime<chrono::Utc>,
-) -> anyhow::Result<()> {
-    let event = UserRegistered {
-        user_id,
-        email: email.as_str().to_owned(),
-        display_name,
-        roles: crate::domain::format_roles(roles)
-            .split(',')
-            .map(str::to_owned)
-            .collect(),
-        pending,
-        method: method.to_owned(),
-        registered_at: at,
-    };
-    agon_bus::enqueue(tx, SERVICE, &event).await?;
-    Ok(())
-}
-
-/// Follows the users service's decisions on accounts: approval, bans, roles, deletion. Each one that takes
-/// rights away ends the account's sessions in the same transaction, and in this process's verifier at once
-/// (other processes follow the revocation feed).
 pub mod follow {
     use agon_bus::{Consume, Envelope};
     use agon_db::Tx;

@@ -173,8 +173,16 @@ async fn register(
     };
     let hash = state.hasher.hash(body.password).await?;
     let roles = vec![role];
-    let user_id =
-        crate::create_account(&state, &email, &hash, &roles, status, display_name, "password").await?;
+    let user_id = crate::create_account(
+        &state,
+        &email,
+        &hash,
+        &roles,
+        status,
+        display_name,
+        "password",
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(Registered {

@@ -308,17 +308,19 @@ pub(crate) async fn create_account(
             },
         )
         .await?;
-    events::user_registered(
-        &mut tx,
+    let event = agon_messages::auth::UserRegistered {
         user_id,
-        email,
+        email: email.as_str().to_owned(),
         display_name,
-        roles,
-        status == AccountStatus::Pending,
-        method,
-        now,
-    )
-    .await?;
+        roles: domain::format_roles(roles)
+            .split(',')
+            .map(str::to_owned)
+            .collect(),
+        pending: status == AccountStatus::Pending,
+        method: method.to_owned(),
+        registered_at: now,
+    };
+    agon_bus::enqueue(&mut tx, SERVICE, &event).await?;
     mailed::queue_confirmation(state, &mut tx, user_id, email).await?;
     tx.commit().await?;
     state.outbox.wake();

@@ -4,7 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 use axum::{Router, body::Body};
-use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, Uri, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
 use hyper::body::Incoming;
 use hyper_util::{
     client::legacy::{Client, connect::HttpConnector},
@@ -87,9 +87,16 @@ impl Upstream {
         client: &HttpClient,
         timeout: Duration,
     ) -> Result<Response<Body>, ForwardError> {
+        // A WebSocket handshake keeps its `Upgrade`; the connection is spliced once both sides switched.
+        let upgrade = upgrade_protocol(req.headers());
         strip_hop_by_hop(req.headers_mut());
+        if let Some(protocol) = &upgrade {
+            set_upgrade(req.headers_mut(), protocol);
+        }
         let forwarded = match self {
             Upstream::InProcess(router) => {
+                // In-process, the service's own upgrade handling takes the client connection (its
+                // `OnUpgrade` travels in the request's extensions).
                 *req.uri_mut() = Uri::from(path_and_query);
                 let call = router.clone().oneshot(req.map(Body::new));
                 match tokio::time::timeout(timeout, call).await {
@@ -112,8 +119,16 @@ impl Upstream {
                 parts.path_and_query = Some(path_and_query);
                 *req.uri_mut() =
                     Uri::from_parts(parts).map_err(|e| ForwardError::Unreachable(e.to_string()))?;
+                let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
                 match tokio::time::timeout(timeout, client.request(req)).await {
-                    Ok(Ok(response)) => response.map(Body::new),
+                    Ok(Ok(mut response)) => {
+                        if let (Some(client_side), StatusCode::SWITCHING_PROTOCOLS) =
+                            (client_side, response.status())
+                        {
+                            splice(client_side, hyper::upgrade::on(&mut response));
+                        }
+                        response.map(Body::new)
+                    }
                     Ok(Err(error)) => return Err(ForwardError::Unreachable(error.to_string())),
                     Err(_) => return Err(ForwardError::Timeout),
                 }
@@ -124,8 +139,42 @@ impl Upstream {
         };
         let mut response = forwarded;
         strip_hop_by_hop(response.headers_mut());
+        if let (Some(protocol), StatusCode::SWITCHING_PROTOCOLS) = (&upgrade, response.status()) {
+            set_upgrade(response.headers_mut(), protocol);
+        }
         Ok(response)
     }
+}
+
+/// The protocol a request asks to switch to (`Connection: upgrade` plus `Upgrade: <protocol>`).
+fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
+    let asks = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|token| token.trim().eq_ignore_ascii_case("upgrade"));
+    asks.then(|| headers.get(header::UPGRADE).cloned())
+        .flatten()
+}
+
+fn set_upgrade(headers: &mut HeaderMap, protocol: &HeaderValue) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, protocol.clone());
+}
+
+/// Copies bytes both ways between the client's and the upstream's switched connections until either closes.
+fn splice(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    tokio::spawn(async move {
+        match tokio::try_join!(client, upstream) {
+            Ok((client, upstream)) => {
+                let mut client = hyper_util::rt::TokioIo::new(client);
+                let mut upstream = hyper_util::rt::TokioIo::new(upstream);
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            }
+            Err(error) => tracing::debug!(%error, "upgrade did not complete"),
+        }
+    });
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) belong to one connection and are never forwarded, including any

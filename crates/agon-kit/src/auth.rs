@@ -396,12 +396,20 @@ async fn authenticate(
     verifier: &TokenVerifier,
 ) -> Result<AuthUser, AuthError> {
     let token = bearer_token(header).ok_or(AuthError::Malformed)?;
-    let claims = verifier.verify(token).await?;
-    Ok(AuthUser {
-        user_id: claims.sub,
-        session_id: claims.sid,
-        roles: claims.roles.clone(),
-    })
+    AuthUser::from_token(token, verifier).await
+}
+
+impl AuthUser {
+    /// The caller behind a bare access token, for the places a header cannot carry it (a browser's WebSocket
+    /// handshake sends it as a query parameter, RFC 6750 §2.3).
+    pub async fn from_token(token: &str, verifier: &TokenVerifier) -> Result<Self, AuthError> {
+        let claims = verifier.verify(token).await?;
+        Ok(AuthUser {
+            user_id: claims.sub,
+            session_id: claims.sid,
+            roles: claims.roles.clone(),
+        })
+    }
 }
 
 impl ErrorCode for AuthError {

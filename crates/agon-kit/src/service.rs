@@ -40,6 +40,8 @@ pub struct Deps {
     pub verifier: TokenVerifier,
     /// Where the services' outgoing mail goes.
     pub mail: crate::mail::MailConfig,
+    /// Redis, for state shared by replicas (`agon serve`); `None` in one process.
+    pub redis_url: Option<String>,
 }
 
 /// A built service: its routes and API description, its background tasks and its readiness checks.

@@ -133,6 +133,40 @@ pub mod users {
         pub at: DateTime<Utc>,
     }
 
+    /// A member started following another (only a new follow is announced).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct UserFollowed {
+        pub follower_id: Uuid,
+        pub follower_name: String,
+        pub followee_id: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A push token now belongs to `user_id` (taken over from any previous owner).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DeviceRegistered {
+        pub user_id: Uuid,
+        pub token: String,
+        pub platform: String,
+        pub at: DateTime<Utc>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct DeviceRemoved {
+        pub user_id: Uuid,
+        pub token: String,
+        pub at: DateTime<Utc>,
+    }
+
+    impl super::Event for UserFollowed {
+        const TOPIC: &'static str = "users.user_followed.v1";
+    }
+    impl super::Event for DeviceRegistered {
+        const TOPIC: &'static str = "users.device_registered.v1";
+    }
+    impl super::Event for DeviceRemoved {
+        const TOPIC: &'static str = "users.device_removed.v1";
+    }
     impl super::Event for UserApproved {
         const TOPIC: &'static str = "users.user_approved.v1";
     }

@@ -68,10 +68,19 @@ impl TestApp {
 
     /// The platform sending mail to a real local SMTP server (Python's aiosmtpd), readable with [`TestApp::mails`].
     pub async fn spawn_with_mail() -> Self {
+        Self::spawn_with_mail_and(|_| {}).await
+    }
+
+    /// [`TestApp::spawn_with_mail`] after `adjust` changed the test configuration.
+    pub async fn spawn_with_mail_and(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let sink = SmtpSink::start(dir).await;
         let url = format!("smtp://127.0.0.1:{}", sink.port);
-        let mut app = Self::spawn_with(|c| c.mail.smtp_url = Some(url)).await;
+        let mut app = Self::spawn_with(|c| {
+            c.mail.smtp_url = Some(url);
+            adjust(c);
+        })
+        .await;
         app.smtp = Some(sink);
         app
     }

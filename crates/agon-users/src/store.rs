@@ -236,17 +236,24 @@ impl Store {
         Ok(())
     }
 
-    pub async fn follow(&self, follower: Uuid, followee: Uuid, now: &str) -> Result<(), Error> {
-        sqlx::query(
+    /// Records the follow; true if it is new.
+    pub async fn follow(
+        &self,
+        tx: &mut Tx,
+        follower: Uuid,
+        followee: Uuid,
+        now: &str,
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
             "insert into follows (follower_id, followee_id, created_at) values ($1, $2, $3) \
              on conflict (follower_id, followee_id) do nothing",
         )
         .bind(follower.to_string())
         .bind(followee.to_string())
         .bind(now)
-        .execute(self.db.pool())
+        .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     pub async fn unfollow(&self, follower: Uuid, followee: Uuid) -> Result<(), Error> {
@@ -303,6 +310,7 @@ impl Store {
     /// Registers a device token for `user_id`, taking it over from whoever had it (a phone changed hands).
     pub async fn put_device(
         &self,
+        tx: &mut Tx,
         user_id: Uuid,
         token: &str,
         platform: &str,
@@ -316,7 +324,7 @@ impl Store {
         .bind(user_id.to_string())
         .bind(platform)
         .bind(now)
-        .execute(self.db.pool())
+        .execute(&mut **tx)
         .await?;
         Ok(())
     }
@@ -340,11 +348,16 @@ impl Store {
             .collect()
     }
 
-    pub async fn delete_device(&self, user_id: Uuid, token: &str) -> Result<bool, Error> {
+    pub async fn delete_device(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        token: &str,
+    ) -> Result<bool, Error> {
         let done = sqlx::query("delete from devices where token = $1 and user_id = $2")
             .bind(token)
             .bind(user_id.to_string())
-            .execute(self.db.pool())
+            .execute(&mut **tx)
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -39,6 +39,7 @@ pub struct Config {
     pub mail: agon_kit::MailConfig,
     pub auth: agon_auth::Config,
     pub users: agon_users::Config,
+    pub notifications: agon_notifications::Config,
     pub gateway: agon_gateway::Config,
 }
 
@@ -69,6 +70,7 @@ impl Default for Config {
             mail: Default::default(),
             auth: Default::default(),
             users: Default::default(),
+            notifications: Default::default(),
             gateway: Default::default(),
         }
     }

@@ -24,6 +24,10 @@ pub const SERVICES: &[ServiceDef] = &[
         name: agon_users::SERVICE,
         prefixes: &["/users"],
     },
+    ServiceDef {
+        name: agon_notifications::SERVICE,
+        prefixes: &["/notifications", "/ws"],
+    },
 ];
 
 /// The names `agon serve` accepts.
@@ -36,6 +40,9 @@ pub async fn build_service(name: &str, deps: &Deps, config: &Config) -> anyhow::
     match name {
         agon_auth::SERVICE => agon_auth::build(deps, config.auth.clone()).await,
         agon_users::SERVICE => agon_users::build(deps, config.users.clone()).await,
+        agon_notifications::SERVICE => {
+            agon_notifications::build(deps, config.notifications.clone()).await
+        }
         other => anyhow::bail!(
             "unknown service {other:?} (known: {})",
             service_names().join(", ")
@@ -114,6 +121,7 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         bus,
         verifier,
         mail: config.mail.clone(),
+        redis_url: config.redis_url.clone(),
     })
 }
 
@@ -130,6 +138,7 @@ pub fn embedded_deps(config: &Config, databases: Databases) -> Deps {
             None,
         ),
         mail: config.mail.clone(),
+        redis_url: None,
     }
 }
 

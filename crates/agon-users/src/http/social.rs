@@ -92,10 +92,27 @@ async fn follow(
         ));
     }
     state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
-    state
+    let follower = state
         .store
-        .follow(auth.user_id, id, &agon_bus::now_text())
-        .await?;
+        .profile(auth.user_id)
+        .await?
+        .ok_or(Error::NotFound(auth.user_id))?;
+    let mut tx = state.store.db().begin().await?;
+    if state
+        .store
+        .follow(&mut tx, auth.user_id, id, &agon_bus::now_text())
+        .await?
+    {
+        let event = agon_messages::users::UserFollowed {
+            follower_id: auth.user_id,
+            follower_name: follower.display_name,
+            followee_id: id,
+            at: chrono::Utc::now(),
+        };
+        agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
+    }
+    tx.commit().await?;
+    state.outbox.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -306,10 +323,26 @@ async fn register_device(
     if !["ios", "android", "web"].contains(&body.platform.as_str()) {
         return Err(invalid("platform", "must be ios, android or web"));
     }
+    let mut tx = state.store.db().begin().await?;
     state
         .store
-        .put_device(auth.user_id, token, &body.platform, &agon_bus::now_text())
+        .put_device(
+            &mut tx,
+            auth.user_id,
+            token,
+            &body.platform,
+            &agon_bus::now_text(),
+        )
         .await?;
+    let event = agon_messages::users::DeviceRegistered {
+        user_id: auth.user_id,
+        token: token.to_owned(),
+        platform: body.platform.clone(),
+        at: chrono::Utc::now(),
+    };
+    agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
+    tx.commit().await?;
+    state.outbox.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -321,11 +354,23 @@ async fn delete_device(
     AxumState(state): AxumState<State>,
     Path(token): Path<String>,
 ) -> Result<StatusCode, Error> {
-    if state.store.delete_device(auth.user_id, &token).await? {
-        Ok(StatusCode::NO_CONTENT)
-    } else {
-        Err(Error::DeviceNotFound)
+    let mut tx = state.store.db().begin().await?;
+    if !state
+        .store
+        .delete_device(&mut tx, auth.user_id, &token)
+        .await?
+    {
+        return Err(Error::DeviceNotFound);
     }
+    let event = agon_messages::users::DeviceRemoved {
+        user_id: auth.user_id,
+        token,
+        at: chrono::Utc::now(),
+    };
+    agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    Ok(StatusCode::NO_CONTENT)
 }
 
 fn decode_distance_cursor(cursor: Option<&str>) -> Result<Option<(f64, Uuid)>, Error> {

@@ -1,0 +1,267 @@
+//! What a notification is: its kinds (with their channels, criticality and digest rule) and the table that turns
+//! other services' events into notifications. Adding a notification for a new event is a row in [`TEMPLATES`]
+//! (and its consumer in `events.rs` subscribed by topic), not code per event.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Where a notification can go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Stored, listed and pushed live over the WebSocket.
+    InApp,
+    Email,
+    Sms,
+    Push,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 4] = [Channel::InApp, Channel::Email, Channel::Sms, Channel::Push];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::InApp => "in_app",
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Push => "push",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+/// A kind of notification: the channels it uses unless the member opted out, and whether opting out is allowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Kind {
+    pub name: &'static str,
+    /// Security notices: sent on their channels whatever the member's preferences.
+    pub critical: bool,
+    /// Channels used by default (a member can opt out of non-critical ones, or into others).
+    pub channels: &'static [Channel],
+    /// Bursts of this kind merge into one message per member and window on the external channels.
+    pub digest: bool,
+}
+
+use Channel::{Email, InApp, Push};
+
+pub const KINDS: &[Kind] = &[
+    Kind {
+        name: "welcome",
+        critical: false,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
+        name: "account_approved",
+        critical: false,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
+        name: "account_suspended",
+        critical: true,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
+        name: "account_restored",
+        critical: true,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
+        name: "roles_changed",
+        critical: false,
+        channels: &[InApp],
+        digest: false,
+    },
+    Kind {
+        name: "new_device_login",
+        critical: true,
+        channels: &[InApp, Email, Push],
+        digest: false,
+    },
+    Kind {
+        name: "password_changed",
+        critical: true,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
+        name: "new_follower",
+        critical: false,
+        channels: &[InApp, Push, Email],
+        digest: true,
+    },
+    // Sent by staff to members, and broadcast by administrators.
+    Kind {
+        name: "message",
+        critical: false,
+        channels: &[InApp],
+        digest: false,
+    },
+    Kind {
+        name: "announcement",
+        critical: false,
+        channels: &[InApp],
+        digest: false,
+    },
+];
+
+pub fn kind(name: &str) -> Option<&'static Kind> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// One event type's notification. `{field}` in the title and body is replaced by that field of the event's
+/// payload (arrays are joined with ", "; a missing or null field by `fallback`).
+#[derive(Debug, Clone, Copy)]
+pub struct Template {
+    pub topic: &'static str,
+    pub kind: &'static str,
+    /// The payload field naming the recipient.
+    pub recipient: &'static str,
+    /// A boolean payload field that must be true for the notification to exist.
+    pub only_if: Option<&'static str>,
+    pub title: &'static str,
+    pub body: &'static str,
+    pub link: Option<&'static str>,
+}
+
+pub const TEMPLATES: &[Template] = &[
+    Template {
+        topic: "auth.user_registered.v1",
+        kind: "welcome",
+        recipient: "user_id",
+        only_if: None,
+        title: "Welcome to the club",
+        body: "Hello {display_name}, your account is ready.",
+        link: None,
+    },
+    Template {
+        topic: "users.user_approved.v1",
+        kind: "account_approved",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your account was approved",
+        body: "An administrator approved your account; you can log in now.",
+        link: None,
+    },
+    Template {
+        topic: "users.user_banned.v1",
+        kind: "account_suspended",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your account was suspended",
+        body: "An administrator suspended your account. Reason: {reason}",
+        link: None,
+    },
+    Template {
+        topic: "users.user_unbanned.v1",
+        kind: "account_restored",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your account was restored",
+        body: "Your account is active again.",
+        link: None,
+    },
+    Template {
+        topic: "users.roles_changed.v1",
+        kind: "roles_changed",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your roles changed",
+        body: "Your roles are now: {roles}.",
+        link: None,
+    },
+    Template {
+        topic: "auth.logged_in.v1",
+        kind: "new_device_login",
+        recipient: "user_id",
+        only_if: Some("new_device"),
+        title: "New login to your account",
+        body: "Your account was used from a new device ({user_agent}) at {at}. If this was not you, change your password now.",
+        link: None,
+    },
+    Template {
+        topic: "auth.password_changed.v1",
+        kind: "password_changed",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your password was changed",
+        body: "The password of your account was changed ({via}) at {at}. If this was not you, reset it now.",
+        link: None,
+    },
+    Template {
+        topic: "users.user_followed.v1",
+        kind: "new_follower",
+        recipient: "followee_id",
+        only_if: None,
+        title: "New follower",
+        body: "{follower_name} follows you now.",
+        link: Some("/users/{follower_id}"),
+    },
+];
+
+pub fn template(topic: &str) -> Option<&'static Template> {
+    TEMPLATES.iter().find(|t| t.topic == topic)
+}
+
+/// Fills `{field}` placeholders from `payload`.
+pub fn render(text: &str, payload: &serde_json::Value) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        let field = &rest[start + 1..start + end];
+        out.push_str(&value_text(payload.get(field)));
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn value_text(value: Option<&serde_json::Value>) -> String {
+    match value {
+        None | Some(serde_json::Value::Null) => "unknown".into(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .map(|i| value_text(Some(i)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_has_a_kind_and_one_template_per_topic() {
+        for t in TEMPLATES {
+            assert!(kind(t.kind).is_some(), "{} has no kind", t.kind);
+            assert_eq!(
+                TEMPLATES.iter().filter(|o| o.topic == t.topic).count(),
+                1,
+                "{}: the notification id is the event id, so one template per topic",
+                t.topic
+            );
+        }
+    }
+
+    #[test]
+    fn placeholders_are_filled_from_the_payload() {
+        let payload = serde_json::json!({"display_name": "Ana", "roles": ["coach", "athlete"], "reason": null});
+        assert_eq!(render("Hello {display_name}!", &payload), "Hello Ana!");
+        assert_eq!(render("{roles}.", &payload), "coach, athlete.");
+        assert_eq!(render("Reason: {reason}", &payload), "Reason: unknown");
+        assert_eq!(render("no {close", &payload), "no {close");
+    }
+}

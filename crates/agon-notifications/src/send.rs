@@ -1,0 +1,295 @@
+//! Sending: one notification to some members or to everyone, on the channels its kind, the sender and each
+//! member's preferences allow — all inside the caller's transaction, so a notification exists with every
+//! delivery it implies or not at all. Email goes through the kit's mail queue; SMS and push become rows in
+//! `deliveries` for the provider worker; bursts with a digest key become one row in `digests` per member.
+
+use std::collections::{HashMap, HashSet};
+
+use agon_db::{Row, Tx};
+use uuid::Uuid;
+
+use crate::{
+    State,
+    domain::{Channel, Kind},
+    hub::Push,
+    store::View,
+};
+
+/// What is sent.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// The notification's id, the same for every recipient (an event's id when an event caused it, so a
+    /// redelivered event finds it already there).
+    pub id: Uuid,
+    pub kind: &'static Kind,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub data: serde_json::Value,
+    /// Channels asked for; a member's preferences add or remove non-critical ones.
+    pub channels: Vec<Channel>,
+    /// External channels merge this key's bursts into one message per member and digest window.
+    pub digest_key: Option<String>,
+}
+
+pub enum Audience {
+    Users(Vec<Uuid>),
+    Everyone,
+}
+
+struct Recipient {
+    user: Uuid,
+    email: String,
+    phone: Option<String>,
+}
+
+/// Stores and schedules `draft` for `audience` inside `tx`; returns the live push for connected members (to send
+/// once `tx` committed) and how many members got it.
+pub async fn notify(
+    state: &State,
+    tx: &mut Tx,
+    audience: &Audience,
+    draft: &Draft,
+) -> anyhow::Result<(Option<Push>, usize)> {
+    let recipients = recipients(tx, audience).await?;
+    let choices = preferences(tx, draft.kind.name, audience).await?;
+    let now = agon_bus::now_text();
+    let view = View {
+        id: draft.id,
+        kind: draft.kind.name.to_owned(),
+        title: draft.title.clone(),
+        body: draft.body.clone(),
+        link: draft.link.clone(),
+        data: draft.data.clone(),
+        critical: draft.kind.critical,
+        created_at: now.clone(),
+        read_at: None,
+    };
+    let wants = |user: Uuid, channel: Channel| -> bool {
+        let asked = draft.channels.contains(&channel);
+        if draft.kind.critical {
+            return asked;
+        }
+        choices.get(&(user, channel)).copied().unwrap_or(asked)
+    };
+    let mut in_app = Vec::new();
+    for r in &recipients {
+        if wants(r.user, Channel::InApp) {
+            let fresh = sqlx::query(
+                "insert into notifications (user_id, id, type, title, body, link, data, critical, created_at) \
+                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (user_id, id) do nothing",
+            )
+            .bind(r.user.to_string())
+            .bind(draft.id.to_string())
+            .bind(draft.kind.name)
+            .bind(&draft.title)
+            .bind(&draft.body)
+            .bind(draft.link.clone())
+            .bind(draft.data.to_string())
+            .bind(i64::from(draft.kind.critical))
+            .bind(&now)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if fresh {
+                in_app.push(r.user);
+            }
+        }
+        if wants(r.user, Channel::Email) {
+            external(state, tx, r, Channel::Email, &r.email, draft, &now).await?;
+        }
+        if wants(r.user, Channel::Sms) {
+            match (&r.phone, &state.config.sms_url) {
+                (Some(phone), Some(_)) => {
+                    external(state, tx, r, Channel::Sms, phone, draft, &now).await?;
+                }
+                _ => tracing::debug!(user = %r.user, "no SMS number or provider; SMS skipped"),
+            }
+        }
+        if wants(r.user, Channel::Push) && state.config.push_url.is_some() {
+            for token in push_tokens(tx, r.user).await? {
+                external(state, tx, r, Channel::Push, &token, draft, &now).await?;
+            }
+        }
+    }
+    let push = (!in_app.is_empty()).then(|| Push {
+        users: match audience {
+            Audience::Everyone => None,
+            Audience::Users(_) => Some(in_app.clone()),
+        },
+        frame: frame(&view),
+    });
+    Ok((push, recipients.len()))
+}
+
+/// The WebSocket text frame carrying one notification.
+pub fn frame(view: &View) -> String {
+    serde_json::json!({"type": "notification", "notification": view}).to_string()
+}
+
+/// One message on an external channel: now, or merged into the member's open digest for the key.
+async fn external(
+    state: &State,
+    tx: &mut Tx,
+    r: &Recipient,
+    channel: Channel,
+    destination: &str,
+    draft: &Draft,
+    now: &str,
+) -> anyhow::Result<()> {
+    if let Some(key) = &draft.digest_key {
+        let due = (chrono::Utc::now()
+            + chrono::Duration::seconds(state.config.digest_window_secs as i64))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        // One row per member, key and channel: concurrent senders add to the same row.
+        sqlx::query(
+            "insert into digests (user_id, digest_key, channel, type, count, title, body, due_at) \
+             values ($1, $2, $3, $4, 1, $5, $6, $7) on conflict (user_id, digest_key, channel) \
+             do update set count = digests.count + 1, title = excluded.title, body = excluded.body",
+        )
+        .bind(r.user.to_string())
+        .bind(key)
+        .bind(channel.as_str())
+        .bind(draft.kind.name)
+        .bind(&draft.title)
+        .bind(&draft.body)
+        .bind(due)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(());
+    }
+    let link = draft.link.as_deref();
+    dispatch(
+        tx,
+        r.user,
+        channel,
+        destination,
+        &draft.title,
+        &draft.body,
+        link,
+        draft.id,
+        now,
+    )
+    .await
+}
+
+/// Queues one message on `channel` to `destination` (an address, a number or a push token).
+#[allow(clippy::too_many_arguments)]
+pub async fn dispatch(
+    tx: &mut Tx,
+    user: Uuid,
+    channel: Channel,
+    destination: &str,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+    notification: Uuid,
+    now: &str,
+) -> anyhow::Result<()> {
+    if channel == Channel::Email {
+        let mut text = body.to_owned();
+        if let Some(link) = link {
+            text.push_str(&format!("\n\n{link}"));
+        }
+        agon_kit::Mail::enqueue(
+            tx,
+            &agon_kit::Email {
+                to: destination.to_owned(),
+                subject: title.to_owned(),
+                text,
+            },
+        )
+        .await?;
+        return Ok(());
+    }
+    let payload = match channel {
+        Channel::Sms => serde_json::json!({"to": destination, "text": format!("{title}: {body}")}),
+        _ => serde_json::json!({
+            "token": destination, "title": title, "body": body,
+            "data": {"notification_id": notification, "link": link},
+        }),
+    };
+    sqlx::query(
+        "insert into deliveries (id, user_id, channel, destination, payload, status, attempts, next_attempt_at, created_at) \
+         values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+    )
+    .bind(Uuid::now_v7().to_string())
+    .bind(user.to_string())
+    .bind(channel.as_str())
+    .bind(destination)
+    .bind(payload.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn recipients(tx: &mut Tx, audience: &Audience) -> anyhow::Result<Vec<Recipient>> {
+    let rows = match audience {
+        Audience::Everyone => {
+            sqlx::query("select user_id, email, phone from recipients order by user_id")
+                .fetch_all(&mut **tx)
+                .await?
+        }
+        Audience::Users(users) => {
+            let mut rows = Vec::with_capacity(users.len());
+            let unique: HashSet<&Uuid> = users.iter().collect();
+            for user in unique {
+                if let Some(row) =
+                    sqlx::query("select user_id, email, phone from recipients where user_id = $1")
+                        .bind(user.to_string())
+                        .fetch_optional(&mut **tx)
+                        .await?
+                {
+                    rows.push(row);
+                }
+            }
+            rows
+        }
+    };
+    rows.iter()
+        .map(|row| {
+            Ok(Recipient {
+                user: row.try_get::<String, _>("user_id")?.parse()?,
+                email: row.try_get("email")?,
+                phone: row.try_get("phone")?,
+            })
+        })
+        .collect()
+}
+
+/// Stored choices for one kind: (member, channel) → enabled.
+async fn preferences(
+    tx: &mut Tx,
+    kind: &str,
+    audience: &Audience,
+) -> anyhow::Result<HashMap<(Uuid, Channel), bool>> {
+    let rows = sqlx::query("select user_id, channel, enabled from preferences where type = $1")
+        .bind(kind)
+        .fetch_all(&mut **tx)
+        .await?;
+    let wanted: Option<HashSet<&Uuid>> = match audience {
+        Audience::Users(users) => Some(users.iter().collect()),
+        Audience::Everyone => None,
+    };
+    let mut choices = HashMap::new();
+    for row in rows {
+        let user: Uuid = row.try_get::<String, _>("user_id")?.parse()?;
+        if wanted.as_ref().is_some_and(|w| !w.contains(&user)) {
+            continue;
+        }
+        if let Some(channel) = Channel::parse(&row.try_get::<String, _>("channel")?) {
+            choices.insert((user, channel), row.try_get::<i64, _>("enabled")? != 0);
+        }
+    }
+    Ok(choices)
+}
+
+async fn push_tokens(tx: &mut Tx, user: Uuid) -> anyhow::Result<Vec<String>> {
+    let rows = sqlx::query("select token from push_tokens where user_id = $1 order by token")
+        .bind(user.to_string())
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("token")?)).collect()
+}
