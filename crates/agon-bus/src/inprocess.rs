@@ -24,10 +24,11 @@ impl Broker for InProcess {
     async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
         let subscriptions = self.subscriptions.read().await;
         for envelope in batch {
-            for sub in subscriptions
-                .iter()
-                .filter(|s| s.topics.contains(&envelope.topic))
-            {
+            for sub in subscriptions.iter().filter(|s| {
+                s.topics
+                    .iter()
+                    .any(|t| t == &envelope.topic || t == agon_messages::ALL_TOPICS)
+            }) {
                 deliver(&sub.consumer, sub.handler.as_ref(), envelope).await?;
             }
         }

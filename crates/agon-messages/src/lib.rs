@@ -11,6 +11,19 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 /// Events produced by the auth service.
+/// Every event, whatever its topic, as raw JSON: for consumers that keep all of them (the metrics event store).
+/// Its topic is the wildcard every broker routes all events to.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct AnyEvent(pub serde_json::Value);
+
+impl Event for AnyEvent {
+    const TOPIC: &'static str = ALL_TOPICS;
+}
+
+/// The topic pattern that matches every topic (RabbitMQ's multi-word wildcard).
+pub const ALL_TOPICS: &str = "#";
+
 pub mod auth {
     use serde::{Deserialize, Serialize};
     use uuid::Uuid;

@@ -94,6 +94,16 @@ enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// Business metrics: recompute the projection from the event store (after adding a metric, say).
+    Metrics {
+        #[command(subcommand)]
+        action: MetricsAction,
+        /// PostgreSQL URL; without it, the SQLite files under --data-dir
+        #[arg(long, value_name = "URL", global = true)]
+        database_url: Option<String>,
+        #[arg(long, value_name = "DIR", global = true)]
+        data_dir: Option<PathBuf>,
+    },
     /// Print the resolved route table of the gateway.
     Routes {
         #[arg(long, value_name = "NAME")]
@@ -101,6 +111,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum MetricsAction {
+    /// Recount every stored event into the business metrics, printing progress.
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -196,6 +212,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Routes { .. } => routes(config).await,
         Command::Admin { action, .. } => admin(action, &config).await,
         Command::Bus { action, .. } => bus(action, &config).await,
+        Command::Metrics {
+            action: MetricsAction::Rebuild,
+            ..
+        } => {
+            let db = agon_metrics::open(&databases(&config)).await?;
+            let started = std::time::Instant::now();
+            let counted = agon_metrics::rebuild(&db, |done, total| {
+                eprintln!("rebuilding metrics: {done}/{total} events");
+            })
+            .await?;
+            println!(
+                "metrics rebuilt from {counted} events in {} ms",
+                started.elapsed().as_millis()
+            );
+            Ok(())
+        }
     }
 }
 
@@ -507,6 +539,11 @@ fn flags(command: &Command) -> serde_json::Value {
             ..
         }
         | Command::Bus {
+            database_url,
+            data_dir,
+            ..
+        }
+        | Command::Metrics {
             database_url,
             data_dir,
             ..

@@ -28,6 +28,10 @@ pub const SERVICES: &[ServiceDef] = &[
         name: agon_notifications::SERVICE,
         prefixes: &["/notifications", "/ws"],
     },
+    ServiceDef {
+        name: agon_metrics::SERVICE,
+        prefixes: &["/analytics"],
+    },
 ];
 
 /// The names `agon serve` accepts.
@@ -43,6 +47,7 @@ pub async fn build_service(name: &str, deps: &Deps, config: &Config) -> anyhow::
         agon_notifications::SERVICE => {
             agon_notifications::build(deps, config.notifications.clone()).await
         }
+        agon_metrics::SERVICE => agon_metrics::build(deps).await,
         other => anyhow::bail!(
             "unknown service {other:?} (known: {})",
             service_names().join(", ")

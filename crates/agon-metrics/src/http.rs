@@ -1,0 +1,300 @@
+//! The backoffice's business metrics (administrators): counts per metric over a date range, bucketed by day,
+//! week or month with their breakdowns, and the stored events themselves. Under `/analytics`, because `/metrics`
+//! is every process's Prometheus endpoint.
+
+use std::collections::BTreeMap;
+
+use agon_db::Row;
+use agon_kit::{AuthUser, Json, Page, PageParams, Query, Role};
+use axum::extract::State as AxumState;
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    State,
+    error::{Error, invalid},
+    projection,
+};
+
+/// Longest range one query may cover.
+pub const MAX_DAYS: i64 = 3660;
+
+pub fn router(state: State) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(metrics))
+        .routes(routes!(events))
+        .with_state(state)
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq)]
+#[serde(rename_all = "lowercase")]
+pub enum Bucket {
+    Day,
+    Week,
+    Month,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsParams {
+    /// First day, `YYYY-MM-DD` (UTC), inclusive; default 29 days before `to`.
+    pub from: Option<String>,
+    /// Last day, inclusive; default today.
+    pub to: Option<String>,
+    /// `day` (default), `week` (ISO weeks, from Monday) or `month`.
+    pub bucket: Option<Bucket>,
+    /// One metric; default all.
+    pub metric: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Metrics {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub bucket: Bucket,
+    pub metrics: Vec<Series>,
+}
+
+/// One metric over the range.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Series {
+    pub metric: String,
+    pub total: i64,
+    /// The total per breakdown value (login method, password change path …); empty when the metric has none.
+    pub by: BTreeMap<String, i64>,
+    /// Every bucket in the range, empty ones included. A bucket's `start` may precede `from` (a week or month
+    /// that began earlier); only days inside the range are counted.
+    pub buckets: Vec<Point>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Point {
+    pub start: NaiveDate,
+    pub count: i64,
+    pub by: BTreeMap<String, i64>,
+}
+
+fn parse_day(field: &str, text: &str) -> Result<NaiveDate, Error> {
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| invalid(field, "must be a date as YYYY-MM-DD"))
+}
+
+fn bucket_start(day: NaiveDate, bucket: Bucket) -> NaiveDate {
+    match bucket {
+        Bucket::Day => day,
+        Bucket::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+        Bucket::Month => day.with_day(1).unwrap_or(day),
+    }
+}
+
+/// Business metrics over a date range (administrators).
+#[utoipa::path(get, path = "/analytics/metrics", tag = "analytics", security(("bearer" = [])), params(MetricsParams),
+    responses((status = 200, body = Metrics), (status = 401), (status = 403), (status = 422)))]
+async fn metrics(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Query(params): Query<MetricsParams>,
+) -> Result<Json<Metrics>, Error> {
+    auth.require(Role::Admin)?;
+    let to = match &params.to {
+        Some(text) => parse_day("to", text)?,
+        None => Utc::now().date_naive(),
+    };
+    let from = match &params.from {
+        Some(text) => parse_day("from", text)?,
+        None => to - Duration::days(29),
+    };
+    if from > to {
+        return Err(invalid("from", "must not be after to"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(invalid("from", "the range may cover at most 3660 days"));
+    }
+    let names = projection::metrics();
+    let selected: Vec<&str> = match &params.metric {
+        Some(m) if names.contains(&m.as_str()) => vec![m.as_str()],
+        Some(_) => {
+            return Err(invalid(
+                "metric",
+                &format!("unknown metric; known: {}", names.join(", ")),
+            ));
+        }
+        None => names,
+    };
+    let bucket = params.bucket.unwrap_or(Bucket::Day);
+    let rows = sqlx::query(
+        "select metric, dimension, day, count from daily_counts where day >= $1 and day <= $2",
+    )
+    .bind(from.to_string())
+    .bind(to.to_string())
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut starts = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let start = bucket_start(day, bucket);
+        if starts.last() != Some(&start) {
+            starts.push(start);
+        }
+        day += Duration::days(1);
+    }
+    let mut series: Vec<Series> = selected
+        .iter()
+        .map(|m| Series {
+            metric: (*m).to_owned(),
+            total: 0,
+            by: BTreeMap::new(),
+            buckets: starts
+                .iter()
+                .map(|s| Point {
+                    start: *s,
+                    count: 0,
+                    by: BTreeMap::new(),
+                })
+                .collect(),
+        })
+        .collect();
+    for row in rows {
+        let metric: String = row.try_get("metric")?;
+        let Some(s) = series.iter_mut().find(|s| s.metric == metric) else {
+            continue;
+        };
+        let dimension: String = row.try_get("dimension")?;
+        let count: i64 = row.try_get("count")?;
+        let day = parse_day("day", &row.try_get::<String, _>("day")?)?;
+        let start = bucket_start(day, bucket);
+        s.total += count;
+        let Ok(i) = starts.binary_search(&start) else {
+            continue;
+        };
+        s.buckets[i].count += count;
+        if !dimension.is_empty() {
+            *s.by.entry(dimension.clone()).or_default() += count;
+            *s.buckets[i].by.entry(dimension).or_default() += count;
+        }
+    }
+    Ok(Json(Metrics {
+        from,
+        to,
+        bucket,
+        metrics: series,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct EventParams {
+    /// Only this topic, such as `auth.logged_in.v1`.
+    pub topic: Option<String>,
+    /// First day (UTC), inclusive.
+    pub from: Option<String>,
+    /// Last day (UTC), inclusive.
+    pub to: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A stored event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub topic: String,
+    pub source: String,
+    pub occurred_at: String,
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+/// The stored events, newest first (administrators): the drill-down behind a metric.
+#[utoipa::path(get, path = "/analytics/events", tag = "analytics", security(("bearer" = [])), params(EventParams),
+    responses((status = 200, body = Page<StoredEvent>), (status = 401), (status = 403), (status = 422)))]
+async fn events(
+    auth: AuthUser,
+    AxumState(state): AxumState<State>,
+    Query(params): Query<EventParams>,
+) -> Result<Json<Page<StoredEvent>>, Error> {
+    auth.require(Role::Admin)?;
+    let from = params
+        .from
+        .as_deref()
+        .map(|t| parse_day("from", t))
+        .transpose()?;
+    let to = params
+        .to
+        .as_deref()
+        .map(|t| parse_day("to", t))
+        .transpose()?;
+    let page = PageParams {
+        limit: params.limit,
+        cursor: params.cursor,
+    };
+    let before = match page
+        .after()
+        .map_err(|_| invalid("cursor", "not a cursor"))?
+    {
+        Some(text) => Some(
+            text.parse::<i64>()
+                .map_err(|_| invalid("cursor", "not a cursor"))?,
+        ),
+        None => None,
+    };
+    // Day bounds compare as text: stored times are fixed-width RFC 3339 UTC.
+    let rows = sqlx::query(
+        "select seq, id, topic, source, occurred_at, payload from events \
+         where ($1 is null or topic = $1) and ($2 is null or occurred_at >= $2) \
+         and ($3 is null or occurred_at < $3) and ($4 is null or seq < $4) order by seq desc limit $5",
+    )
+    .bind(params.topic)
+    .bind(from.map(|d| d.to_string()))
+    .bind(to.map(|d| (d + Duration::days(1)).to_string()))
+    .bind(before)
+    .bind(page.fetch())
+    .fetch_all(state.db.pool())
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for row in &rows {
+        items.push((
+            row.try_get::<i64, _>("seq")?,
+            StoredEvent {
+                id: row
+                    .try_get::<String, _>("id")?
+                    .parse()
+                    .map_err(|e| Error::Internal(anyhow::anyhow!("stored id: {e}")))?,
+                topic: row.try_get("topic")?,
+                source: row.try_get("source")?,
+                occurred_at: row.try_get("occurred_at")?,
+                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)
+                    .map_err(|e| Error::Internal(e.into()))?,
+            },
+        ));
+    }
+    let page = page.page(items, |(seq, _)| seq.to_string());
+    Ok(Json(Page {
+        items: page.items.into_iter().map(|(_, e)| e).collect(),
+        next_cursor: page.next_cursor,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_start_on_mondays_and_first_days() {
+        let d = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(); // a Saturday
+        assert_eq!(bucket_start(d, Bucket::Day), d);
+        assert_eq!(
+            bucket_start(d, Bucket::Week),
+            NaiveDate::from_ymd_opt(2026, 11, 16).unwrap()
+        );
+        assert_eq!(
+            bucket_start(d, Bucket::Month),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+        );
+    }
+}
