@@ -112,6 +112,11 @@ impl Bus {
         Ok(Self::new(Arc::new(RabbitMq::connect(url).await?)))
     }
 
+    /// RabbitMQ for declaring the topology only (see [`RabbitMq::topology_only`]).
+    pub async fn rabbitmq_topology(url: &str) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(RabbitMq::topology_only(url).await?)))
+    }
+
     /// Creates the bus tables in `db` (beside the service's own, with their own history) and returns the outbox.
     pub async fn outbox(&self, db: &Db) -> anyhow::Result<Outbox> {
         install(db).await?;

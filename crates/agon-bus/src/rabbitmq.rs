@@ -35,6 +35,8 @@ const PREFETCH: u16 = 200;
 
 pub struct RabbitMq {
     url: String,
+    /// False for a topology-only connection (`agon migrate`): subscribing declares the queue and stops there.
+    consume: bool,
     connection: Mutex<Option<Arc<Connection>>>,
     publisher: Mutex<Option<Channel>>,
 }
@@ -43,8 +45,20 @@ impl RabbitMq {
     /// Connects to `url` (`amqp://user:password@host:port/vhost`) and declares the exchanges. Fails when the
     /// broker cannot be reached now; later outages are ridden out by reconnecting.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, true).await
+    }
+
+    /// A connection that only declares: the exchanges, and each subscriber's queue and bindings without
+    /// consuming. `agon migrate` uses it so that every consumer's queue exists before any service publishes —
+    /// an event published before its consumer's queue exists would reach only `agon.unrouted`.
+    pub async fn topology_only(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, consume: bool) -> anyhow::Result<Self> {
         let broker = Self {
             url: url.to_owned(),
+            consume,
             connection: Mutex::new(None),
             publisher: Mutex::new(None),
         };
@@ -266,8 +280,12 @@ impl Broker for RabbitMq {
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         // Declared now, so events published from here on are kept for this consumer even before it runs.
         declare_queue(&self.channel().await?, consumer, &topics).await?;
+        if !self.consume {
+            return Ok(());
+        }
         let me = Self {
             url: self.url.clone(),
+            consume: true,
             connection: Mutex::new(None),
             publisher: Mutex::new(None),
         };

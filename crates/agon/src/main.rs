@@ -65,12 +65,17 @@ enum Command {
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
     },
-    /// Apply pending database migrations: of one service, or of all.
+    /// Apply pending database migrations (of one service, or of all) and, with --amqp-url, declare the
+    /// services' RabbitMQ queues. Run it before starting `agon serve` processes.
     Migrate {
         service: Option<String>,
         /// PostgreSQL URL; without it, the SQLite files under --data-dir
         #[arg(long, value_name = "URL")]
         database_url: Option<String>,
+        /// RabbitMQ URL: also declare every consumer's queue, so no event published before a consumer first
+        /// starts is missed
+        #[arg(long, value_name = "URL")]
+        amqp_url: Option<String>,
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
@@ -360,8 +365,11 @@ async fn bus(action: BusAction, config: &Config) -> anyhow::Result<()> {
 
 async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
     let databases = databases(config);
-    // Building a service applies its migrations; nothing is served.
-    let deps = platform::embedded_deps(config, databases);
+    // Building a service applies its migrations and subscribes its consumers; nothing is served or consumed.
+    let mut deps = platform::embedded_deps(config, databases);
+    if let Some(url) = &config.amqp_url {
+        deps.bus = agon_bus::Bus::rabbitmq_topology(url).await?;
+    }
     let names: Vec<&str> = match service {
         Some(name) => vec![name],
         None => platform::service_names(),
@@ -528,8 +536,10 @@ fn flags(command: &Command) -> serde_json::Value {
         Command::Migrate {
             database_url,
             data_dir,
+            amqp_url,
             ..
         } => {
+            put("amqp_url", amqp_url.clone().map(Into::into));
             put("database_url", database_url.clone().map(Into::into));
             put("data_dir", path(data_dir));
         }

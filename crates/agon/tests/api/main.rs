@@ -275,24 +275,38 @@ async fn up_serves_the_platform_and_drains_on_sigterm() {
 
 #[tokio::test]
 async fn serve_runs_each_service_in_its_own_process_on_postgres() {
-    let (Some(url), Some(amqp)) = (
+    let (Some(url), Some(amqp), Some(redis)) = (
         agon_testkit::test_database_url(),
         agon_testkit::test_amqp_url(),
+        agon_testkit::test_redis_url(),
     ) else {
-        eprintln!("runs in the PostgreSQL pass of scripts/test, which also starts RabbitMQ");
+        eprintln!(
+            "runs in the PostgreSQL pass of scripts/test, which also starts RabbitMQ and Redis"
+        );
         return;
     };
     let prefix = format!("d{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let (auth_port, users_port, gateway_port) = (free_port(), free_port(), free_port());
+    let (notifications_a, notifications_b, metrics_port) = (free_port(), free_port(), free_port());
+    let fanout = format!("agon:test:{prefix}");
     let auth_url = format!("http://127.0.0.1:{auth_port}");
     let users_url = format!("http://127.0.0.1:{users_port}");
     let common = [
         ("AGON_DATABASE_URL", url.as_str()),
         ("AGON_SCHEMA_PREFIX", prefix.as_str()),
         ("AGON_AMQP_URL", amqp.as_str()),
+        ("AGON_REDIS_URL", redis.as_str()),
+        ("AGON_NOTIFICATIONS__FANOUT_CHANNEL", fanout.as_str()),
         ("AGON_AUTH__ADMIN_EMAIL", agon_testkit::ADMIN_EMAIL),
         ("AGON_AUTH__ADMIN_PASSWORD", agon_testkit::ADMIN_PASSWORD),
     ];
+    // As a deployment does: databases migrated and every consumer's queue declared before anything publishes.
+    let migrated = agon(&["migrate"], &common).output().unwrap();
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
     let _auth = Proc(
         agon(
             &["serve", "auth", "--port", &auth_port.to_string()],
@@ -321,7 +335,36 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .unwrap(),
     );
     wait_healthy(&client, &users_url).await;
-    let upstreams = format!("{{auth=\"{auth_url}\",users=\"{users_url}\"}}");
+    // Two replicas of the notifications service and the metrics service.
+    let mut replicas = Vec::new();
+    for (service, port) in [
+        ("notifications", notifications_a),
+        ("notifications", notifications_b),
+        ("metrics", metrics_port),
+    ] {
+        let process = agon(
+            &[
+                "serve",
+                service,
+                "--port",
+                &port.to_string(),
+                "--auth-url",
+                &auth_url,
+            ],
+            &common,
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+        replicas.push(Proc(process));
+        wait_healthy(&client, &format!("http://127.0.0.1:{port}")).await;
+    }
+    let replica_a = format!("http://127.0.0.1:{notifications_a}");
+    let replica_b = format!("http://127.0.0.1:{notifications_b}");
+    let metrics_url = format!("http://127.0.0.1:{metrics_port}");
+    let upstreams = format!(
+        "{{auth=\"{auth_url}\",users=\"{users_url}\",notifications=\"{replica_a}\",metrics=\"{metrics_url}\"}}"
+    );
     let _gateway = Proc(
         agon(
             &[
@@ -351,6 +394,7 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .await
         .unwrap();
     assert_eq!(direct.status(), 200);
+    notifications_cross_processes(&client, &base, &replica_b, &metrics_url).await;
     // A ban decided in the users process reaches the auth process by event, and the ban's revocation reaches the
     // gateway and the users process through the feed: within a second of the admin's answer.
     let bo_token = identity_flow(&client, &base, "bo@club.org").await;
@@ -411,6 +455,99 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
             "merged document never complete: {spec}"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_frame(socket: &mut Socket) -> Value {
+    use futures_util::StreamExt;
+    let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("a frame within 10 s")
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(message.to_text().unwrap()).unwrap()
+}
+
+/// A member connected over the gateway's WebSocket to notifications replica A receives what replica B sends (Redis
+/// fan-out); the welcome notification came from the auth process's event over RabbitMQ; the metrics process counted
+/// the sign-ups from the same events.
+async fn notifications_cross_processes(
+    client: &reqwest::Client,
+    base: &str,
+    replica_b: &str,
+    metrics_url: &str,
+) {
+    let token = identity_flow(client, base, "cy@club.org").await;
+    let cy = agon_testkit::claims(&token)["sub"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let inbox: Value = client
+            .get(format!("{base}/notifications"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if inbox["items"][0]["type"] == "welcome" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no welcome notification: {inbox}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let ws = format!(
+        "{}/ws?access_token={token}",
+        base.replacen("http://", "ws://", 1)
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    assert_eq!(next_frame(&mut socket).await["type"], "ready");
+    let admin = login(
+        client,
+        base,
+        agon_testkit::ADMIN_EMAIL,
+        agon_testkit::ADMIN_PASSWORD,
+    )
+    .await;
+    let sent = client
+        .post(format!("{replica_b}/notifications/send"))
+        .bearer_auth(&admin)
+        .json(&json!({"user_ids": [cy], "title": "From B", "body": "across replicas"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    let frame = next_frame(&mut socket).await;
+    assert_eq!(frame["notification"]["title"], "From B");
+    let today = chrono::Utc::now().date_naive();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let body: Value = client
+            .get(format!(
+                "{metrics_url}/analytics/metrics?metric=sign_ups&from={today}&to={today}"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // The administrator, ana and cy (bo signs up later).
+        if body["metrics"][0]["total"] == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "sign-ups not counted: {body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
