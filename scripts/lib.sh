@@ -112,7 +112,7 @@ stop_rabbitmq() {
   local dir=$1 port
   [ -f "$dir/port" ] || return 0
   port=$(cat "$dir/port")
-  HOME="$dir/home" timeout 30 rabbitmqctl -q -n "agon_test_$port@localhost" stop >/dev/null 2>&1 ||
+  HOME="$dir/home" timeout 30 /usr/lib/rabbitmq/bin/rabbitmqctl -q -n "agon_test_$port@localhost" stop >/dev/null 2>&1 ||
     { [ -f "$dir/rabbit.pid" ] && kill "$(cat "$dir/rabbit.pid")" 2>/dev/null; } || true
   while [ -f "$dir/server.pid" ] && kill -0 "$(cat "$dir/server.pid")" 2>/dev/null; do sleep 0.1; done
 }

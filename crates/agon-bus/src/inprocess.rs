@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::RwLock;
 
-use crate::{Broker, Envelope, Handler, deliver};
+use crate::{Broker, Envelope, Handler, deliver_batch};
 
 #[derive(Default)]
 pub struct InProcess {
@@ -23,13 +23,23 @@ struct Subscription {
 impl Broker for InProcess {
     async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
         let subscriptions = self.subscriptions.read().await;
-        for envelope in batch {
-            for sub in subscriptions.iter().filter(|s| {
-                s.topics
-                    .iter()
-                    .any(|t| t == &envelope.topic || t == agon_messages::ALL_TOPICS)
-            }) {
-                deliver(&sub.consumer, sub.handler.as_ref(), envelope).await?;
+        for sub in subscriptions.iter() {
+            let mine: Vec<Envelope> = batch
+                .iter()
+                .filter(|e| {
+                    sub.topics
+                        .iter()
+                        .any(|t| t == &e.topic || t == agon_messages::ALL_TOPICS)
+                })
+                .cloned()
+                .collect();
+            if mine.is_empty() {
+                continue;
+            }
+            let done = deliver_batch(&sub.consumer, sub.handler.as_ref(), &mine).await;
+            if done.contains(&false) {
+                // The outbox keeps the batch; consumers that already applied it skip it next time (inbox).
+                anyhow::bail!("consumer {} could not take every event", sub.consumer);
             }
         }
         Ok(())

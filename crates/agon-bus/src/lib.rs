@@ -25,6 +25,10 @@ use uuid::Uuid;
 pub use inprocess::InProcess;
 pub use rabbitmq::RabbitMq;
 
+/// Most events one relay round hands to the broker. RabbitMQ confirms persistent messages after its batched
+/// fsync (tens to hundreds of milliseconds), so the window must be large for the relay to keep up under load.
+pub const RELAY_BATCH: i64 = 2000;
+
 /// Attempts a consumer gets at one event before it is dead-lettered.
 pub const MAX_ATTEMPTS: u32 = 5;
 
@@ -62,6 +66,14 @@ pub trait Broker: Send + Sync + 'static {
 #[async_trait::async_trait]
 pub trait Handler: Send + Sync + 'static {
     async fn handle(&self, envelope: &Envelope) -> anyhow::Result<()>;
+    /// Handles several deliveries at once — in one transaction, so an error means none took effect. One commit
+    /// for many events is what lets a consumer keep up with a busy broker.
+    async fn handle_batch(&self, envelopes: &[Envelope]) -> anyhow::Result<()> {
+        for envelope in envelopes {
+            self.handle(envelope).await?;
+        }
+        Ok(())
+    }
     async fn dead_letter(
         &self,
         envelope: &Envelope,
@@ -107,14 +119,19 @@ impl Bus {
         Self::new(Arc::new(InProcess::default()))
     }
 
-    /// The durable bus on RabbitMQ for services in separate processes.
-    pub async fn rabbitmq(url: &str) -> anyhow::Result<Self> {
-        Ok(Self::new(Arc::new(RabbitMq::connect(url).await?)))
+    /// The durable bus on RabbitMQ for services in separate processes; `namespace` prefixes the exchange and
+    /// queue names (the installation's schema prefix).
+    pub async fn rabbitmq(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(
+            RabbitMq::connect(url, namespace).await?,
+        )))
     }
 
     /// RabbitMQ for declaring the topology only (see [`RabbitMq::topology_only`]).
-    pub async fn rabbitmq_topology(url: &str) -> anyhow::Result<Self> {
-        Ok(Self::new(Arc::new(RabbitMq::topology_only(url).await?)))
+    pub async fn rabbitmq_topology(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        Ok(Self::new(Arc::new(
+            RabbitMq::topology_only(url, namespace).await?,
+        )))
     }
 
     /// Creates the bus tables in `db` (beside the service's own, with their own history) and returns the outbox.
@@ -177,7 +194,7 @@ impl Outbox {
     pub async fn relay(self) -> anyhow::Result<()> {
         let mut backoff = Duration::from_millis(50);
         loop {
-            match self.relay_once(256).await {
+            match self.relay_once(RELAY_BATCH).await {
                 Ok(0) => {
                     backoff = Duration::from_millis(50);
                     // Polling as well as waking covers events committed by another replica of this service.
@@ -274,16 +291,47 @@ pub(crate) async fn deliver(
     Ok(())
 }
 
+/// Several deliveries to one consumer: together in one transaction when that works, else one by one (each
+/// retried and perhaps dead-lettered by [`deliver`]), so one poison event never holds up the others for long.
+/// Returns, per envelope, whether it is done (handled or dead-lettered) or must be offered again.
+pub(crate) async fn deliver_batch(
+    consumer: &str,
+    handler: &dyn Handler,
+    envelopes: &[Envelope],
+) -> Vec<bool> {
+    if envelopes.len() > 1 {
+        match handler.handle_batch(envelopes).await {
+            Ok(()) => return vec![true; envelopes.len()],
+            Err(error) => tracing::debug!(
+                consumer,
+                error = format!("{error:#}"),
+                "batch failed; delivering one by one"
+            ),
+        }
+    }
+    let mut done = Vec::with_capacity(envelopes.len());
+    for envelope in envelopes {
+        done.push(match deliver(consumer, handler, envelope).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(consumer, event_id = %envelope.id, error = format!("{error:#}"),
+                    "event neither handled nor dead-lettered");
+                false
+            }
+        });
+    }
+    done
+}
+
 struct InboxHandler<C> {
     db: Db,
     consumer: String,
     inner: C,
 }
 
-#[async_trait::async_trait]
-impl<C: Consume> Handler for InboxHandler<C> {
-    async fn handle(&self, envelope: &Envelope) -> anyhow::Result<()> {
-        let mut tx = self.db.begin().await?;
+impl<C: Consume> InboxHandler<C> {
+    /// Records the event in the inbox and applies it, inside `tx`; a known event is skipped.
+    async fn apply(&self, tx: &mut Tx, envelope: &Envelope) -> anyhow::Result<()> {
         let fresh = sqlx::query(
             "insert into inbox (event_id, consumer, processed_at) values ($1, $2, $3) \
              on conflict (event_id, consumer) do nothing",
@@ -291,7 +339,7 @@ impl<C: Consume> Handler for InboxHandler<C> {
         .bind(envelope.id.to_string())
         .bind(&self.consumer)
         .bind(now_text())
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?
         .rows_affected()
             == 1;
@@ -301,7 +349,24 @@ impl<C: Consume> Handler for InboxHandler<C> {
         }
         let event: C::Event = serde_json::from_value(envelope.payload.clone())
             .with_context(|| format!("event {} does not match {}", envelope.id, C::Event::TOPIC))?;
-        self.inner.consume(&mut tx, event, envelope).await?;
+        self.inner.consume(tx, event, envelope).await
+    }
+}
+
+#[async_trait::async_trait]
+impl<C: Consume> Handler for InboxHandler<C> {
+    async fn handle(&self, envelope: &Envelope) -> anyhow::Result<()> {
+        let mut tx = self.db.begin().await?;
+        self.apply(&mut tx, envelope).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn handle_batch(&self, envelopes: &[Envelope]) -> anyhow::Result<()> {
+        let mut tx = self.db.begin().await?;
+        for envelope in envelopes {
+            self.apply(&mut tx, envelope).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

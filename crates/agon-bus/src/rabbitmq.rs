@@ -1,6 +1,6 @@
 //! The broker of `agon serve`: RabbitMQ, with the guarantees the outbox and inbox rely on.
 //!
-//! - One durable topic exchange (`agon.events`); the routing key is the event's topic. Messages are persistent and
+//! - One durable topic exchange (`agon.events`, like every name here prefixed by the installation's namespace); the routing key is the event's topic. Messages are persistent and
 //!   published on a confirm channel: a batch is published in one go (a pipelined window) and [`Broker::publish`]
 //!   returns only after the broker confirmed every message of it, so the relay deletes an outbox row only once its
 //!   event is on disk. A nack or a lost connection fails the whole batch; republishing is harmless (inbox).
@@ -14,7 +14,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
     options::{
@@ -26,15 +26,38 @@ use lapin::{
 };
 use tokio::sync::Mutex;
 
-use crate::{Broker, Envelope, Handler, deliver};
+use crate::{Broker, Envelope, Handler, deliver_batch};
 
-const EXCHANGE: &str = "agon.events";
-const UNROUTED: &str = "agon.unrouted";
+/// The broker's object names, under an installation's namespace (its schema prefix): installations sharing a
+/// RabbitMQ virtual host never see each other's events.
+#[derive(Clone)]
+struct Names {
+    namespace: String,
+    exchange: String,
+    unrouted: String,
+}
+
+impl Names {
+    fn new(namespace: &str) -> Self {
+        Self {
+            namespace: namespace.to_owned(),
+            exchange: format!("{namespace}agon.events"),
+            unrouted: format!("{namespace}agon.unrouted"),
+        }
+    }
+
+    fn queue(&self, consumer: &str) -> String {
+        format!("{}agon.{consumer}", self.namespace)
+    }
+}
 /// Unacknowledged deliveries one consumer may hold (RabbitMQ's guidance: 100–300).
 const PREFETCH: u16 = 200;
+/// Most deliveries handled in one consumer transaction.
+const BATCH: usize = 100;
 
 pub struct RabbitMq {
     url: String,
+    names: Names,
     /// False for a topology-only connection (`agon migrate`): subscribing declares the queue and stops there.
     consume: bool,
     connection: Mutex<Option<Arc<Connection>>>,
@@ -44,26 +67,27 @@ pub struct RabbitMq {
 impl RabbitMq {
     /// Connects to `url` (`amqp://user:password@host:port/vhost`) and declares the exchanges. Fails when the
     /// broker cannot be reached now; later outages are ridden out by reconnecting.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        Self::open(url, true).await
+    pub async fn connect(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        Self::open(url, namespace, true).await
     }
 
     /// A connection that only declares: the exchanges, and each subscriber's queue and bindings without
     /// consuming. `agon migrate` uses it so that every consumer's queue exists before any service publishes —
     /// an event published before its consumer's queue exists would reach only `agon.unrouted`.
-    pub async fn topology_only(url: &str) -> anyhow::Result<Self> {
-        Self::open(url, false).await
+    pub async fn topology_only(url: &str, namespace: &str) -> anyhow::Result<Self> {
+        Self::open(url, namespace, false).await
     }
 
-    async fn open(url: &str, consume: bool) -> anyhow::Result<Self> {
+    async fn open(url: &str, namespace: &str, consume: bool) -> anyhow::Result<Self> {
         let broker = Self {
             url: url.to_owned(),
+            names: Names::new(namespace),
             consume,
             connection: Mutex::new(None),
             publisher: Mutex::new(None),
         };
         let channel = broker.channel().await?;
-        declare_exchanges(&channel).await?;
+        declare_exchanges(&channel, &broker.names).await?;
         Ok(broker)
     }
 
@@ -98,7 +122,7 @@ impl RabbitMq {
         handler: &Arc<dyn Handler>,
     ) -> anyhow::Result<()> {
         let channel = self.channel().await?;
-        let queue = declare_queue(&channel, consumer, topics).await?;
+        let queue = declare_queue(&channel, &self.names, consumer, topics).await?;
         channel
             .basic_qos(PREFETCH, BasicQosOptions::default())
             .await?;
@@ -111,27 +135,41 @@ impl RabbitMq {
             )
             .await?;
         tracing::info!(consumer, queue, "consuming from RabbitMQ");
-        while let Some(delivery) = deliveries.next().await {
-            let delivery = delivery?;
-            let envelope = match serde_json::from_slice::<Envelope>(&delivery.data) {
-                Ok(envelope) => envelope,
-                Err(error) => {
-                    // Not an event of ours: nothing can ever handle it, and requeueing would loop forever.
-                    tracing::error!(consumer, %error, payload = %String::from_utf8_lossy(&delivery.data),
-                        "undecodable message discarded");
-                    delivery.ack(BasicAckOptions::default()).await?;
-                    continue;
+        while let Some(first) = deliveries.next().await {
+            // What has already arrived is handled together: one transaction for up to BATCH events.
+            let mut arrived = vec![first?];
+            while arrived.len() < BATCH {
+                match deliveries.next().now_or_never() {
+                    Some(Some(delivery)) => arrived.push(delivery?),
+                    _ => break,
                 }
-            };
-            match deliver(consumer, handler.as_ref(), &envelope).await {
-                Ok(()) => {
-                    delivery.ack(BasicAckOptions::default()).await?;
+            }
+            let mut batch = Vec::with_capacity(arrived.len());
+            let mut envelopes = Vec::with_capacity(arrived.len());
+            for delivery in arrived {
+                match serde_json::from_slice::<Envelope>(&delivery.data) {
+                    Ok(envelope) => {
+                        envelopes.push(envelope);
+                        batch.push(delivery);
+                    }
+                    Err(error) => {
+                        // Not an event of ours: nothing can ever handle it, and requeueing would loop forever.
+                        tracing::error!(consumer, %error, payload = %String::from_utf8_lossy(&delivery.data),
+                            "undecodable message discarded");
+                        delivery.ack(BasicAckOptions::default()).await?;
+                    }
                 }
-                Err(error) => {
-                    // Neither handled nor dead-lettered (the consumer's database is down): give it back.
-                    tracing::warn!(consumer, event_id = %envelope.id, error = format!("{error:#}"),
-                        "event neither handled nor dead-lettered; requeued");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let done = deliver_batch(consumer, handler.as_ref(), &envelopes).await;
+            if done.contains(&false) {
+                // Some were neither handled nor dead-lettered (the consumer's database is down): wait a little,
+                // then give those back.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            for (delivery, done) in batch.into_iter().zip(done) {
+                if done {
+                    delivery.ack(BasicAckOptions::default()).await?;
+                } else {
                     delivery
                         .nack(BasicNackOptions {
                             requeue: true,
@@ -145,18 +183,14 @@ impl RabbitMq {
     }
 }
 
-fn queue_name(consumer: &str) -> String {
-    format!("agon.{consumer}")
-}
-
-async fn declare_exchanges(channel: &Channel) -> anyhow::Result<()> {
+async fn declare_exchanges(channel: &Channel, names: &Names) -> anyhow::Result<()> {
     let durable = ExchangeDeclareOptions {
         durable: true,
         ..Default::default()
     };
     channel
         .exchange_declare(
-            UNROUTED.into(),
+            names.unrouted.as_str().into(),
             ExchangeKind::Fanout,
             durable,
             FieldTable::default(),
@@ -164,15 +198,15 @@ async fn declare_exchanges(channel: &Channel) -> anyhow::Result<()> {
         .await?;
     channel
         .queue_declare(
-            UNROUTED.into(),
+            names.unrouted.as_str().into(),
             QueueDeclareOptions::durable(),
             FieldTable::default(),
         )
         .await?;
     channel
         .queue_bind(
-            UNROUTED.into(),
-            UNROUTED.into(),
+            names.unrouted.as_str().into(),
+            names.unrouted.as_str().into(),
             "".into(),
             QueueBindOptions::default(),
             FieldTable::default(),
@@ -181,21 +215,27 @@ async fn declare_exchanges(channel: &Channel) -> anyhow::Result<()> {
     let mut arguments = FieldTable::default();
     arguments.insert(
         "alternate-exchange".into(),
-        AMQPValue::LongString(UNROUTED.into()),
+        AMQPValue::LongString(names.unrouted.as_str().into()),
     );
     channel
-        .exchange_declare(EXCHANGE.into(), ExchangeKind::Topic, durable, arguments)
+        .exchange_declare(
+            names.exchange.as_str().into(),
+            ExchangeKind::Topic,
+            durable,
+            arguments,
+        )
         .await?;
     Ok(())
 }
 
 async fn declare_queue(
     channel: &Channel,
+    names: &Names,
     consumer: &str,
     topics: &[String],
 ) -> anyhow::Result<String> {
-    declare_exchanges(channel).await?;
-    let queue = queue_name(consumer);
+    declare_exchanges(channel, names).await?;
+    let queue = names.queue(consumer);
     channel
         .queue_declare(
             queue.as_str().into(),
@@ -207,7 +247,7 @@ async fn declare_queue(
         channel
             .queue_bind(
                 queue.as_str().into(),
-                EXCHANGE.into(),
+                names.exchange.as_str().into(),
                 topic.as_str().into(),
                 QueueBindOptions::default(),
                 FieldTable::default(),
@@ -243,7 +283,7 @@ impl Broker for RabbitMq {
                     .with_timestamp(envelope.occurred_at.timestamp().try_into().unwrap_or(0));
                 let confirm = channel
                     .basic_publish(
-                        EXCHANGE.into(),
+                        self.names.exchange.as_str().into(),
                         envelope.topic.as_str().into(),
                         BasicPublishOptions::default(),
                         &serde_json::to_vec(envelope)?,
@@ -279,12 +319,13 @@ impl Broker for RabbitMq {
     ) -> anyhow::Result<()> {
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         // Declared now, so events published from here on are kept for this consumer even before it runs.
-        declare_queue(&self.channel().await?, consumer, &topics).await?;
+        declare_queue(&self.channel().await?, &self.names, consumer, &topics).await?;
         if !self.consume {
             return Ok(());
         }
         let me = Self {
             url: self.url.clone(),
+            names: self.names.clone(),
             consume: true,
             connection: Mutex::new(None),
             publisher: Mutex::new(None),

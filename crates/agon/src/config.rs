@@ -24,7 +24,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// PostgreSQL URL for `agon serve` and `agon migrate`; each service uses its own schema in it.
     pub database_url: Option<String>,
-    /// Prepended to every schema name (`<prefix>users`), to share one database between installations.
+    /// Prepended to every schema name (`<prefix>users`) and RabbitMQ exchange and queue name, so installations can
+    /// share one database and one RabbitMQ virtual host.
     pub schema_prefix: String,
     /// Gateway profile to load from `profiles_dir` (`--profile gymit` reads `profiles/gymit.toml`).
     pub profile: Option<String>,

@@ -368,7 +368,7 @@ async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
     // Building a service applies its migrations and subscribes its consumers; nothing is served or consumed.
     let mut deps = platform::embedded_deps(config, databases);
     if let Some(url) = &config.amqp_url {
-        deps.bus = agon_bus::Bus::rabbitmq_topology(url).await?;
+        deps.bus = agon_bus::Bus::rabbitmq_topology(url, &config.schema_prefix).await?;
     }
     let names: Vec<&str> = match service {
         Some(name) => vec![name],

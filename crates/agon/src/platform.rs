@@ -103,7 +103,7 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         let amqp_url = config.amqp_url.as_deref().ok_or_else(|| {
             anyhow::anyhow!("agon serve {service} needs RabbitMQ: --amqp-url or AGON_AMQP_URL")
         })?;
-        Bus::rabbitmq(amqp_url).await?
+        Bus::rabbitmq(amqp_url, &config.schema_prefix).await?
     };
     // The auth service holds the keys and the revocations itself; every other process follows it over HTTP.
     let auth_url = if service == agon_auth::SERVICE {

@@ -280,9 +280,11 @@ async fn rabbitmq_carries_events_between_processes() {
     let dir = tempfile::tempdir().unwrap();
     let databases = databases(&dir);
     // Three broker connections stand for three processes.
-    let publisher = Bus::rabbitmq(&amqp).await.unwrap();
-    let subscriber_a = Bus::rabbitmq(&amqp).await.unwrap();
-    let subscriber_b = Bus::rabbitmq(&amqp).await.unwrap();
+    // A namespace of its own: other tests' events never reach this test's queues.
+    let namespace = format!("t{}.", uuid::Uuid::new_v4().simple());
+    let publisher = Bus::rabbitmq(&amqp, &namespace).await.unwrap();
+    let subscriber_a = Bus::rabbitmq(&amqp, &namespace).await.unwrap();
+    let subscriber_b = Bus::rabbitmq(&amqp, &namespace).await.unwrap();
     assert!(publisher.ready().await);
     let consumer = consumer_db(&databases).await;
     let name = format!("test.rabbit.{}", uuid::Uuid::new_v4().simple());
