@@ -213,7 +213,8 @@ impl AdminCli {
 }
 
 /// Revokes sessions of `user_id` (one, or all but `except`), then applies the revocation to this process's
-/// verifier at once; other processes follow the feed.
+/// verifier at once and pushes it to every other process through Redis when there is one; other processes also
+/// follow the feed.
 pub(crate) async fn revoke(
     state: &State,
     user_id: uuid::Uuid,
@@ -231,8 +232,8 @@ pub(crate) async fn revoke(
     tx.commit().await?;
     state
         .verifier
-        .revocations()
-        .revoke(revoked.iter().map(|id| (*id, until)));
+        .announce(revoked.iter().map(|id| (*id, until)).collect())
+        .await;
     Ok(revoked)
 }
 

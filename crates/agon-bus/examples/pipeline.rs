@@ -7,6 +7,7 @@
 //!   pipeline consume                        applies every event to the effects ledger (inbox-guarded)
 //!   pipeline check --count N                compares the ledgers: exit 0 if every event took effect exactly once
 //!   pipeline bench --count N                produce then consume N events in one process; prints events/s
+//!   pipeline raw --count N                  the same traffic on bare RabbitMQ (confirms, acks, no database)
 //!
 //! Common options: --database-url (PostgreSQL), --schema-prefix, --amqp-url.
 
@@ -46,6 +47,12 @@ enum Cmd {
         count: i64,
     },
     Bench {
+        #[arg(long)]
+        count: i64,
+    },
+    /// The peer: the same number of persistent messages published with confirms (same window) and consumed
+    /// with manual acks straight on RabbitMQ, no database — the ceiling the bus is measured against.
+    Raw {
         #[arg(long)]
         count: i64,
     },
@@ -211,6 +218,7 @@ async fn main() {
             let complete = produced.len() as i64 == *count && missing == 0 && duplicates == 0;
             std::process::exit(if complete { 0 } else { 1 });
         }
+        Cmd::Raw { count } => raw(&args.amqp_url, *count).await,
         Cmd::Bench { count } => {
             let pdb = producer(&args).await;
             let cdb = consumer(&args).await;
@@ -253,4 +261,86 @@ async fn main() {
             );
         }
     }
+}
+
+/// Bare lapin: publish `count` persistent messages in windows of the relay's size, awaiting each window's
+/// confirms, into a durable queue consumed with manual acks.
+async fn raw(url: &str, count: i64) {
+    use futures_util::StreamExt;
+    use lapin::{BasicProperties, Connection, ConnectionProperties, options::*, types::FieldTable};
+    let queue = format!("raw.{}", uuid::Uuid::new_v4().simple());
+    let publisher = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let consumer = Connection::connect(url, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let out = publisher.create_channel().await.unwrap();
+    out.confirm_select(ConfirmSelectOptions::default())
+        .await
+        .unwrap();
+    let declare = QueueDeclareOptions {
+        durable: true,
+        auto_delete: true,
+        ..Default::default()
+    };
+    out.queue_declare(queue.as_str().into(), declare, FieldTable::default())
+        .await
+        .unwrap();
+    let input = consumer.create_channel().await.unwrap();
+    input
+        .basic_qos(200, BasicQosOptions::default())
+        .await
+        .unwrap();
+    let mut deliveries = input
+        .basic_consume(
+            queue.as_str().into(),
+            "raw".into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let payload = serde_json::to_vec(&serde_json::json!({
+        "id": uuid::Uuid::now_v7(), "topic": "pipeline.numbered.v1", "source": "pipeline",
+        "occurred_at": chrono::Utc::now(), "payload": {"n": 0}
+    }))
+    .unwrap();
+    let started = Instant::now();
+    let consuming = tokio::spawn(async move {
+        let mut got = 0;
+        while got < count {
+            let delivery = deliveries.next().await.unwrap().unwrap();
+            delivery.ack(BasicAckOptions::default()).await.unwrap();
+            got += 1;
+        }
+    });
+    let mut sent = 0;
+    while sent < count {
+        let window = (count - sent).min(agon_bus::RELAY_BATCH);
+        let mut confirms = Vec::with_capacity(window as usize);
+        for _ in 0..window {
+            confirms.push(
+                out.basic_publish(
+                    "".into(),
+                    queue.as_str().into(),
+                    BasicPublishOptions::default(),
+                    &payload,
+                    BasicProperties::default().with_delivery_mode(2),
+                )
+                .await
+                .unwrap(),
+            );
+        }
+        for confirm in confirms {
+            confirm.await.unwrap();
+        }
+        sent += window;
+    }
+    consuming.await.unwrap();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{count} messages on bare RabbitMQ (confirms, acks, no database) in {seconds:.2} s: {:.0} messages/s",
+        count as f64 / seconds
+    );
 }

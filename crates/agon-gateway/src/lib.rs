@@ -8,6 +8,7 @@
 //! Entry points: [`build`], [`Gateway::serve`], [`Config`], [`Mount`].
 
 mod docs;
+pub mod limit;
 mod registry;
 mod route;
 mod server;
@@ -60,6 +61,8 @@ pub struct Config {
     /// `agon serve gateway`: serving threads, each with its own runtime and `SO_REUSEPORT` listener; 0 means
     /// one per core.
     pub threads: usize,
+    /// Requests per client address and window, counted across replicas through Redis in `agon serve`.
+    pub rate_limit: limit::RateLimitConfig,
 }
 
 /// One route from configuration or a profile.
@@ -104,6 +107,7 @@ impl Default for Config {
             probe_interval_secs: 5,
             registry_poll_secs: 2,
             threads: 0,
+            rate_limit: Default::default(),
         }
     }
 }
@@ -144,6 +148,7 @@ struct Inner {
     home: tokio::runtime::Handle,
     verifier: TokenVerifier,
     cors: CorsConfig,
+    limiter: limit::Limiter,
 }
 
 /// Serving threads started by [`Gateway::serve_per_thread`].
@@ -285,6 +290,16 @@ pub async fn build(
         Box::pin(registry.probe_forever(probe_every)),
         Box::pin(async move { poller.poll_forever(poll_every).await }),
     ];
+    let namespace = match &deps.databases {
+        agon_db::Databases::Postgres { schema_prefix, .. } => schema_prefix.as_str(),
+        _ => "",
+    };
+    let limiter = limit::Limiter::new(
+        config.rate_limit.clone(),
+        deps.redis_url.as_deref(),
+        namespace,
+    )
+    .await?;
     let gateway = Gateway {
         inner: Arc::new(Inner {
             tables,
@@ -292,6 +307,7 @@ pub async fn build(
             home: tokio::runtime::Handle::current(),
             verifier: deps.verifier.clone(),
             cors: config.cors,
+            limiter,
         }),
         client: upstream::http_client(),
     };
@@ -484,6 +500,14 @@ impl Gateway {
             }
         };
         drop(table);
+        if let Err(retry_after) = self
+            .inner
+            .limiter
+            .check(peer.forwarded_for.to_str().unwrap_or("unknown"))
+            .await
+        {
+            return Err(Rejection::RateLimited(retry_after));
+        }
         if route.auth != AuthPolicy::Public {
             self.authorize(&req, route.auth)
                 .await
@@ -584,6 +608,7 @@ impl Peer {
 
 /// An answer the gateway gives itself instead of the upstream's.
 enum Rejection {
+    RateLimited(u64),
     Kit(KitError),
     Auth(AuthError),
     Upstream(String, ForwardError),
@@ -593,6 +618,19 @@ impl Rejection {
     fn into_response(self) -> Response<Body> {
         use axum::response::IntoResponse;
         match self {
+            Rejection::RateLimited(retry_after) => {
+                metrics::counter!("agon_gateway_rate_limited_total").increment(1);
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many requests from this address; retry in {retry_after} s"),
+                    vec![],
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                response
+            }
             Rejection::Kit(e) => e.into_response(),
             Rejection::Auth(e) => e.into_response(),
             Rejection::Upstream(name, ForwardError::Timeout) => {

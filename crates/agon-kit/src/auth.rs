@@ -158,6 +158,14 @@ struct Inner {
     validation: Validation,
     cache: moka::sync::Cache<[u8; 32], Arc<AccessClaims>>,
     remote: Option<Remote>,
+    /// Redis, where revocations are pushed to every process the moment they happen (`agon serve`).
+    redis: std::sync::OnceLock<RedisLink>,
+}
+
+struct RedisLink {
+    client: redis::Client,
+    publisher: redis::aio::ConnectionManager,
+    channel: String,
 }
 
 /// The auth service, for processes that do not hold its keys and revocations themselves.
@@ -209,7 +217,72 @@ impl TokenVerifier {
                 validation,
                 cache,
                 remote,
+                redis: std::sync::OnceLock::new(),
             }),
+        }
+    }
+
+    /// Shares revocations through Redis `channel`: [`TokenVerifier::announce`] publishes there and
+    /// [`TokenVerifier::sync_forever`] applies what any process publishes — milliseconds instead of the feed's
+    /// polling interval, which stays as the durable catch-up.
+    pub async fn connect_redis(&self, url: &str, channel: &str) -> anyhow::Result<()> {
+        let client = redis::Client::open(url)?;
+        let publisher = client.get_connection_manager().await?;
+        let _ = self.inner.redis.set(RedisLink {
+            client,
+            publisher,
+            channel: channel.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Marks sessions revoked in this process and, with Redis, in every other one at once.
+    pub async fn announce(&self, entries: Vec<(Uuid, i64)>) {
+        self.inner.revocations.revoke(entries.iter().copied());
+        let Some(link) = self.inner.redis.get() else {
+            return;
+        };
+        let Ok(message) = serde_json::to_string(&entries) else {
+            return;
+        };
+        let mut publisher = link.publisher.clone();
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(&link.channel)
+            .arg(message)
+            .query_async(&mut publisher)
+            .await;
+        if let Err(error) = sent {
+            // The feed still carries it, within its polling interval.
+            tracing::warn!(%error, "revocation not pushed through Redis");
+        }
+    }
+
+    /// Applies revocations pushed through Redis until the process stops, resubscribing after failures.
+    async fn follow_redis(&self) {
+        let Some(link) = self.inner.redis.get() else {
+            return;
+        };
+        loop {
+            let subscribed = async {
+                let mut pubsub = link.client.get_async_pubsub().await?;
+                pubsub.subscribe(&link.channel).await?;
+                let mut messages = pubsub.on_message();
+                while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+                    let text: String = message.get_payload()?;
+                    match serde_json::from_str::<Vec<(Uuid, i64)>>(&text) {
+                        Ok(entries) => self.inner.revocations.revoke(entries),
+                        Err(error) => tracing::warn!(%error, "undecodable revocation message"),
+                    }
+                }
+                anyhow::Ok(())
+            };
+            if let Err(error) = subscribed.await {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    "Redis revocation channel lost"
+                );
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
 
@@ -262,11 +335,16 @@ impl TokenVerifier {
         }
     }
 
-    /// Follows the auth service's revocations (every 250 ms) and key set (every 60 s), for processes other than
-    /// the auth service. Runs until the process stops.
+    /// Follows revocations pushed through Redis (when connected) and, in processes other than the auth service,
+    /// the auth service's revocation feed (every 250 ms) and key set (every 60 s). Runs until the process stops.
     pub async fn sync_forever(self) -> anyhow::Result<()> {
+        tokio::join!(self.follow_redis(), self.follow_feed());
+        Ok(())
+    }
+
+    async fn follow_feed(&self) {
         let Some(remote) = &self.inner.remote else {
-            return Ok(());
+            return;
         };
         let mut last_keys = Instant::now();
         loop {

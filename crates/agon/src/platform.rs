@@ -121,6 +121,10 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         agon_kit::TOKEN_AUDIENCE,
         auth_url,
     );
+    if let Some(url) = &config.redis_url {
+        let channel = format!("{}agon:revocations", config.schema_prefix);
+        verifier.connect_redis(url, &channel).await?;
+    }
     Ok(Deps {
         databases,
         bus,

@@ -602,3 +602,60 @@ async fn edge_endpoints_answer() {
     let problem = assert_problem(unknown, 404, "not_found").await;
     assert_eq!(problem["request_id"], "abc");
 }
+
+#[tokio::test]
+async fn clients_over_the_rate_limit_get_429_with_retry_after() {
+    let app = TestApp::spawn_with(|c| {
+        c.gateway.rate_limit = agon_gateway::limit::RateLimitConfig {
+            requests: 5,
+            window_secs: 3600,
+        }
+    })
+    .await;
+    for _ in 0..5 {
+        let response = app.get("/users/me").send().await.unwrap();
+        assert_eq!(response.status(), 401, "counted, then passed on");
+    }
+    let response = app.get("/users/me").send().await.unwrap();
+    let retry: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&retry));
+    assert_problem(response, 429, "rate_limited").await;
+    // The gateway's own health endpoints stay reachable for probes.
+    assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn replicas_count_one_client_together_through_redis() {
+    let Some(redis) = agon_testkit::test_redis_url() else {
+        eprintln!("needs AGON_TEST_REDIS_URL (scripts/test starts Redis)");
+        return;
+    };
+    use agon_gateway::limit::{Limiter, RateLimitConfig};
+    let config = RateLimitConfig {
+        requests: 4,
+        window_secs: 3600,
+    };
+    let namespace = format!("t{}:", uuid::Uuid::now_v7().simple());
+    let a = Limiter::new(config.clone(), Some(&redis), &namespace)
+        .await
+        .unwrap();
+    let b = Limiter::new(config, Some(&redis), &namespace)
+        .await
+        .unwrap();
+    // Two requests through each replica use up the allowance of four…
+    for limiter in [&a, &b, &a, &b] {
+        assert_eq!(limiter.check("192.0.2.7").await, Ok(()));
+    }
+    // …so the fifth is refused wherever it arrives.
+    assert!(a.check("192.0.2.7").await.is_err());
+    assert!(b.check("192.0.2.7").await.is_err());
+    assert_eq!(
+        b.check("192.0.2.8").await,
+        Ok(()),
+        "another client has its own allowance"
+    );
+}
