@@ -32,7 +32,8 @@ ours=$($bin "${common[@]}" bench --count "$EVENTS")
 echo "$ours"
 check=$($bin "${common[@]}" check --count "$EVENTS")
 echo "$check"
-rate() { sed -n 's/.*: \([0-9]*\) \(events\|messages\)\/s.*/\1/p' <<<"$1" | head -n 1; }
+# The first rate on the line: end to end (the publishing rate follows in parentheses).
+rate() { grep -o '[0-9]* \(events\|messages\)/s' <<<"$1" | head -n 1 | cut -d' ' -f1; }
 ratio=$(python3 -c "print(f'{$(rate "$ours") / $(rate "$raw"):.2f}')")
 {
   echo "# Event pipeline ($(date -u +%Y-%m-%d), $(nproc) cores, $EVENTS events)"

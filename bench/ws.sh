@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 CONNECTIONS=${CONNECTIONS:-"1000 10000"}
 ROUNDS=${ROUNDS:-5}
-ulimit -n 65536
+# Each side holds one descriptor per connection: raise the soft limit as far as allowed.
+ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d /tmp/agon-bench-ws.XXXXXX)
 pid=""
@@ -22,7 +23,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cargo build --release -p agon -p agon-notifications --example fanout >&2
+cargo build --release -p agon >&2
+cargo build --release -p agon-notifications --example fanout >&2
 port=$(free_port)
 email=admin@bench.test password="bench admin password"
 AGON_AUTH__ADMIN_EMAIL=$email AGON_AUTH__ADMIN_PASSWORD=$password AGON_LOG__FILTER=warn \

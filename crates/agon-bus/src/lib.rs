@@ -59,6 +59,13 @@ pub trait Broker: Send + Sync + 'static {
 
     /// True when the broker can take events now.
     async fn ready(&self) -> bool;
+
+    /// True when publishes may overlap (the broker keeps their order and confirms asynchronously), so the relay
+    /// can send the next batch while one awaits its confirms. The in-process broker delivers inside `publish`:
+    /// overlapping would reorder deliveries.
+    fn pipelined(&self) -> bool {
+        false
+    }
 }
 
 /// What a broker calls for each delivery. Implemented by the bus around a [`Consume`]; brokers retry a failing
@@ -191,22 +198,66 @@ impl Outbox {
 
     /// The relay loop: publishes committed events in order and deletes them once the broker holds them.
     /// Runs until the process stops; a broker failure is retried with back-off, never dropped.
+    ///
+    /// With a broker that confirms asynchronously ([`Broker::pipelined`]), the next batch is read and sent while
+    /// the previous one waits for its confirms: reads continue after the highest sequence number in flight. A
+    /// lower number can commit late (PostgreSQL assigns them at insert), so whenever nothing is in flight the
+    /// relay reads from the start again, and a late row waits at most one burst.
     pub async fn relay(self) -> anyhow::Result<()> {
+        use futures_util::StreamExt;
+        let depth = if self.broker.pipelined() { 2 } else { 1 };
+        let mut in_flight = futures_util::stream::FuturesOrdered::new();
+        let mut after = 0_i64;
         let mut backoff = Duration::from_millis(50);
         loop {
-            match self.relay_once(RELAY_BATCH).await {
-                Ok(0) => {
-                    backoff = Duration::from_millis(50);
-                    // Polling as well as waking covers events committed by another replica of this service.
-                    let _ =
-                        tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+            if in_flight.len() < depth {
+                match self.read(after, RELAY_BATCH).await {
+                    Ok((batch, seqs)) if !batch.is_empty() => {
+                        after = seqs.iter().copied().max().unwrap_or(after);
+                        let broker = self.broker.clone();
+                        in_flight
+                            .push_back(async move { broker.publish(&batch).await.map(|()| seqs) });
+                        continue;
+                    }
+                    Ok(_) if in_flight.is_empty() => {
+                        after = 0;
+                        backoff = Duration::from_millis(50);
+                        // Polling as well as waking covers events committed by another replica of this service.
+                        let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified())
+                            .await;
+                        continue;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(
+                            error = format!("{error:#}"),
+                            "outbox read failed; retrying"
+                        );
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
                 }
-                Ok(_) => backoff = Duration::from_millis(50),
+            }
+            let Some(published) = in_flight.next().await else {
+                continue;
+            };
+            match published {
+                Ok(seqs) => {
+                    if let Err(error) = self.delete(&seqs).await {
+                        // Still in the outbox: published again later, and the inbox absorbs the copy.
+                        tracing::warn!(error = format!("{error:#}"), "outbox cleanup failed");
+                    }
+                    backoff = Duration::from_millis(50);
+                }
                 Err(error) => {
                     tracing::warn!(
                         error = format!("{error:#}"),
                         "outbox relay failed; retrying"
                     );
+                    // Whatever else was in flight is read and sent again from the start.
+                    in_flight.clear();
+                    after = 0;
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
@@ -216,16 +267,25 @@ impl Outbox {
 
     /// Publishes up to `limit` pending events; returns how many.
     pub async fn relay_once(&self, limit: i64) -> anyhow::Result<usize> {
+        let (batch, seqs) = self.read(0, limit).await?;
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        self.broker.publish(&batch).await?;
+        self.delete(&seqs).await?;
+        Ok(batch.len())
+    }
+
+    /// Up to `limit` outbox rows after sequence number `after`, in order, with their sequence numbers.
+    async fn read(&self, after: i64, limit: i64) -> anyhow::Result<(Vec<Envelope>, Vec<i64>)> {
         use sqlx::Row;
         let rows = sqlx::query(
-            "select seq, id, topic, source, payload, created_at from outbox order by seq limit $1",
+            "select seq, id, topic, source, payload, created_at from outbox where seq > $1 order by seq limit $2",
         )
+        .bind(after)
         .bind(limit)
         .fetch_all(self.db.pool())
         .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
         let mut batch = Vec::with_capacity(rows.len());
         let mut seqs = Vec::with_capacity(rows.len());
         for row in &rows {
@@ -238,8 +298,11 @@ impl Outbox {
                 payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
             });
         }
-        self.broker.publish(&batch).await?;
-        // Delete exactly the rows that were published: a lower sequence number may still be uncommitted.
+        Ok((batch, seqs))
+    }
+
+    /// Deletes exactly the rows that were published: a lower sequence number may still be uncommitted.
+    async fn delete(&self, seqs: &[i64]) -> anyhow::Result<()> {
         let list = seqs
             .iter()
             .map(i64::to_string)
@@ -250,7 +313,7 @@ impl Outbox {
         )))
         .execute(self.db.pool())
         .await?;
-        Ok(batch.len())
+        Ok(())
     }
 
     /// Events written but not yet handed to the broker.
@@ -363,9 +426,39 @@ impl<C: Consume> Handler for InboxHandler<C> {
     }
 
     async fn handle_batch(&self, envelopes: &[Envelope]) -> anyhow::Result<()> {
+        use sqlx::Row;
         let mut tx = self.db.begin().await?;
+        // One statement records the whole batch in the inbox and says which events are new.
+        let values = (0..envelopes.len())
+            .map(|i| format!("(${}, $1, $2)", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "insert into inbox (event_id, consumer, processed_at) values {values} \
+             on conflict (event_id, consumer) do nothing returning event_id"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&self.consumer)
+            .bind(now_text());
         for envelope in envelopes {
-            self.apply(&mut tx, envelope).await?;
+            query = query.bind(envelope.id.to_string());
+        }
+        let mut fresh: std::collections::HashSet<String> = query
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|row| row.try_get::<String, _>("event_id"))
+            .collect::<Result<_, _>>()?;
+        for envelope in envelopes {
+            // Taken out of `fresh` when applied: a second copy within the same batch is skipped as well.
+            if !fresh.remove(&envelope.id.to_string()) {
+                continue;
+            }
+            let event: C::Event =
+                serde_json::from_value(envelope.payload.clone()).with_context(|| {
+                    format!("event {} does not match {}", envelope.id, C::Event::TOPIC)
+                })?;
+            self.inner.consume(&mut tx, event, envelope).await?;
         }
         tx.commit().await?;
         Ok(())

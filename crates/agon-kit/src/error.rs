@@ -204,3 +204,63 @@ pub async fn not_found(uri: axum::http::Uri) -> KitError {
 pub async fn method_not_allowed() -> KitError {
     KitError::MethodNotAllowed
 }
+
+/// The errors every service's handlers share — bad input with field errors, authentication and authorisation,
+/// and faults — for services that need nothing more (`pub use agon_kit::ApiError as Error`). Services with
+/// domain errors of their own define an enum of their own.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid request")]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// One field's problem: a 422 `invalid_body` naming the field.
+    pub fn invalid(field: &str, message: &str) -> Self {
+        ApiError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl ErrorCode for ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::Invalid(_) => "invalid_body",
+            ApiError::Auth(e) => e.code(),
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Auth(e) => e.status(),
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn fields(&self) -> Vec<FieldError> {
+        match self {
+            ApiError::Invalid(f) => f.clone(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl axum::response::IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        error_response(&self)
+    }
+}

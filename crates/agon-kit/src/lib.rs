@@ -22,7 +22,7 @@ pub mod service;
 pub mod telemetry;
 
 pub use auth::{AuthUser, MaybeAuthUser, Role, TokenVerifier};
-pub use error::{ErrorCode, FieldError, KitError, error_response};
+pub use error::{ApiError, ErrorCode, FieldError, KitError, error_response};
 pub use extract::{Json, Path, Query};
 pub use mail::{Email, Mail, MailConfig};
 pub use page::{Page, PageParams};

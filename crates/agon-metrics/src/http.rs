@@ -13,11 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{
-    State,
-    error::{Error, invalid},
-    projection,
-};
+use crate::{Error, State, projection};
 
 /// Longest range one query may cover.
 pub const MAX_DAYS: i64 = 3660;
@@ -80,7 +76,7 @@ pub struct Point {
 
 fn parse_day(field: &str, text: &str) -> Result<NaiveDate, Error> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .map_err(|_| invalid(field, "must be a date as YYYY-MM-DD"))
+        .map_err(|_| Error::invalid(field, "must be a date as YYYY-MM-DD"))
 }
 
 fn bucket_start(day: NaiveDate, bucket: Bucket) -> NaiveDate {
@@ -109,16 +105,19 @@ async fn metrics(
         None => to - Duration::days(29),
     };
     if from > to {
-        return Err(invalid("from", "must not be after to"));
+        return Err(Error::invalid("from", "must not be after to"));
     }
     if (to - from).num_days() >= MAX_DAYS {
-        return Err(invalid("from", "the range may cover at most 3660 days"));
+        return Err(Error::invalid(
+            "from",
+            "the range may cover at most 3660 days",
+        ));
     }
     let names = projection::metrics();
     let selected: Vec<&str> = match &params.metric {
         Some(m) if names.contains(&m.as_str()) => vec![m.as_str()],
         Some(_) => {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "metric",
                 &format!("unknown metric; known: {}", names.join(", ")),
             ));
@@ -235,11 +234,11 @@ async fn events(
     };
     let before = match page
         .after()
-        .map_err(|_| invalid("cursor", "not a cursor"))?
+        .map_err(|_| Error::invalid("cursor", "not a cursor"))?
     {
         Some(text) => Some(
             text.parse::<i64>()
-                .map_err(|_| invalid("cursor", "not a cursor"))?,
+                .map_err(|_| Error::invalid("cursor", "not a cursor"))?,
         ),
         None => None,
     };

@@ -7,7 +7,6 @@
 //!
 //! Entry point: [`build`].
 
-mod error;
 mod http;
 mod projection;
 
@@ -15,7 +14,7 @@ use agon_bus::{Consume, Envelope};
 use agon_db::Tx;
 use agon_messages::AnyEvent;
 
-pub use error::Error;
+pub use agon_kit::ApiError as Error;
 
 /// The service's name: its database, its log and metric label.
 pub const SERVICE: &str = "metrics";

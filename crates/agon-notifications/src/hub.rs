@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
+/// A text frame as connections queue it.
+pub type Frame = axum::extract::ws::Utf8Bytes;
+
 /// Messages one connection may have waiting before it counts as too slow.
 pub const QUEUE: usize = 256;
 
@@ -48,7 +51,7 @@ struct Inner {
 
 struct Connection {
     id: u64,
-    queue: mpsc::Sender<Arc<str>>,
+    queue: mpsc::Sender<Frame>,
 }
 
 struct Redis {
@@ -102,7 +105,7 @@ impl Hub {
     }
 
     /// Registers a connection of `user`; messages for it arrive on the receiver.
-    pub fn register(&self, user: Uuid) -> (Registration, mpsc::Receiver<Arc<str>>) {
+    pub fn register(&self, user: Uuid) -> (Registration, mpsc::Receiver<Frame>) {
         let (queue, receiver) = mpsc::channel(QUEUE);
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.write()
@@ -152,7 +155,8 @@ impl Hub {
 
     /// Hands `push` to this process's connections; cuts off those whose queue is full.
     fn dispatch(&self, push: &Push) {
-        let frame: Arc<str> = Arc::from(push.frame.as_str());
+        // Serialised once; every connection shares the same bytes (a reference count, no copy).
+        let frame = Frame::from(push.frame.clone());
         let mut slow = Vec::new();
         {
             let connections = self.read();

@@ -56,7 +56,13 @@ pub async fn connect(
         (None, None) => return Err(agon_kit::auth::AuthError::Missing.into()),
     };
     let user = AuthUser::from_token(&token, &state.verifier).await?;
-    Ok(upgrade.on_upgrade(move |socket| session(state, socket, user.user_id, params.after)))
+    // Frames are small JSON documents: small buffers keep ten thousand idle connections cheap (the defaults
+    // are 128 KiB each way per connection).
+    Ok(upgrade
+        .read_buffer_size(4096)
+        .write_buffer_size(4096)
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| session(state, socket, user.user_id, params.after)))
 }
 
 async fn session(state: State, mut socket: WebSocket, user: Uuid, after: Option<Uuid>) {
@@ -88,7 +94,7 @@ async fn session(state: State, mut socket: WebSocket, user: Uuid, after: Option<
         tokio::select! {
             message = live.recv() => match message {
                 Some(text) => {
-                    if !send(&mut socket, text.to_string()).await {
+                    if !send(&mut socket, text).await {
                         break;
                     }
                 }
@@ -117,7 +123,7 @@ async fn session(state: State, mut socket: WebSocket, user: Uuid, after: Option<
 }
 
 /// Sends one text frame; a client that does not take it within 10 s is gone.
-async fn send(socket: &mut WebSocket, text: String) -> bool {
+async fn send(socket: &mut WebSocket, text: impl Into<crate::hub::Frame>) -> bool {
     matches!(
         tokio::time::timeout(
             Duration::from_secs(10),

@@ -142,6 +142,18 @@ async fn committed_events_take_effect_once_even_when_delivered_twice() {
         "no second effect"
     );
     assert_eq!(count(&consumer, "select count(*) from inbox").await, 3);
+
+    // A batch holding a new event twice (a republish that arrived with the original) applies it once.
+    let fresh = Envelope {
+        id: uuid::Uuid::now_v7(),
+        topic: again[0].topic.clone(),
+        source: "producer".into(),
+        occurred_at: chrono::Utc::now(),
+        payload: serde_json::json!({"value": "d"}),
+    };
+    resend(&consumer, &[fresh.clone(), again[1].clone(), fresh.clone()]).await;
+    assert_eq!(count(&consumer, "select count(*) from effects").await, 4);
+    assert_eq!(count(&consumer, "select count(*) from inbox").await, 4);
 }
 
 /// Delivers `envelopes` again to a fresh in-process broker subscribed with the same consumer name.
