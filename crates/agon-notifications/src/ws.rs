@@ -5,7 +5,8 @@
 //! messages, then sends everything stored after that id, then `{"type":"ready"}`, then live notifications — so
 //! nothing committed between the two is missed (a notification may arrive twice around `ready`; clients keep
 //! the last id they saw and skip older ones). The server pings every [`PING`] and closes a connection that has
-//! not answered for [`IDLE`]. A client that cannot keep up with its queue is closed with 1013 and resumes.
+//! not answered for [`IDLE`]. A client that cannot keep up with its queue is closed with 1013 and resumes. When
+//! the token's session ends (logout, ban …) the connection is closed with 1008 at its next frame or ping.
 
 use std::time::Duration;
 
@@ -62,10 +63,12 @@ pub async fn connect(
         .read_buffer_size(4096)
         .write_buffer_size(4096)
         .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| session(state, socket, user.user_id, params.after)))
+        .on_upgrade(move |socket| session(state, socket, user, params.after)))
 }
 
-async fn session(state: State, mut socket: WebSocket, user: Uuid, after: Option<Uuid>) {
+async fn session(state: State, mut socket: WebSocket, caller: AuthUser, after: Option<Uuid>) {
+    let user = caller.user_id;
+    let revoked = || state.verifier.revocations().is_revoked(&caller.session_id);
     // Registered before reading the backlog: whatever commits in between arrives live.
     let (registration, mut live) = state.hub.register(user);
     if let Some(after) = after {
@@ -93,6 +96,10 @@ async fn session(state: State, mut socket: WebSocket, user: Uuid, after: Option<
     loop {
         tokio::select! {
             message = live.recv() => match message {
+                Some(_) if revoked() => {
+                    close(&mut socket, 1008, "session ended").await;
+                    break;
+                }
                 Some(text) => {
                     if !send(&mut socket, text).await {
                         break;
@@ -109,6 +116,10 @@ async fn session(state: State, mut socket: WebSocket, user: Uuid, after: Option<
                 Some(Ok(_)) => last_heard = tokio::time::Instant::now(),
             },
             _ = ping.tick() => {
+                if revoked() {
+                    close(&mut socket, 1008, "session ended").await;
+                    break;
+                }
                 if last_heard.elapsed() > IDLE {
                     close(&mut socket, 1001, "no answer to pings").await;
                     break;

@@ -319,6 +319,36 @@ async fn websocket_delivers_live_resumes_without_loss_and_broadcasts_to_everyone
         "Club closed"
     );
 
+    // Cy logs out: her open connection is closed (1008) instead of receiving the next broadcast.
+    let response = app
+        .as_user(&cy)
+        .post_json("/auth/logout", json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let response = app
+        .as_user(&admin)
+        .post_json(
+            "/notifications/broadcast",
+            json!({"title": "After", "body": "x"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(
+        next(&mut bob_socket).await["notification"]["title"],
+        "After"
+    );
+    let closed = tokio::time::timeout(Duration::from_secs(10), cy_socket.next())
+        .await
+        .unwrap();
+    match closed {
+        Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1008),
+        other => panic!("expected a close frame, got {other:?}"),
+    }
+
     // Without a valid token there is no upgrade.
     let refused =
         tokio_tungstenite::connect_async(format!("ws://{}/ws?access_token=nope", app.addr)).await;
