@@ -448,7 +448,7 @@ async fn routes(config: Config) -> anyhow::Result<()> {
     }
     let embedded = built?;
     println!(
-        "{:<36} {:<28} {:<8} {:<7} {:<10} SOURCE",
+        "{:<36} {:<28} {:<8} {:<7} {:<14} SOURCE",
         "MATCH", "REWRITE", "METHODS", "AUTH", "UPSTREAM"
     );
     for row in embedded.gateway.routes() {
@@ -457,7 +457,7 @@ async fn routes(config: Config) -> anyhow::Result<()> {
             .unwrap_or_default()
             .to_owned();
         println!(
-            "{:<36} {:<28} {:<8} {:<7} {:<10} {}",
+            "{:<36} {:<28} {:<8} {:<7} {:<14} {}",
             row.matcher,
             row.rewrite.unwrap_or_else(|| "-".into()),
             row.methods,
