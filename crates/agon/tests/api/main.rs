@@ -701,3 +701,71 @@ async fn agon_admin_manages_credentials_on_the_databases() {
             .success()
     );
 }
+
+#[tokio::test]
+async fn agon_bus_dlq_lists_and_marks_dead_letters_for_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data = data.to_str().unwrap();
+    let run = |args: &[&str]| {
+        let output = agon(&[args, &["--data-dir", data]].concat(), &[])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    run(&["migrate"]);
+    assert_eq!(
+        run(&["bus", "dlq", "list"]),
+        "",
+        "nothing dead-lettered yet"
+    );
+    // A consumer of the users service gave up on an event.
+    let users = agon_db::Databases::SqliteDir(data.into())
+        .open("users")
+        .await
+        .unwrap();
+    let id = uuid::Uuid::now_v7();
+    sqlx::query(
+        "insert into dead_letters (id, consumer, topic, source, payload, error, attempts, created_at) \
+         values ($1, 'users.create_profile', 'auth.user_registered.v1', 'auth', '{}', 'boom', 5, '2026-01-01T00:00:00Z')",
+    )
+    .bind(id.to_string())
+    .execute(users.pool())
+    .await
+    .unwrap();
+    let listed = run(&["bus", "dlq", "list", "--service", "users"]);
+    let letter: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(letter["id"], id.to_string());
+    assert_eq!(letter["service"], "users");
+    assert_eq!(letter["error"], "boom");
+    assert_eq!(letter["replay_requested_at"], Value::Null);
+    let replayed = run(&["bus", "dlq", "replay", "--id", &id.to_string()]);
+    assert!(
+        replayed.contains("users: 1 dead letter(s) marked for replay"),
+        "{replayed}"
+    );
+    let listed = run(&["bus", "dlq", "list"]);
+    let letter: Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert!(letter["replay_requested_at"].is_string());
+    let unknown = agon(
+        &[
+            "bus",
+            "dlq",
+            "list",
+            "--service",
+            "nope",
+            "--data-dir",
+            data,
+        ],
+        &[],
+    )
+    .output()
+    .unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown service"));
+}
