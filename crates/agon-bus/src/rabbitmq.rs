@@ -18,9 +18,9 @@ use futures_util::{FutureExt, StreamExt};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
     options::{
-        BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicPublishOptions,
-        BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions,
-        QueueDeclareOptions,
+        BasicAckOptions, BasicConsumeOptions, BasicGetOptions, BasicNackOptions,
+        BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
+        QueueBindOptions, QueueDeclareOptions,
     },
     types::{AMQPValue, FieldTable},
 };
@@ -189,6 +189,60 @@ impl RabbitMq {
             }
         }
         anyhow::bail!("the consumer was cancelled by the broker")
+    }
+}
+
+impl RabbitMq {
+    /// Publishes again what sits in `agon.unrouted` (events that had no queue when they were published — say, a
+    /// consumer deployed without `agon migrate`): each goes back to the topic exchange with its routing key,
+    /// confirmed before it is removed from `agon.unrouted`. Still unroutable, it returns there. Handles at most
+    /// the messages present when it starts; returns how many were published again.
+    pub async fn replay_unrouted(&self) -> anyhow::Result<u32> {
+        let channel = self.channel().await?;
+        declare_exchanges(&channel, &self.names).await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        let present = channel
+            .queue_declare(
+                self.names.unrouted.as_str().into(),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..Default::default()
+                },
+                FieldTable::default(),
+            )
+            .await?
+            .message_count();
+        let mut replayed = 0;
+        while replayed < present {
+            let Some(message) = channel
+                .basic_get(
+                    self.names.unrouted.as_str().into(),
+                    BasicGetOptions::default(),
+                )
+                .await?
+            else {
+                break;
+            };
+            let delivery = message.delivery;
+            let confirm = channel
+                .basic_publish(
+                    self.names.exchange.as_str().into(),
+                    delivery.routing_key.clone(),
+                    BasicPublishOptions::default(),
+                    &delivery.data,
+                    delivery.properties.clone(),
+                )
+                .await?
+                .await?;
+            if !matches!(confirm, Confirmation::Ack(_)) {
+                anyhow::bail!("RabbitMQ refused a replayed event");
+            }
+            delivery.ack(BasicAckOptions::default()).await?;
+            replayed += 1;
+        }
+        Ok(replayed)
     }
 }
 

@@ -89,10 +89,13 @@ enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         data_dir: Option<PathBuf>,
     },
-    /// Inspect the event bus: dead letters (events a consumer gave up on) and their replay.
+    /// Inspect the event bus: dead letters (events a consumer gave up on), unrouted events, and their replay.
     Bus {
         #[command(subcommand)]
         action: BusAction,
+        /// RabbitMQ URL (for `unrouted`)
+        #[arg(long, value_name = "URL", global = true)]
+        amqp_url: Option<String>,
         /// PostgreSQL URL; without it, the SQLite files under --data-dir
         #[arg(long, value_name = "URL", global = true)]
         database_url: Option<String>,
@@ -131,6 +134,17 @@ enum BusAction {
         #[command(subcommand)]
         action: DlqAction,
     },
+    /// Events RabbitMQ could route to no queue (published before their consumer's queue existed).
+    Unrouted {
+        #[command(subcommand)]
+        action: UnroutedAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnroutedAction {
+    /// Publish them again, now that the queues exist (needs --amqp-url).
+    Replay,
 }
 
 #[derive(Subcommand)]
@@ -319,7 +333,20 @@ fn databases(config: &Config) -> Databases {
 }
 
 async fn bus(action: BusAction, config: &Config) -> anyhow::Result<()> {
-    let BusAction::Dlq { action } = action;
+    let action = match action {
+        BusAction::Dlq { action } => action,
+        BusAction::Unrouted {
+            action: UnroutedAction::Replay,
+        } => {
+            let url = config.amqp_url.as_deref().ok_or_else(|| {
+                anyhow::anyhow!("give RabbitMQ's URL: --amqp-url or AGON_AMQP_URL")
+            })?;
+            let broker = agon_bus::RabbitMq::connect(url, &config.schema_prefix).await?;
+            let replayed = broker.replay_unrouted().await?;
+            println!("{replayed} unrouted event(s) published again");
+            return Ok(());
+        }
+    };
     let only = match &action {
         DlqAction::List { service, .. } | DlqAction::Replay { service, .. } => service.clone(),
     };
@@ -548,16 +575,21 @@ fn flags(command: &Command) -> serde_json::Value {
             data_dir,
             ..
         }
-        | Command::Bus {
-            database_url,
-            data_dir,
-            ..
-        }
         | Command::Metrics {
             database_url,
             data_dir,
             ..
         } => {
+            put("database_url", database_url.clone().map(Into::into));
+            put("data_dir", path(data_dir));
+        }
+        Command::Bus {
+            database_url,
+            data_dir,
+            amqp_url,
+            ..
+        } => {
+            put("amqp_url", amqp_url.clone().map(Into::into));
             put("database_url", database_url.clone().map(Into::into));
             put("data_dir", path(data_dir));
         }

@@ -341,3 +341,48 @@ async fn rabbitmq_carries_events_between_processes() {
         200
     );
 }
+
+#[tokio::test]
+async fn unrouted_events_are_kept_and_replayed_once_their_queue_exists() {
+    let Some(amqp) = agon_testkit::test_amqp_url() else {
+        eprintln!("needs AGON_TEST_AMQP_URL (scripts/test starts RabbitMQ)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let databases = databases(&dir);
+    let namespace = format!("t{}.", uuid::Uuid::new_v4().simple());
+    let publisher = Bus::rabbitmq(&amqp, &namespace).await.unwrap();
+    let producer = databases.open("producer").await.unwrap();
+    let outbox = publisher.outbox(&producer).await.unwrap();
+    // Published before any consumer's queue exists: not lost, but kept in `agon.unrouted`.
+    publish(&producer, &["early 1", "early 2"], true).await;
+    assert_eq!(outbox.relay_once(10).await.unwrap(), 2);
+    let consumer = consumer_db(&databases).await;
+    let subscriber = Bus::rabbitmq(&amqp, &namespace).await.unwrap();
+    subscriber
+        .subscribe(
+            &consumer,
+            "test.late",
+            Record {
+                failures: 0,
+                calls: Arc::new(AtomicU32::new(0)),
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(count(&consumer, "select count(*) from effects").await, 0);
+    let broker = agon_bus::RabbitMq::connect(&amqp, &namespace)
+        .await
+        .unwrap();
+    assert_eq!(broker.replay_unrouted().await.unwrap(), 2);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&consumer, "select count(*) from effects").await < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "replayed events not consumed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(broker.replay_unrouted().await.unwrap(), 0, "nothing left");
+}
