@@ -214,6 +214,10 @@ impl Outbox {
                 match self.read(after, RELAY_BATCH).await {
                     Ok((batch, seqs)) if !batch.is_empty() => {
                         after = seqs.iter().copied().max().unwrap_or(after);
+                        // Outbox lag: how long the oldest event read now has waited since its commit.
+                        let lag =
+                            (Utc::now() - batch[0].occurred_at).num_milliseconds() as f64 / 1000.0;
+                        metrics::gauge!("agon_bus_outbox_lag_seconds").set(lag.max(0.0));
                         let broker = self.broker.clone();
                         in_flight
                             .push_back(async move { broker.publish(&batch).await.map(|()| seqs) });
@@ -221,6 +225,7 @@ impl Outbox {
                     }
                     Ok(_) if in_flight.is_empty() => {
                         after = 0;
+                        metrics::gauge!("agon_bus_outbox_lag_seconds").set(0.0);
                         backoff = Duration::from_millis(50);
                         // Polling as well as waking covers events committed by another replica of this service.
                         let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified())
@@ -244,6 +249,7 @@ impl Outbox {
             };
             match published {
                 Ok(seqs) => {
+                    metrics::counter!("agon_bus_published_total").increment(seqs.len() as u64);
                     if let Err(error) = self.delete(&seqs).await {
                         // Still in the outbox: published again later, and the inbox absorbs the copy.
                         tracing::warn!(error = format!("{error:#}"), "outbox cleanup failed");
@@ -408,6 +414,8 @@ impl<C: Consume> InboxHandler<C> {
             == 1;
         if !fresh {
             tracing::debug!(event_id = %envelope.id, consumer = %self.consumer, "duplicate delivery ignored");
+            metrics::counter!("agon_bus_duplicates_skipped_total", "consumer" => self.consumer.clone())
+                .increment(1);
             return Ok(());
         }
         let event: C::Event = serde_json::from_value(envelope.payload.clone())
@@ -449,9 +457,11 @@ impl<C: Consume> Handler for InboxHandler<C> {
             .iter()
             .map(|row| row.try_get::<String, _>("event_id"))
             .collect::<Result<_, _>>()?;
+        let mut skipped = 0_u64;
         for envelope in envelopes {
             // Taken out of `fresh` when applied: a second copy within the same batch is skipped as well.
             if !fresh.remove(&envelope.id.to_string()) {
+                skipped += 1;
                 continue;
             }
             let event: C::Event =
@@ -461,6 +471,10 @@ impl<C: Consume> Handler for InboxHandler<C> {
             self.inner.consume(&mut tx, event, envelope).await?;
         }
         tx.commit().await?;
+        if skipped > 0 {
+            metrics::counter!("agon_bus_duplicates_skipped_total", "consumer" => self.consumer.clone())
+                .increment(skipped);
+        }
         Ok(())
     }
 
@@ -474,6 +488,8 @@ impl<C: Consume> Handler for InboxHandler<C> {
             event_id = %envelope.id, topic = %envelope.topic, consumer = %self.consumer,
             error = format!("{error:#}"), "event dead-lettered"
         );
+        metrics::counter!("agon_bus_dead_lettered_total", "consumer" => self.consumer.clone())
+            .increment(1);
         sqlx::query(
             "insert into dead_letters (id, consumer, topic, source, payload, error, attempts, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (id, consumer) do update \
@@ -555,6 +571,8 @@ pub const REPLAY_POLL: Duration = Duration::from_secs(2);
 /// Replays what an operator marked, in the consumer's own process: the same delivery as the first time, so a
 /// success is recorded in the inbox like any other and a renewed failure dead-letters it again (mark cleared).
 async fn replay_forever(db: Db, consumer: String, handler: Arc<dyn Handler>) {
+    // Pruned at the first round, then hourly.
+    let mut pruned: Option<tokio::time::Instant> = None;
     loop {
         tokio::time::sleep(REPLAY_POLL).await;
         if let Err(error) = replay_once(&db, &consumer, handler.as_ref()).await {
@@ -564,7 +582,37 @@ async fn replay_forever(db: Db, consumer: String, handler: Arc<dyn Handler>) {
                 "dead-letter replay failed"
             );
         }
+        if pruned.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
+            pruned = Some(tokio::time::Instant::now());
+            if let Err(error) = prune_inbox(&db, &consumer).await {
+                tracing::warn!(
+                    consumer,
+                    error = format!("{error:#}"),
+                    "inbox pruning failed"
+                );
+            }
+        }
     }
+}
+
+/// How long a consumer remembers the events it processed. A redelivery comes within minutes (broker
+/// requeue) or, after a relay crash between publishing and cleaning up, when the relay runs again; a month
+/// covers any outage worth surviving while keeping the inbox from growing without bound.
+pub const INBOX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
+
+async fn prune_inbox(db: &Db, consumer: &str) -> anyhow::Result<()> {
+    let cutoff = (Utc::now() - chrono::Duration::from_std(INBOX_RETENTION)?)
+        .to_rfc3339_opts(SecondsFormat::Micros, true);
+    let gone = sqlx::query("delete from inbox where consumer = $1 and processed_at < $2")
+        .bind(consumer)
+        .bind(cutoff)
+        .execute(db.pool())
+        .await?
+        .rows_affected();
+    if gone > 0 {
+        tracing::info!(consumer, gone, "inbox pruned");
+    }
+    Ok(())
 }
 
 async fn replay_once(db: &Db, consumer: &str, handler: &dyn Handler) -> anyhow::Result<()> {

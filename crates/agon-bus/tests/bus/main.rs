@@ -386,3 +386,48 @@ async fn unrouted_events_are_kept_and_replayed_once_their_queue_exists() {
     }
     assert_eq!(broker.replay_unrouted().await.unwrap(), 0, "nothing left");
 }
+
+#[tokio::test]
+async fn consumers_forget_processed_events_after_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let databases = databases(&dir);
+    let bus = Bus::in_process();
+    let consumer = consumer_db(&databases).await;
+    bus.subscribe(
+        &consumer,
+        "test.prune",
+        Record {
+            failures: 0,
+            calls: Arc::new(AtomicU32::new(0)),
+        },
+    )
+    .await
+    .unwrap();
+    let old = (chrono::Utc::now() - chrono::Duration::days(31)).to_rfc3339();
+    let recent = chrono::Utc::now().to_rfc3339();
+    for (id, at) in [("old", &old), ("recent", &recent)] {
+        sqlx::query(
+            "insert into inbox (event_id, consumer, processed_at) values ($1, 'test.prune', $2)",
+        )
+        .bind(id)
+        .bind(at)
+        .execute(consumer.pool())
+        .await
+        .unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while count(&consumer, "select count(*) from inbox").await > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the old entry was never pruned"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let left: String = sqlx::query("select event_id from inbox")
+        .fetch_one(consumer.pool())
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(left, "recent");
+}
