@@ -49,7 +49,8 @@ pub const SERVICE: &str = "gateway";
 pub struct Config {
     /// Extra routes, after the profile's and before the registry's.
     pub routes: Vec<RouteConfig>,
-    /// Upstream URLs by service name, for `agon serve gateway` (`users = "http://10.0.0.5:8080"`).
+    /// Upstream URLs by service name, for `agon serve gateway` (`users = "http://10.0.0.5:8080"`); replicas
+    /// separated by commas (`"http://10.0.0.5:8080,http://10.0.0.6:8080"`) are taken in turn.
     pub upstreams: BTreeMap<String, String>,
     /// Default time an upstream has to start answering, in milliseconds.
     pub timeout_ms: u64,
@@ -211,8 +212,19 @@ pub async fn build(
             docs.push(doc);
         }
         if let Upstream::Http(up) = &mount.upstream {
-            remote_docs.push((mount.name.clone(), format!("{}/openapi.json", up.url)));
-            checks.push(http_ready_check(&mount.name, &format!("{}/readyz", up.url)));
+            // Replicas serve the same document; each one's readiness counts.
+            if let Some(first) = up.urls().next() {
+                remote_docs.push((mount.name.clone(), format!("{first}/openapi.json")));
+            }
+            let replicas: Vec<&str> = up.urls().collect();
+            for (i, url) in replicas.iter().enumerate() {
+                let name = if replicas.len() == 1 {
+                    mount.name.clone()
+                } else {
+                    format!("{}[{i}]", mount.name)
+                };
+                checks.push(http_ready_check(&name, &format!("{url}/readyz")));
+            }
         }
         checks.extend(mount.checks.into_iter().map(|mut c| {
             c.name = format!("{}.{}", mount.name, c.name);

@@ -1,7 +1,14 @@
 //! Where a route sends its requests: a router in this process (`agon up`: no socket hop) or an HTTP service
-//! reached over pooled keep-alive connections with bodies streamed both ways.
+//! reached over pooled keep-alive connections with bodies streamed both ways — one URL, or several replicas
+//! (comma-separated) taken in turn, a replica that refuses connections being skipped for a few seconds.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
 
 use axum::{Router, body::Body};
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri, header};
@@ -20,12 +27,31 @@ pub enum Upstream {
     Unavailable,
 }
 
-/// An HTTP service: scheme and authority, plus a base path prepended to every forwarded path.
+/// An HTTP service: one or more replicas, taken in turn.
 pub struct HttpUpstream {
+    /// The replicas' URLs as configured, comma-separated.
     pub url: String,
+    replicas: Vec<Replica>,
+    next: AtomicUsize,
+}
+
+/// One replica: scheme and authority, plus a base path prepended to every forwarded path.
+struct Replica {
+    url: String,
     scheme: http::uri::Scheme,
     authority: http::uri::Authority,
     base_path: String,
+    /// Unix milliseconds until which the replica is skipped (it refused a connection).
+    resting_until: AtomicU64,
+}
+
+/// How long a replica that refused a connection is left out of the rotation.
+const REST: Duration = Duration::from_secs(5);
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// The pooled client every HTTP upstream shares.
@@ -48,7 +74,47 @@ pub fn http_client() -> HttpClient {
 }
 
 impl HttpUpstream {
-    pub fn parse(url: &str) -> Result<Self, String> {
+    /// One URL, or several replicas' URLs separated by commas.
+    pub fn parse(urls: &str) -> Result<Self, String> {
+        let replicas = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(Replica::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        if replicas.is_empty() {
+            return Err("no upstream URL".into());
+        }
+        Ok(Self {
+            url: replicas
+                .iter()
+                .map(|r| r.url.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            replicas,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// Every replica's URL.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        self.replicas.iter().map(|r| r.url.as_str())
+    }
+
+    /// The next replica in turn, skipping resting ones unless every replica rests.
+    fn pick(&self) -> &Replica {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let now = now_millis();
+        let n = self.replicas.len();
+        (0..n)
+            .map(|i| &self.replicas[(start + i) % n])
+            .find(|r| r.resting_until.load(Ordering::Relaxed) <= now)
+            .unwrap_or(&self.replicas[start % n])
+    }
+}
+
+impl Replica {
+    fn parse(url: &str) -> Result<Self, String> {
         let uri: Uri = url
             .parse()
             .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
@@ -74,6 +140,7 @@ impl HttpUpstream {
             scheme,
             authority,
             base_path,
+            resting_until: AtomicU64::new(0),
         })
     }
 }
@@ -105,7 +172,8 @@ impl Upstream {
                     Err(_) => return Err(ForwardError::Timeout),
                 }
             }
-            Upstream::Http(up) => {
+            Upstream::Http(balanced) => {
+                let up = balanced.pick();
                 let path_and_query = if up.base_path.is_empty() {
                     path_and_query
                 } else {
@@ -129,7 +197,15 @@ impl Upstream {
                         }
                         response.map(Body::new)
                     }
-                    Ok(Err(error)) => return Err(ForwardError::Unreachable(error.to_string())),
+                    Ok(Err(error)) => {
+                        if error.is_connect() {
+                            // Refused before anything was sent: rest this replica, the next requests go
+                            // to the others.
+                            up.resting_until
+                                .store(now_millis() + REST.as_millis() as u64, Ordering::Relaxed);
+                        }
+                        return Err(ForwardError::Unreachable(error.to_string()));
+                    }
                     Err(_) => return Err(ForwardError::Timeout),
                 }
             }
@@ -235,11 +311,33 @@ mod tests {
     #[test]
     fn upstream_urls_are_checked() {
         let up = HttpUpstream::parse("http://127.0.0.1:8001/base/").unwrap();
-        assert_eq!(up.base_path, "/base");
+        assert_eq!(up.replicas[0].base_path, "/base");
         assert_eq!(up.url, "http://127.0.0.1:8001/base");
+        assert!(HttpUpstream::parse("http://a:1, https://b").is_err());
+        assert!(HttpUpstream::parse(" , ").is_err());
         assert!(HttpUpstream::parse("https://x").is_err());
         assert!(HttpUpstream::parse("127.0.0.1:80").is_err());
         assert!(HttpUpstream::parse("http://x/?a=b").is_err());
+    }
+
+    #[test]
+    fn replicas_are_taken_in_turn_and_resting_ones_skipped() {
+        let up = HttpUpstream::parse("http://a:1, http://b:2,http://c:3").unwrap();
+        assert_eq!(up.url, "http://a:1,http://b:2,http://c:3");
+        let turns: Vec<&str> = (0..4).map(|_| up.pick().url.as_str()).collect();
+        assert_eq!(
+            turns,
+            ["http://a:1", "http://b:2", "http://c:3", "http://a:1"]
+        );
+        up.replicas[1]
+            .resting_until
+            .store(now_millis() + 60_000, Ordering::Relaxed);
+        let turns: Vec<&str> = (0..3).map(|_| up.pick().url.as_str()).collect();
+        assert!(!turns.contains(&"http://b:2"), "{turns:?}");
+        for r in &up.replicas {
+            r.resting_until.store(u64::MAX, Ordering::Relaxed);
+        }
+        up.pick(); // every replica resting: still one is tried rather than none
     }
 
     #[test]

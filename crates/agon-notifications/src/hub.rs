@@ -112,6 +112,7 @@ impl Hub {
             .entry(user)
             .or_default()
             .push(Connection { id, queue });
+        metrics::gauge!("agon_ws_connections").increment(1.0);
         (
             Registration {
                 hub: self.clone(),
@@ -187,7 +188,11 @@ impl Hub {
     fn unregister(&self, user: Uuid, id: u64) {
         let mut connections = self.write();
         if let Some(list) = connections.get_mut(&user) {
+            let before = list.len();
             list.retain(|c| c.id != id);
+            if list.len() < before {
+                metrics::gauge!("agon_ws_connections").decrement(1.0);
+            }
             if list.is_empty() {
                 connections.remove(&user);
             }

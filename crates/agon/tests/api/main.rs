@@ -363,7 +363,7 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
     let replica_b = format!("http://127.0.0.1:{notifications_b}");
     let metrics_url = format!("http://127.0.0.1:{metrics_port}");
     let upstreams = format!(
-        "{{auth=\"{auth_url}\",users=\"{users_url}\",notifications=\"{replica_a}\",metrics=\"{metrics_url}\"}}"
+        "{{auth=\"{auth_url}\",users=\"{users_url}\",notifications=\"{replica_a},{replica_b}\",metrics=\"{metrics_url}\"}}"
     );
     let _gateway = Proc(
         agon(
@@ -394,7 +394,7 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
         .await
         .unwrap();
     assert_eq!(direct.status(), 200);
-    notifications_cross_processes(&client, &base, &replica_b, &metrics_url).await;
+    notifications_cross_processes(&client, &base, [&replica_a, &replica_b], &metrics_url).await;
     // A ban decided in the users process reaches the auth process by event, and the ban's revocation reaches the
     // gateway and the users process through the feed: within a second of the admin's answer.
     let bo_token = identity_flow(&client, &base, "bo@club.org").await;
@@ -477,7 +477,7 @@ async fn next_frame(socket: &mut Socket) -> Value {
 async fn notifications_cross_processes(
     client: &reqwest::Client,
     base: &str,
-    replica_b: &str,
+    [replica_a, replica_b]: [&str; 2],
     metrics_url: &str,
 ) {
     let token = identity_flow(client, base, "cy@club.org").await;
@@ -509,8 +509,11 @@ async fn notifications_cross_processes(
         "{}/ws?access_token={token}",
         base.replacen("http://", "ws://", 1)
     );
-    let (mut socket, _) = tokio_tungstenite::connect_async(ws).await.unwrap();
+    // Two connections in a row: the gateway takes the two replicas in turn, one connection lands on each.
+    let (mut socket, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
     assert_eq!(next_frame(&mut socket).await["type"], "ready");
+    let (mut other, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
+    assert_eq!(next_frame(&mut other).await["type"], "ready");
     let admin = login(
         client,
         base,
@@ -526,8 +529,57 @@ async fn notifications_cross_processes(
         .await
         .unwrap();
     assert_eq!(sent.status(), 202);
-    let frame = next_frame(&mut socket).await;
-    assert_eq!(frame["notification"]["title"], "From B");
+    for s in [&mut socket, &mut other] {
+        assert_eq!(next_frame(s).await["notification"]["title"], "From B");
+    }
+    // Through the gateway, whichever replica takes it, both connections get it.
+    let sent = client
+        .post(format!("{base}/notifications/send"))
+        .bearer_auth(&admin)
+        .json(&json!({"user_ids": [cy], "title": "Via the gateway", "body": "balanced"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), 202);
+    for s in [&mut socket, &mut other] {
+        assert_eq!(
+            next_frame(s).await["notification"]["title"],
+            "Via the gateway"
+        );
+    }
+    // One connection on each replica (their Prometheus gauge).
+    for replica in [replica_a, replica_b] {
+        let metrics = client
+            .get(format!("{replica}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.lines().any(|l| l == "agon_ws_connections 1"),
+            "{replica}: {}",
+            metrics
+                .lines()
+                .filter(|l| l.contains("ws_"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    let ready: Value = client
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let text = ready.to_string();
+    assert!(
+        text.contains("notifications[0]") && text.contains("notifications[1]"),
+        "each replica's readiness is checked: {ready}"
+    );
     let today = chrono::Utc::now().date_naive();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
