@@ -54,8 +54,12 @@ fn now_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// What the gateway sends upstream: the client's body, streamed, or nothing (a request without a body can be
+/// sent again to another replica).
+pub type UpstreamBody = http_body_util::Either<Incoming, http_body_util::Empty<bytes::Bytes>>;
+
 /// The pooled client every HTTP upstream shares.
-pub type HttpClient = Client<HttpConnector, Incoming>;
+pub type HttpClient = Client<HttpConnector, UpstreamBody>;
 
 pub enum ForwardError {
     Timeout,
@@ -114,6 +118,22 @@ impl HttpUpstream {
 }
 
 impl Replica {
+    /// The absolute URI of `path_and_query` on this replica.
+    fn uri(&self, path_and_query: &http::uri::PathAndQuery) -> Result<Uri, ForwardError> {
+        let path_and_query = if self.base_path.is_empty() {
+            path_and_query.clone()
+        } else {
+            format!("{}{}", self.base_path, path_and_query)
+                .parse()
+                .map_err(|_| ForwardError::Unreachable("bad path".into()))?
+        };
+        let mut parts = http::uri::Parts::default();
+        parts.scheme = Some(self.scheme.clone());
+        parts.authority = Some(self.authority.clone());
+        parts.path_and_query = Some(path_and_query);
+        Uri::from_parts(parts).map_err(|e| ForwardError::Unreachable(e.to_string()))
+    }
+
     fn parse(url: &str) -> Result<Self, String> {
         let uri: Uri = url
             .parse()
@@ -173,40 +193,53 @@ impl Upstream {
                 }
             }
             Upstream::Http(balanced) => {
-                let up = balanced.pick();
-                let path_and_query = if up.base_path.is_empty() {
-                    path_and_query
-                } else {
-                    format!("{}{}", up.base_path, path_and_query)
-                        .parse()
-                        .map_err(|_| ForwardError::Unreachable("bad path".into()))?
-                };
-                let mut parts = http::uri::Parts::default();
-                parts.scheme = Some(up.scheme.clone());
-                parts.authority = Some(up.authority.clone());
-                parts.path_and_query = Some(path_and_query);
-                *req.uri_mut() =
-                    Uri::from_parts(parts).map_err(|e| ForwardError::Unreachable(e.to_string()))?;
                 let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
-                match tokio::time::timeout(timeout, client.request(req)).await {
-                    Ok(Ok(mut response)) => {
-                        if let (Some(client_side), StatusCode::SWITCHING_PROTOCOLS) =
-                            (client_side, response.status())
-                        {
-                            splice(client_side, hyper::upgrade::on(&mut response));
+                // Without a body the request can go to another replica when one refuses the connection: nothing
+                // reached it. A body streams from the client and cannot be sent twice.
+                let bodiless = hyper::body::Body::is_end_stream(req.body());
+                let attempts = if bodiless {
+                    balanced.replicas.len().min(2)
+                } else {
+                    1
+                };
+                let (head, body) = req.into_parts();
+                let mut head = Some(head);
+                let mut body = Some(body);
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let up = balanced.pick();
+                    let uri = up.uri(&path_and_query)?;
+                    let body = match body.take() {
+                        Some(incoming) if !bodiless => http_body_util::Either::Left(incoming),
+                        _ => http_body_util::Either::Right(http_body_util::Empty::new()),
+                    };
+                    let request = rebuild(&mut head, attempt == attempts, uri, body);
+                    match tokio::time::timeout(timeout, client.request(request)).await {
+                        Ok(Ok(mut response)) => {
+                            if let (Some(client_side), StatusCode::SWITCHING_PROTOCOLS) =
+                                (client_side, response.status())
+                            {
+                                splice(client_side, hyper::upgrade::on(&mut response));
+                            }
+                            break response.map(Body::new);
                         }
-                        response.map(Body::new)
-                    }
-                    Ok(Err(error)) => {
-                        if error.is_connect() {
-                            // Refused before anything was sent: rest this replica, the next requests go
-                            // to the others.
-                            up.resting_until
-                                .store(now_millis() + REST.as_millis() as u64, Ordering::Relaxed);
+                        Ok(Err(error)) => {
+                            if error.is_connect() {
+                                // Refused before anything was sent: rest this replica, the next requests
+                                // go to the others.
+                                up.resting_until.store(
+                                    now_millis() + REST.as_millis() as u64,
+                                    Ordering::Relaxed,
+                                );
+                                if attempt < attempts {
+                                    continue;
+                                }
+                            }
+                            return Err(ForwardError::Unreachable(error.to_string()));
                         }
-                        return Err(ForwardError::Unreachable(error.to_string()));
+                        Err(_) => return Err(ForwardError::Timeout),
                     }
-                    Err(_) => return Err(ForwardError::Timeout),
                 }
             }
             Upstream::Unavailable => {
@@ -219,6 +252,31 @@ impl Upstream {
             set_upgrade(response.headers_mut(), protocol);
         }
         Ok(response)
+    }
+}
+
+/// The request for one attempt: the original head on the last one (moved), a copy before.
+fn rebuild(
+    head: &mut Option<http::request::Parts>,
+    last: bool,
+    uri: Uri,
+    body: UpstreamBody,
+) -> Request<UpstreamBody> {
+    match head.take() {
+        Some(mut parts) if last => {
+            parts.uri = uri;
+            Request::from_parts(parts, body)
+        }
+        Some(parts) => {
+            let mut request = Request::new(body);
+            *request.method_mut() = parts.method.clone();
+            *request.uri_mut() = uri;
+            *request.version_mut() = parts.version;
+            *request.headers_mut() = parts.headers.clone();
+            *head = Some(parts);
+            request
+        }
+        None => Request::new(body),
     }
 }
 

@@ -659,3 +659,38 @@ async fn replicas_count_one_client_together_through_redis() {
         "another client has its own allowance"
     );
 }
+
+#[tokio::test]
+async fn replicas_are_balanced_and_a_refusing_one_is_retried_around() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let live = upstream::spawn().await;
+    // A port nobody listens on: connections to it are refused.
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    register_service(
+        &app,
+        &admin,
+        json!({ "name": "pair", "url": format!("http://127.0.0.1:{dead},{}", live.url), "prefix": "/echo" }),
+    )
+    .await;
+    // Requests without a body go to the other replica when one refuses: every one succeeds.
+    for i in 0..6 {
+        let response = app.get(&format!("/echo/item/{i}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "request {i}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["path"], format!("/echo/item/{i}"));
+    }
+    // A body streams to the replica in turn; the refusing one is resting by now, so it reaches the live one.
+    let response = app
+        .client
+        .post(app.url("/echo/upload"))
+        .body(vec![7u8; 100_000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "100000");
+}
