@@ -24,19 +24,23 @@ impl Broker for InProcess {
     async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
         let subscriptions = self.subscriptions.read().await;
         for sub in subscriptions.iter() {
-            let mine: Vec<Envelope> = batch
-                .iter()
-                .filter(|e| {
-                    sub.topics
-                        .iter()
-                        .any(|t| t == &e.topic || t == agon_messages::ALL_TOPICS)
-                })
-                .cloned()
-                .collect();
+            let wants = |e: &Envelope| {
+                sub.topics
+                    .iter()
+                    .any(|t| t == &e.topic || t == agon_messages::ALL_TOPICS)
+            };
+            // Copies only when the subscriber takes part of the batch.
+            let subset: Vec<Envelope>;
+            let mine: &[Envelope] = if batch.iter().all(wants) {
+                batch
+            } else {
+                subset = batch.iter().filter(|e| wants(e)).cloned().collect();
+                &subset
+            };
             if mine.is_empty() {
                 continue;
             }
-            let done = deliver_batch(&sub.consumer, sub.handler.as_ref(), &mine).await;
+            let done = deliver_batch(&sub.consumer, sub.handler.as_ref(), mine).await;
             if done.contains(&false) {
                 // The outbox keeps the batch; consumers that already applied it skip it next time (inbox).
                 anyhow::bail!("consumer {} could not take every event", sub.consumer);

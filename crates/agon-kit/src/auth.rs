@@ -159,13 +159,7 @@ struct Inner {
     cache: moka::sync::Cache<[u8; 32], Arc<AccessClaims>>,
     remote: Option<Remote>,
     /// Redis, where revocations are pushed to every process the moment they happen (`agon serve`).
-    redis: std::sync::OnceLock<RedisLink>,
-}
-
-struct RedisLink {
-    client: redis::Client,
-    publisher: redis::aio::ConnectionManager,
-    channel: String,
+    redis: std::sync::OnceLock<crate::pubsub::Channel>,
 }
 
 /// The auth service, for processes that do not hold its keys and revocations themselves.
@@ -226,63 +220,28 @@ impl TokenVerifier {
     /// [`TokenVerifier::sync_forever`] applies what any process publishes — milliseconds instead of the feed's
     /// polling interval, which stays as the durable catch-up.
     pub async fn connect_redis(&self, url: &str, channel: &str) -> anyhow::Result<()> {
-        let client = redis::Client::open(url)?;
-        let publisher = client.get_connection_manager().await?;
-        let _ = self.inner.redis.set(RedisLink {
-            client,
-            publisher,
-            channel: channel.to_owned(),
-        });
+        let channel = crate::pubsub::Channel::connect(url, channel).await?;
+        let _ = self.inner.redis.set(channel);
         Ok(())
     }
 
     /// Marks sessions revoked in this process and, with Redis, in every other one at once.
     pub async fn announce(&self, entries: Vec<(Uuid, i64)>) {
         self.inner.revocations.revoke(entries.iter().copied());
-        let Some(link) = self.inner.redis.get() else {
-            return;
-        };
-        let Ok(message) = serde_json::to_string(&entries) else {
-            return;
-        };
-        let mut publisher = link.publisher.clone();
-        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-            .arg(&link.channel)
-            .arg(message)
-            .query_async(&mut publisher)
-            .await;
-        if let Err(error) = sent {
-            // The feed still carries it, within its polling interval.
-            tracing::warn!(%error, "revocation not pushed through Redis");
+        // Should the push fail, the feed still carries it, within its polling interval.
+        if let Some(channel) = self.inner.redis.get() {
+            channel.publish(&entries).await;
         }
     }
 
     /// Applies revocations pushed through Redis until the process stops, resubscribing after failures.
     async fn follow_redis(&self) {
-        let Some(link) = self.inner.redis.get() else {
-            return;
-        };
-        loop {
-            let subscribed = async {
-                let mut pubsub = link.client.get_async_pubsub().await?;
-                pubsub.subscribe(&link.channel).await?;
-                let mut messages = pubsub.on_message();
-                while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
-                    let text: String = message.get_payload()?;
-                    match serde_json::from_str::<Vec<(Uuid, i64)>>(&text) {
-                        Ok(entries) => self.inner.revocations.revoke(entries),
-                        Err(error) => tracing::warn!(%error, "undecodable revocation message"),
-                    }
-                }
-                anyhow::Ok(())
-            };
-            if let Err(error) = subscribed.await {
-                tracing::warn!(
-                    error = format!("{error:#}"),
-                    "Redis revocation channel lost"
-                );
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Some(channel) = self.inner.redis.get() {
+            channel
+                .follow(None, |entries: Vec<(Uuid, i64)>| {
+                    self.inner.revocations.revoke(entries)
+                })
+                .await;
         }
     }
 

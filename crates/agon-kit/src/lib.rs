@@ -17,6 +17,7 @@ pub mod extract;
 pub mod mail;
 pub mod observe;
 pub mod page;
+pub mod pubsub;
 pub mod server;
 pub mod service;
 pub mod telemetry;

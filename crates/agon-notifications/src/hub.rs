@@ -15,10 +15,9 @@ use std::{
         Arc, RwLock,
         atomic::{AtomicU64, Ordering},
     },
-    time::Duration,
 };
 
-use futures_util::StreamExt;
+use agon_kit::pubsub::Channel;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -46,17 +45,12 @@ pub struct Hub {
 struct Inner {
     connections: RwLock<HashMap<Uuid, Vec<Connection>>>,
     next_id: AtomicU64,
-    redis: Option<Redis>,
+    redis: Option<Arc<Channel>>,
 }
 
 struct Connection {
     id: u64,
     queue: mpsc::Sender<Frame>,
-}
-
-struct Redis {
-    publisher: redis::aio::ConnectionManager,
-    channel: String,
 }
 
 /// A live connection's registration; dropping it unregisters.
@@ -80,21 +74,21 @@ impl Hub {
         Self,
         impl Future<Output = anyhow::Result<()>> + Send + 'static,
     )> {
-        let client = redis::Client::open(url)?;
-        let publisher = client.get_connection_manager().await?;
-        let hub = Self::with(Some(Redis {
-            publisher,
-            channel: channel.to_owned(),
-        }));
+        let channel = Arc::new(Channel::connect(url, channel).await?);
         // Subscribed before returning: nothing published after start-up is missed by this replica.
-        let pubsub = subscribe(&client, channel).await?;
-        let receiver = hub
-            .clone()
-            .receive_forever(client, channel.to_owned(), pubsub);
+        let first = channel.subscribe().await?;
+        let hub = Self::with(Some(channel.clone()));
+        let receiving = hub.clone();
+        let receiver = async move {
+            channel
+                .follow(Some(first), |push: Push| receiving.dispatch(push))
+                .await;
+            Ok(())
+        };
         Ok((hub, receiver))
     }
 
-    fn with(redis: Option<Redis>) -> Self {
+    fn with(redis: Option<Arc<Channel>>) -> Self {
         Self {
             inner: Arc::new(Inner {
                 connections: RwLock::new(HashMap::new()),
@@ -132,32 +126,15 @@ impl Hub {
     /// design (the database holds every notification); a Redis failure is logged, not returned.
     pub async fn publish(&self, push: Push) {
         match &self.inner.redis {
-            Some(redis) => {
-                let message = match serde_json::to_string(&push) {
-                    Ok(message) => message,
-                    Err(error) => {
-                        tracing::error!(%error, "unserialisable push");
-                        return;
-                    }
-                };
-                let mut publisher = redis.publisher.clone();
-                let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
-                    .arg(&redis.channel)
-                    .arg(message)
-                    .query_async(&mut publisher)
-                    .await;
-                if let Err(error) = sent {
-                    tracing::warn!(%error, "WebSocket fan-out through Redis failed");
-                }
-            }
-            None => self.dispatch(&push),
+            Some(channel) => channel.publish(&push).await,
+            None => self.dispatch(push),
         }
     }
 
     /// Hands `push` to this process's connections; cuts off those whose queue is full.
-    fn dispatch(&self, push: &Push) {
+    fn dispatch(&self, push: Push) {
         // Serialised once; every connection shares the same bytes (a reference count, no copy).
-        let frame = Frame::from(push.frame.clone());
+        let frame = Frame::from(push.frame);
         let mut slow = Vec::new();
         {
             let connections = self.read();
@@ -199,45 +176,6 @@ impl Hub {
         }
     }
 
-    async fn receive_forever(
-        self,
-        client: redis::Client,
-        channel: String,
-        first: redis::aio::PubSub,
-    ) -> anyhow::Result<()> {
-        let mut pubsub = Some(first);
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            let mut current = match pubsub.take() {
-                Some(p) => p,
-                None => match subscribe(&client, &channel).await {
-                    Ok(p) => {
-                        backoff = Duration::from_millis(100);
-                        p
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "Redis subscription failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                        continue;
-                    }
-                },
-            };
-            let mut messages = current.on_message();
-            while let Some(message) = messages.next().await {
-                match message
-                    .get_payload::<String>()
-                    .map_err(anyhow::Error::from)
-                    .and_then(|text| Ok(serde_json::from_str::<Push>(&text)?))
-                {
-                    Ok(push) => self.dispatch(&push),
-                    Err(error) => tracing::warn!(%error, "undecodable fan-out message ignored"),
-                }
-            }
-            tracing::warn!("Redis subscription ended; resubscribing");
-        }
-    }
-
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Uuid, Vec<Connection>>> {
         self.inner
             .connections
@@ -251,12 +189,6 @@ impl Hub {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
-}
-
-async fn subscribe(client: &redis::Client, channel: &str) -> anyhow::Result<redis::aio::PubSub> {
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(channel).await?;
-    Ok(pubsub)
 }
 
 impl Drop for Registration {

@@ -233,19 +233,13 @@ async fn recipients(tx: &mut Tx, audience: &Audience) -> anyhow::Result<Vec<Reci
                 .await?
         }
         Audience::Users(users) => {
-            let mut rows = Vec::with_capacity(users.len());
-            let unique: HashSet<&Uuid> = users.iter().collect();
-            for user in unique {
-                if let Some(row) =
-                    sqlx::query("select user_id, email, phone from recipients where user_id = $1")
-                        .bind(user.to_string())
-                        .fetch_optional(&mut **tx)
-                        .await?
-                {
-                    rows.push(row);
-                }
-            }
-            rows
+            let unique: Vec<Uuid> = users
+                .iter()
+                .copied()
+                .collect::<HashSet<_>>()
+                .into_iter()
+                .collect();
+            crate::store::recipient_rows(tx, &unique, "user_id, email, phone").await?
         }
     };
     rows.iter()

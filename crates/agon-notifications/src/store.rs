@@ -192,24 +192,12 @@ impl Store {
 
     /// Which of `users` are known here.
     pub async fn known(&self, users: &[Uuid]) -> Result<Vec<Uuid>, Error> {
-        let mut known = Vec::with_capacity(users.len());
-        for chunk in users.chunks(500) {
-            let list = chunk
-                .iter()
-                .map(|u| format!("'{u}'"))
-                .collect::<Vec<_>>()
-                .join(",");
-            // Ids are formatted from parsed UUIDs: nothing but hex digits and dashes reaches the SQL.
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "select user_id from recipients where user_id in ({list})"
-            )))
-            .fetch_all(self.db.pool())
-            .await?;
-            for row in rows {
-                known.push(parse_id(&row.try_get::<String, _>("user_id")?)?);
-            }
-        }
-        Ok(known)
+        let mut conn = self.db.pool().acquire().await?;
+        recipient_rows(&mut conn, users, "user_id")
+            .await?
+            .iter()
+            .map(|row| parse_id(&row.try_get::<String, _>("user_id")?))
+            .collect()
     }
 
     /// Deliveries to the HTTP providers, newest first, optionally by status.
@@ -265,6 +253,31 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// The `recipients` rows (`columns`) of `users`; unknown ones are absent. One query per 500 ids.
+pub async fn recipient_rows(
+    conn: &mut sqlx::AnyConnection,
+    users: &[Uuid],
+    columns: &str,
+) -> Result<Vec<AnyRow>, sqlx::Error> {
+    let mut rows = Vec::with_capacity(users.len());
+    for chunk in users.chunks(500) {
+        let list = chunk
+            .iter()
+            .map(|u| format!("'{u}'"))
+            .collect::<Vec<_>>()
+            .join(",");
+        // Ids are formatted from parsed UUIDs: nothing but hex digits and dashes reaches the SQL.
+        rows.extend(
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "select {columns} from recipients where user_id in ({list})"
+            )))
+            .fetch_all(&mut *conn)
+            .await?,
+        );
+    }
+    Ok(rows)
 }
 
 /// A message to an SMS or push provider and how it went.
