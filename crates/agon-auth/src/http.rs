@@ -199,6 +199,7 @@ async fn register(
     responses((status = 200, body = TokenResponse), (status = 400, description = "invalid_grant")))]
 async fn token(
     AxumState(state): AxumState<State>,
+    client: agon_kit::ClientAddr,
     headers: HeaderMap,
     Json(body): Json<TokenRequest>,
 ) -> Result<Json<TokenResponse>, Error> {
@@ -211,8 +212,7 @@ async fn token(
                 .map(|e| e.as_str().to_owned())
                 .unwrap_or_else(|_| email.trim().to_lowercase());
             let throttle =
-                crate::throttle::Attempt::begin(&state, &normalised, &client_address(&headers))
-                    .await?;
+                crate::throttle::Attempt::begin(&state, &normalised, &client.to_string()).await?;
             let credentials = state.store.credentials(&normalised).await?;
             let (user_id, hash, roles, status) = match credentials {
                 Some(c) => (Some(c.user_id), Some(c.password_hash), c.roles, c.status),
@@ -628,17 +628,6 @@ async fn revocations(
             .revocations_after(params.after, Utc::now().timestamp(), 1000)
             .await?,
     ))
-}
-
-/// The client's address: the last `X-Forwarded-For` entry, which Agon's gateway appends itself.
-fn client_address(headers: &HeaderMap) -> String {
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {

@@ -464,14 +464,12 @@ impl Store {
         Ok((row.try_get("n")?, row.try_get("oldest")?))
     }
 
-    pub async fn record_failure(&self, subjects: &[String], now: &str) -> Result<(), Error> {
-        for subject in subjects {
-            sqlx::query("insert into login_failures (subject, at) values ($1, $2)")
-                .bind(subject)
-                .bind(now)
-                .execute(self.db.pool())
-                .await?;
-        }
+    pub async fn record_failure(&self, subject: &str, now: &str) -> Result<(), Error> {
+        sqlx::query("insert into login_failures (subject, at) values ($1, $2)")
+            .bind(subject)
+            .bind(now)
+            .execute(self.db.pool())
+            .await?;
         Ok(())
     }
 

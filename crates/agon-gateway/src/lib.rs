@@ -150,6 +150,7 @@ struct Inner {
     verifier: TokenVerifier,
     cors: CorsConfig,
     limiter: limit::Limiter,
+    trusted_proxies: agon_kit::TrustedProxies,
 }
 
 /// Serving threads started by [`Gateway::serve_per_thread`].
@@ -320,6 +321,7 @@ pub async fn build(
             verifier: deps.verifier.clone(),
             cors: config.cors,
             limiter,
+            trusted_proxies: deps.trusted_proxies.clone(),
         }),
         client: upstream::http_client(),
     };
@@ -512,12 +514,20 @@ impl Gateway {
             }
         };
         drop(table);
-        if let Err(retry_after) = self
+        // Behind a trusted proxy, the client is further left in X-Forwarded-For than the connecting address.
+        let client = self
             .inner
-            .limiter
-            .check(peer.forwarded_for.to_str().unwrap_or("unknown"))
-            .await
-        {
+            .trusted_proxies
+            .client(peer.addr.ip(), req.headers());
+        let limited = if client == peer.addr.ip().to_canonical() {
+            self.inner
+                .limiter
+                .check(peer.forwarded_for.to_str().unwrap_or("unknown"))
+                .await
+        } else {
+            self.inner.limiter.check(&client.to_string()).await
+        };
+        if let Err(retry_after) = limited {
             return Err(Rejection::RateLimited(retry_after));
         }
         if route.auth != AuthPolicy::Public {
@@ -531,6 +541,9 @@ impl Gateway {
         headers.insert(X_REQUEST_ID.clone(), request_id.clone());
         headers.insert(TRACEPARENT.clone(), trace.header_value());
         upstream::append_forwarded_for(headers, &peer.forwarded_for);
+        // An in-process service reads the client from here; extensions never cross a socket.
+        req.extensions_mut()
+            .insert(agon_kit::ClientAddr(Some(client)));
         route
             .upstream
             .forward(req, path_and_query, &self.client, route.timeout)

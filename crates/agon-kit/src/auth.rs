@@ -2,7 +2,8 @@
 //!
 //! Every service verifies tokens itself (identity headers from clients are never trusted). Tokens are EdDSA JWTs
 //! with header `typ: at+jwt` (RFC 9068); only EdDSA is accepted, so `alg: none`, HMAC-with-the-public-key and
-//! other algorithm confusions fail before any key is used, and the `jku`/`jwk`/`x5u` headers are never followed.
+//! other algorithm confusions fail before any key is used, the `jku`/`jwk`/`x5u` headers are never followed, and a
+//! token with critical header extensions (`crit`) is refused, since none is understood.
 //! Asymmetric verification costs tens of microseconds, more than a whole proxy hop, so verified tokens are cached
 //! by their SHA-256 until they expire.
 
@@ -265,7 +266,12 @@ impl TokenVerifier {
             self.inner.cache.invalidate(&digest);
         }
         let header = jsonwebtoken::decode_header(token).map_err(|_| AuthError::Invalid)?;
-        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+        // No header extension is understood here, so a token that marks any as critical is refused (RFC 7515
+        // §4.1.11).
+        if header.alg != Algorithm::EdDSA
+            || header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE)
+            || header.crit.is_some()
+        {
             return Err(AuthError::Invalid);
         }
         let kid = header.kid.ok_or(AuthError::Invalid)?;

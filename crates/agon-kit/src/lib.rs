@@ -4,6 +4,7 @@
 //! - [`extract`]: `Json`, `Query`, `Path` whose rejections are problem+json.
 //! - [`auth`]: token verification with a verified-token cache, `AuthUser` / `MaybeAuthUser`.
 //! - [`observe`]: request ids, W3C trace context, metrics and 5xx logging as one middleware.
+//! - [`forwarded`]: the client's address behind trusted proxies ([`ClientAddr`], [`TrustedProxies`]).
 //! - [`page`]: cursor pagination with a hard maximum.
 //! - [`service`]: the `Service` a crate builds and the `Deps` it is given; health, readiness, metrics, docs.
 //! - [`server`], [`telemetry`], [`client`]: serving with draining, logging set-up, internal HTTP calls.
@@ -14,6 +15,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod mail;
 pub mod observe;
 pub mod page;
@@ -25,6 +27,7 @@ pub mod telemetry;
 pub use auth::{AuthUser, MaybeAuthUser, Role, TokenVerifier};
 pub use error::{ApiError, ErrorCode, FieldError, KitError, error_response};
 pub use extract::{Json, Path, Query};
+pub use forwarded::{ClientAddr, TrustedProxies};
 pub use mail::{Email, Mail, MailConfig};
 pub use page::{Page, PageParams};
 pub use service::{Deps, ReadyCheck, Service, Task};

@@ -6,14 +6,20 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for in-flight requests.
+/// Handlers see the client's address ([`crate::ClientAddr`]) as resolved through `trusted` proxies.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
+    trusted: crate::TrustedProxies,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let app = app.layer(axum::Extension(trusted));
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     Ok(())
 }
 

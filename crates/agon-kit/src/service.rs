@@ -42,6 +42,8 @@ pub struct Deps {
     pub mail: crate::mail::MailConfig,
     /// Redis, for state shared by replicas (`agon serve`); `None` in one process.
     pub redis_url: Option<String>,
+    /// Whose `X-Forwarded-For` entries are believed when finding the client's address.
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 /// A built service: its routes and API description, its background tasks and its readiness checks.

@@ -288,6 +288,16 @@ impl TestApp {
     /// Signs `claims` with the auth service's current key: for tests of expired, premature or otherwise
     /// hostile tokens that only the key holder could make.
     pub async fn sign(&self, claims: &Value, typ: &str) -> String {
+        self.sign_with(claims, |header| header.typ = Some(typ.to_owned()))
+            .await
+    }
+
+    /// Signs `claims` with the auth service's current key under a header `edit` shapes (`kid` and `alg` set).
+    pub async fn sign_with(
+        &self,
+        claims: &Value,
+        edit: impl FnOnce(&mut jsonwebtoken::Header),
+    ) -> String {
         use sqlx::Row;
         let db = self.database("auth").await;
         let row = sqlx::query(
@@ -302,7 +312,7 @@ impl TestApp {
             .unwrap();
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         header.kid = Some(kid);
-        header.typ = Some(typ.to_owned());
+        edit(&mut header);
         jsonwebtoken::encode(
             &header,
             claims,

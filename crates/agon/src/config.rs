@@ -36,6 +36,10 @@ pub struct Config {
     pub amqp_url: Option<String>,
     /// Redis URL for `agon serve`: state shared by replicas (revocations, rate limits, WebSocket fan-out).
     pub redis_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` entries are believed (addresses or CIDR ranges): the load balancer in
+    /// front of the gateway and, in `agon serve`, the gateway in front of the services. Rate limits and login
+    /// throttling count the first address left of them. Default: loopback only.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub log: LogConfig,
     pub mail: agon_kit::MailConfig,
     pub auth: agon_auth::Config,
@@ -67,6 +71,7 @@ impl Default for Config {
             auth_url: None,
             amqp_url: None,
             redis_url: None,
+            trusted_proxies: agon_kit::TrustedProxies::loopback(),
             log: LogConfig::default(),
             mail: Default::default(),
             auth: Default::default(),

@@ -314,6 +314,7 @@ async fn serve(service: &str, config: Config) -> anyhow::Result<()> {
     agon_kit::server::serve(
         listener,
         built.standalone(),
+        deps.trusted_proxies.clone(),
         agon_kit::server::shutdown_signal(),
     )
     .await?;

@@ -131,6 +131,7 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         verifier,
         mail: config.mail.clone(),
         redis_url: config.redis_url.clone(),
+        trusted_proxies: agon_kit::TrustedProxies::new(&config.trusted_proxies),
     })
 }
 
@@ -148,6 +149,7 @@ pub fn embedded_deps(config: &Config, databases: Databases) -> Deps {
         ),
         mail: config.mail.clone(),
         redis_url: None,
+        trusted_proxies: agon_kit::TrustedProxies::new(&config.trusted_proxies),
     }
 }
 

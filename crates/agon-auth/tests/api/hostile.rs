@@ -103,6 +103,16 @@ async fn hostile_tokens_are_refused() {
         ),
         ("wrong typ", app.sign(&claims, "JWT").await),
         (
+            // RFC 7515 §4.1.11: an extension the verifier does not understand must make it refuse the token.
+            "critical extension",
+            app.sign_with(&claims, |h| {
+                h.typ = Some("at+jwt".into());
+                h.crit = Some(vec!["exp-delegation".into()]);
+                h.extras.insert("exp-delegation", "anything");
+            })
+            .await,
+        ),
+        (
             "missing typ",
             with_header(&good, json!({"alg": "EdDSA", "kid": kid})),
         ),

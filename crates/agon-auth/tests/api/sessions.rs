@@ -273,6 +273,52 @@ async fn a_thousand_wrong_passwords_get_at_most_a_hundred_evaluations() {
     app.register("bo@club.org").await;
 }
 
+async fn attempt_from(app: &TestApp, client: &str, email: &str, password: &str) -> u16 {
+    app.post_json(
+        "/auth/token",
+        json!({ "grant_type": "password", "email": email, "password": password }),
+    )
+    .header("x-forwarded-for", client)
+    .send()
+    .await
+    .unwrap()
+    .status()
+    .as_u16()
+}
+
+#[tokio::test]
+async fn only_failures_use_up_a_client_address() {
+    let app = TestApp::spawn_with(|c| c.auth.max_failures_per_ip = 3).await;
+    app.register("ana@club.org").await;
+    // Everyone behind one NAT logs in as often as they like.
+    for _ in 0..10 {
+        assert_eq!(attempt_from(&app, "198.51.100.7", "ana@club.org", PASSWORD).await, 200);
+    }
+    // Wrong passwords from that address, against any accounts, use up its allowance...
+    for guess in ["x@club.org", "y@club.org", "ana@club.org"] {
+        assert_eq!(attempt_from(&app, "198.51.100.7", guess, "wrong guess").await, 400);
+    }
+    assert_eq!(attempt_from(&app, "198.51.100.7", "ana@club.org", PASSWORD).await, 429);
+    // ...and only that address's.
+    assert_eq!(attempt_from(&app, "198.51.100.8", "ana@club.org", PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    let app = TestApp::spawn_with(|c| {
+        c.auth.max_failures_per_ip = 2;
+        c.trusted_proxies = Vec::new();
+    })
+    .await;
+    app.register("ana@club.org").await;
+    // A client that names a new address on every guess is still one client.
+    for (i, guess) in ["x@club.org", "y@club.org"].iter().enumerate() {
+        let forged = format!("203.0.113.{i}");
+        assert_eq!(attempt_from(&app, &forged, guess, "wrong guess").await, 400);
+    }
+    assert_eq!(attempt_from(&app, "203.0.113.99", "z@club.org", "wrong guess").await, 429);
+}
+
 #[tokio::test]
 async fn the_owner_logs_in_again_after_the_cool_down() {
     let app = TestApp::spawn_with(|c| {

@@ -628,6 +628,38 @@ async fn clients_over_the_rate_limit_get_429_with_retry_after() {
     assert_eq!(app.get("/healthz").send().await.unwrap().status(), 200);
 }
 
+/// Requests from `client` as a proxy on loopback would forward them.
+async fn via_proxy(app: &TestApp, client: &str) -> u16 {
+    let response = app.get("/users/me").header("x-forwarded-for", client);
+    response.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
+    let limit = agon_gateway::limit::RateLimitConfig {
+        requests: 2,
+        window_secs: 3600,
+    };
+    // Loopback is trusted by default: the test client stands for a proxy on the same machine.
+    let app = TestApp::spawn_with(|c| c.gateway.rate_limit = limit.clone()).await;
+    assert_eq!(via_proxy(&app, "198.51.100.1").await, 401);
+    assert_eq!(via_proxy(&app, "198.51.100.1").await, 401);
+    assert_eq!(via_proxy(&app, "198.51.100.1").await, 429);
+    assert_eq!(via_proxy(&app, "198.51.100.2").await, 401, "another client");
+    // A client cannot escape its limit by forging entries left of what the proxy appended.
+    assert_eq!(via_proxy(&app, "6.6.6.6, 198.51.100.1").await, 429);
+
+    // Without trusted proxies the header is the client's word: every request counts against the connection.
+    let app = TestApp::spawn_with(|c| {
+        c.gateway.rate_limit = limit.clone();
+        c.trusted_proxies = Vec::new();
+    })
+    .await;
+    assert_eq!(via_proxy(&app, "198.51.100.1").await, 401);
+    assert_eq!(via_proxy(&app, "198.51.100.2").await, 401);
+    assert_eq!(via_proxy(&app, "198.51.100.3").await, 429);
+}
+
 #[tokio::test]
 async fn replicas_count_one_client_together_through_redis() {
     let Some(redis) = agon_testkit::test_redis_url() else {
