@@ -121,7 +121,17 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
 async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<State> {
     config.validate()?;
     let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    let store = store::Store::new(db.clone());
+    if deps.keyring.is_empty() {
+        anyhow::bail!(
+            "the auth service seals its signing keys and TOTP secrets: configure secret_keys \
+             (AGON_SECRET_KEYS; `agon secret-key` prints a new key)"
+        );
+    }
+    let store = store::Store::new(db.clone(), deps.keyring.clone());
+    let resealed = store.reseal().await?;
+    if resealed > 0 {
+        tracing::info!(resealed, "secrets sealed again under the first secret key");
+    }
     let keys = keys::Keys::load(&store, deps.verifier.keys()).await?;
     let outbox = deps.bus.outbox(&db).await?;
     let hasher = domain::Hasher::new(

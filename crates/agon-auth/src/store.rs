@@ -3,11 +3,15 @@
 use agon_db::{Db, ResultExt, Row, Tx};
 use uuid::Uuid;
 
-use crate::{domain::SigningKey, error::Error};
+use crate::error::Error;
+
+mod secrets;
 
 #[derive(Clone)]
 pub struct Store {
     db: Db,
+    /// Seals private signing keys and TOTP secrets (`secrets.rs`).
+    keyring: agon_kit::sealed::Keyring,
 }
 
 /// A row of `accounts` to insert.
@@ -44,8 +48,8 @@ pub enum Redeemed {
 }
 
 impl Store {
-    pub fn new(db: Db) -> Self {
-        Self { db }
+    pub fn new(db: Db, keyring: agon_kit::sealed::Keyring) -> Self {
+        Self { db, keyring }
     }
 
     pub fn db(&self) -> &Db {
@@ -199,45 +203,6 @@ impl Store {
             .fetch_optional(self.db.pool())
             .await?;
         Ok(row.is_some())
-    }
-
-    /// Signing keys not yet retired, newest first, with when each starts signing.
-    pub async fn signing_keys(&self) -> Result<Vec<(SigningKey, String)>, Error> {
-        let rows = sqlx::query(
-            "select kid, private_pkcs8, public_x, activates_at from signing_keys where retired_at is null \
-             order by activates_at desc, kid desc",
-        )
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let key = SigningKey {
-                    kid: row.try_get("kid")?,
-                    private_pkcs8: row.try_get("private_pkcs8")?,
-                    public_x: row.try_get("public_x")?,
-                };
-                Ok((key, row.try_get("activates_at")?))
-            })
-            .collect()
-    }
-
-    pub async fn insert_signing_key(
-        &self,
-        key: &SigningKey,
-        now: &str,
-        activates_at: &str,
-    ) -> Result<(), Error> {
-        sqlx::query(
-            "insert into signing_keys (kid, private_pkcs8, public_x, created_at, activates_at) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(&key.kid)
-        .bind(&key.private_pkcs8)
-        .bind(&key.public_x)
-        .bind(now)
-        .bind(activates_at)
-        .execute(self.db.pool())
-        .await?;
-        Ok(())
     }
 
     /// Retires every key but `keep` that stopped signing before `before` (all its tokens have expired).
@@ -625,49 +590,7 @@ impl Store {
     }
 }
 
-/// A TOTP enrolment.
-pub struct Totp {
-    pub secret: String,
-    pub confirmed: bool,
-}
-
 impl Store {
-    pub async fn totp(&self, user_id: Uuid) -> Result<Option<Totp>, Error> {
-        let row = sqlx::query("select secret, confirmed_at from mfa_totp where user_id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
-        row.map(|r| {
-            Ok(Totp {
-                secret: r.try_get("secret")?,
-                confirmed: r.try_get::<Option<String>, _>("confirmed_at")?.is_some(),
-            })
-        })
-        .transpose()
-    }
-
-    /// Starts (or restarts) an unconfirmed enrolment.
-    pub async fn put_pending_totp(
-        &self,
-        user_id: Uuid,
-        secret: &str,
-        now: &str,
-    ) -> Result<(), Error> {
-        let mut tx = self.db.begin().await?;
-        sqlx::query("delete from mfa_totp where user_id = $1 and confirmed_at is null")
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("insert into mfa_totp (user_id, secret, created_at) values ($1, $2, $3)")
-            .bind(user_id.to_string())
-            .bind(secret)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
     /// Records `step` as used, only if it is newer than the last one: false means a replayed code.
     pub async fn use_totp_step(
         &self,

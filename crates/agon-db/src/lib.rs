@@ -62,15 +62,66 @@ pub struct Db {
     name: String,
 }
 
+/// Creates `dir` (and its parents) if needed and makes it the owner's alone (0700), whatever the umask: it holds
+/// every service's database and the key that seals secrets.
+pub fn private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+        if mode != 0o700 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+                .with_context(|| format!("cannot make {} private (chmod 700)", dir.display()))?;
+            tracing::info!(dir = %dir.display(), from = format!("{mode:o}"), "data directory made private (0700)");
+        }
+    }
+    Ok(())
+}
+
+/// Makes a SQLite database file the owner's alone (0600) before SQLite opens it: a new file is created so, and
+/// SQLite gives its `-wal` and `-shm` files the database file's mode. Files left readable by an earlier version
+/// are tightened too.
+fn private_database_file(path: &std::path::Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let created = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+        match created {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", path.display()));
+            }
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+            match std::fs::metadata(&file) {
+                Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("cannot chmod 600 {}", file.display()))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Databases {
     /// Opens (creating if needed) the database of `service` without migrating it.
     pub async fn open(&self, service: &str) -> anyhow::Result<Db> {
         install_drivers();
         match self {
             Databases::SqliteDir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+                private_dir(dir)?;
                 let path = dir.join(format!("{service}.db"));
+                private_database_file(&path)?;
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 let options = AnyConnectOptions::from_str(&url)?;
                 // SQLite allows one writer: a small pool and a busy timeout let writers queue instead of failing,
@@ -109,7 +160,10 @@ impl Databases {
                     );
                 }
                 let options = AnyConnectOptions::from_str(url).context("invalid database url")?;
-                let create = format!("create schema if not exists {schema}");
+                // `if not exists` on an existing schema is a notice, not a problem: keep it out of the logs.
+                let create = format!(
+                    "set client_min_messages to warning; create schema if not exists {schema}"
+                );
                 let bootstrap = AnyPoolOptions::new()
                     .max_connections(1)
                     .connect_with(options.clone())
@@ -120,7 +174,9 @@ impl Databases {
                     .execute(&bootstrap)
                     .await?;
                 bootstrap.close().await;
-                let search_path = format!("set search_path to {schema}");
+                // Migrations' `if not exists` notices ("already exists, skipping") would read like errors.
+                let search_path =
+                    format!("set search_path to {schema}; set client_min_messages to warning");
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(Duration::from_secs(10))

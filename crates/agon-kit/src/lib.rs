@@ -6,6 +6,7 @@
 //! - [`observe`]: request ids, W3C trace context, metrics and 5xx logging as one middleware.
 //! - [`forwarded`]: the client's address behind trusted proxies ([`ClientAddr`], [`TrustedProxies`]).
 //! - [`page`]: cursor pagination with a hard maximum.
+//! - [`sealed`]: secrets at rest, sealed under configured keys with rotation ([`sealed::Keyring`]).
 //! - [`service`]: the `Service` a crate builds and the `Deps` it is given; health, readiness, metrics, docs.
 //! - [`server`], [`telemetry`], [`client`]: serving with draining, logging set-up, internal HTTP calls.
 //!
@@ -20,6 +21,7 @@ pub mod mail;
 pub mod observe;
 pub mod page;
 pub mod pubsub;
+pub mod sealed;
 pub mod server;
 pub mod service;
 pub mod telemetry;

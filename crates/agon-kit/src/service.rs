@@ -44,6 +44,8 @@ pub struct Deps {
     pub redis_url: Option<String>,
     /// Whose `X-Forwarded-For` entries are believed when finding the client's address.
     pub trusted_proxies: crate::TrustedProxies,
+    /// The keys that seal secrets at rest; empty in processes configured without `secret_keys` on PostgreSQL.
+    pub keyring: crate::sealed::Keyring,
 }
 
 /// A built service: its routes and API description, its background tasks and its readiness checks.

@@ -41,6 +41,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     smtp: Option<SmtpSink>,
+    /// Opens what the platform sealed (the signing key [`TestApp::sign`] uses).
+    keyring: agon_kit::sealed::Keyring,
     _tasks: JoinSet<()>,
     _dir: tempfile::TempDir,
 }
@@ -132,8 +134,17 @@ impl TestApp {
             .expect("bind");
         let addr = listener.local_addr().expect("address");
         config.auth.public_url = format!("http://{addr}");
+        if on_postgres() {
+            // On PostgreSQL the key that seals secrets at rest must be configured (on SQLite it is a file).
+            config.secret_keys = vec![
+                agon_kit::sealed::Keyring::generate_key()
+                    .expect("a key")
+                    .into(),
+            ];
+        }
         adjust(&mut config);
         let databases = test_databases(&config);
+        let keyring = agon::platform::keyring(&config, &databases).expect("secret keys");
         let embedded = Embedded::build(&config, databases.clone())
             .await
             .expect("platform builds");
@@ -164,6 +175,7 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
             smtp: None,
+            keyring,
             _tasks: tasks,
             _dir: dir,
         }
@@ -307,9 +319,13 @@ impl TestApp {
         .await
         .unwrap();
         let kid: String = row.try_get("kid").unwrap();
-        let der = URL_SAFE_NO_PAD
-            .decode(row.try_get::<String, _>("private_pkcs8").unwrap())
-            .unwrap();
+        let sealed: String = row.try_get("private_pkcs8").unwrap();
+        let pkcs8 = self
+            .keyring
+            .open(&sealed, &format!("signing_keys:{kid}"))
+            .expect("the signing key opens")
+            .value;
+        let der = URL_SAFE_NO_PAD.decode(pkcs8).unwrap();
         let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
         header.kid = Some(kid);
         edit(&mut header);

@@ -40,6 +40,13 @@ pub struct Config {
     /// front of the gateway and, in `agon serve`, the gateway in front of the services. Rate limits and login
     /// throttling count the first address left of them. Default: loopback only.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Keys that seal secrets at rest (signing keys, TOTP secrets), base64 of 32 bytes (`agon secret-key`
+    /// prints one). The first seals; all open, so a rotation puts the new key first and drops the old one once
+    /// every process restarted. Empty with SQLite: a key file `secret.key` in `data_dir` (created 0600). Required
+    /// for the auth service on PostgreSQL. A list, or one string of comma-separated keys
+    /// (`AGON_SECRET_KEYS=new,old`). Never serialised or logged.
+    #[serde(skip_serializing, deserialize_with = "one_or_many_secrets")]
+    pub secret_keys: Vec<secrecy::SecretString>,
     pub log: LogConfig,
     pub mail: agon_kit::MailConfig,
     pub auth: agon_auth::Config,
@@ -72,6 +79,7 @@ impl Default for Config {
             amqp_url: None,
             redis_url: None,
             trusted_proxies: agon_kit::TrustedProxies::loopback(),
+            secret_keys: Vec::new(),
             log: LogConfig::default(),
             mail: Default::default(),
             auth: Default::default(),
@@ -80,6 +88,28 @@ impl Default for Config {
             gateway: Default::default(),
         }
     }
+}
+
+/// A list of secrets, or one string of comma-separated ones (the natural form of an environment variable).
+fn one_or_many_secrets<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<secrecy::SecretString>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    let keys = match OneOrMany::deserialize(deserializer)? {
+        OneOrMany::One(text) => text.split(',').map(str::to_owned).collect(),
+        OneOrMany::Many(keys) => keys,
+    };
+    Ok(keys
+        .into_iter()
+        .map(|k| k.trim().to_owned())
+        .filter(|k| !k.is_empty())
+        .map(secrecy::SecretString::from)
+        .collect())
 }
 
 impl Default for LogConfig {
@@ -185,6 +215,39 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("timeout_ms"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_is_valid_configuration() {
+        let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../agon.example.toml");
+        let config = Config::load(Some(&example), serde_json::json!({})).unwrap();
+        assert_eq!(config.trusted_proxies, agon_kit::TrustedProxies::loopback());
+    }
+
+    #[test]
+    fn secret_keys_are_a_list_or_one_comma_separated_string() {
+        use secrecy::ExposeSecret;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agon.toml");
+        for text in ["secret_keys = \"a, b\"\n", "secret_keys = [\"a\", \"b\"]\n"] {
+            std::fs::write(&path, text).unwrap();
+            let config = Config::load(Some(&path), serde_json::json!({})).unwrap();
+            let keys: Vec<_> = config
+                .secret_keys
+                .iter()
+                .map(|k| k.expose_secret().to_owned())
+                .collect();
+            assert_eq!(keys, ["a", "b"], "{text}");
+        }
+        std::fs::write(
+            &path,
+            "trusted_proxies = [\"10.0.0.0/8\", \"not an address\"]\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -13,9 +13,14 @@ use tokio::net::TcpListener;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// How settings reach `agon` besides flags, for every command's `--help`.
+const ENVIRONMENT: &str = "Settings: defaults < agon.toml (or --config) < AGON_* environment variables < flags. \
+Every key of agon.example.toml has a variable: AGON_ and the key in capitals, `__` between levels \
+(AGON_DATABASE_URL, AGON_SECRET_KEYS, AGON_GATEWAY__TIMEOUT_MS). An unknown AGON_* variable stops the start.";
+
 /// Agon: accounts, trainings, events, tournaments, shop and more for sports clubs, behind one gateway.
 #[derive(Parser)]
-#[command(name = "agon", version, about, long_about = None)]
+#[command(name = "agon", version, about, long_about = None, after_help = ENVIRONMENT)]
 struct Cli {
     /// Configuration file (default: ./agon.toml when it exists).
     #[arg(long, global = true, value_name = "FILE")]
@@ -27,6 +32,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every service in this process: SQLite files under --data-dir, in-process bus, gateway on --port.
+    #[command(after_help = ENVIRONMENT)]
     Up {
         /// Directory for the SQLite databases [default: data]
         #[arg(long, value_name = "DIR")]
@@ -42,8 +48,10 @@ enum Command {
         profile: Option<String>,
     },
     /// Run one service (or the gateway) in this process, on PostgreSQL, for deployments with replicas.
+    #[command(after_help = ENVIRONMENT)]
     Serve {
-        /// auth, users or gateway
+        /// The service to run
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(platform::service_names()))]
         service: String,
         #[arg(long)]
         port: Option<u16>,
@@ -112,6 +120,8 @@ enum Command {
         #[arg(long, value_name = "DIR", global = true)]
         data_dir: Option<PathBuf>,
     },
+    /// Print a new key for `secret_keys` (AGON_SECRET_KEYS), which seals signing keys and TOTP secrets at rest.
+    SecretKey,
     /// Print the resolved route table of the gateway.
     Routes {
         #[arg(long, value_name = "NAME")]
@@ -229,6 +239,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { service, .. } => serve(&service, config).await,
         Command::Migrate { service, .. } => migrate(service.as_deref(), &config).await,
         Command::Routes { .. } => routes(config).await,
+        Command::SecretKey => {
+            println!("{}", agon_kit::sealed::Keyring::generate_key()?);
+            Ok(())
+        }
         Command::Admin { action, .. } => admin(action, &config).await,
         Command::Bus { action, .. } => bus(action, &config).await,
         Command::Metrics {
@@ -394,7 +408,7 @@ async fn bus(action: BusAction, config: &Config) -> anyhow::Result<()> {
 async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
     let databases = databases(config);
     // Building a service applies its migrations and subscribes its consumers; nothing is served or consumed.
-    let mut deps = platform::embedded_deps(config, databases);
+    let mut deps = platform::embedded_deps(config, databases)?;
     if let Some(url) = &config.amqp_url {
         deps.bus = agon_bus::Bus::rabbitmq_topology(url, &config.schema_prefix).await?;
     }
@@ -415,7 +429,7 @@ async fn migrate(service: Option<&str>, config: &Config) -> anyhow::Result<()> {
 
 async fn admin(action: AdminAction, config: &Config) -> anyhow::Result<()> {
     let databases = databases(config);
-    let deps = platform::embedded_deps(config, databases);
+    let deps = platform::embedded_deps(config, databases)?;
     let decision = match &action {
         AdminAction::Approve { email } => Some((email, agon_users::Decision::Approve)),
         AdminAction::Ban { email, reason } => {
@@ -598,6 +612,7 @@ fn flags(command: &Command) -> serde_json::Value {
             put("profile", profile.clone().map(Into::into));
             put("data_dir", path(data_dir));
         }
+        Command::SecretKey => {}
     }
     serde_json::Value::Object(map)
 }

@@ -4,7 +4,7 @@
 use agon_bus::Bus;
 use agon_db::Databases;
 use agon_gateway::{Gateway, Mount, Upstream};
-use agon_kit::{Deps, Service, Task, TokenVerifier, auth::KeySet};
+use agon_kit::{Deps, Service, Task, TokenVerifier, auth::KeySet, sealed::Keyring};
 
 use crate::config::Config;
 
@@ -64,7 +64,7 @@ pub struct Embedded {
 impl Embedded {
     /// Builds every service on `databases` with the in-process bus, and the gateway in front of them.
     pub async fn build(config: &Config, databases: Databases) -> anyhow::Result<Self> {
-        let deps = embedded_deps(config, databases);
+        let deps = embedded_deps(config, databases)?;
         let mut tasks = Vec::new();
         let mut mounts = Vec::new();
         for def in SERVICES {
@@ -132,13 +132,15 @@ pub async fn distributed_deps(service: &str, config: &Config) -> anyhow::Result<
         mail: config.mail.clone(),
         redis_url: config.redis_url.clone(),
         trusted_proxies: agon_kit::TrustedProxies::new(&config.trusted_proxies),
+        keyring: Keyring::new(&config.secret_keys)?,
     })
 }
 
 /// Dependencies for services sharing one process: the in-process bus and one verifier that the auth service
 /// fills with its keys directly.
-pub fn embedded_deps(config: &Config, databases: Databases) -> Deps {
-    Deps {
+pub fn embedded_deps(config: &Config, databases: Databases) -> anyhow::Result<Deps> {
+    let keyring = keyring(config, &databases)?;
+    Ok(Deps {
         databases,
         bus: Bus::in_process(),
         verifier: TokenVerifier::new(
@@ -150,6 +152,23 @@ pub fn embedded_deps(config: &Config, databases: Databases) -> Deps {
         mail: config.mail.clone(),
         redis_url: None,
         trusted_proxies: agon_kit::TrustedProxies::new(&config.trusted_proxies),
+        keyring,
+    })
+}
+
+/// The keys that seal secrets at rest: `secret_keys` when configured, else (SQLite) the key file beside the
+/// databases, created on first start. On PostgreSQL the key must be configured: a key kept in the database it
+/// protects would protect nothing.
+pub fn keyring(config: &Config, databases: &Databases) -> anyhow::Result<Keyring> {
+    if !config.secret_keys.is_empty() {
+        return Keyring::new(&config.secret_keys);
+    }
+    match databases {
+        Databases::SqliteDir(dir) => {
+            agon_db::private_dir(dir)?;
+            Keyring::from_file(&dir.join("secret.key"))
+        }
+        Databases::Postgres { .. } => Ok(Keyring::empty()),
     }
 }
 

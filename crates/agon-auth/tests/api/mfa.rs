@@ -45,6 +45,20 @@ async fn totp_guards_the_login_once_confirmed() {
         .await
         .unwrap();
     let secret = enrolment["secret"].as_str().unwrap().to_owned();
+    // Sealed at rest: the database holds no readable secret (RFC 6238 §5.1).
+    let stored: String = {
+        use sqlx::Row;
+        let db = app.database("auth").await;
+        let row = sqlx::query("select secret from mfa_totp")
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+        row.try_get("secret").unwrap()
+    };
+    assert!(
+        stored.starts_with("s1:") && !stored.contains(&secret),
+        "{stored}"
+    );
     assert!(
         enrolment["otpauth_url"]
             .as_str()

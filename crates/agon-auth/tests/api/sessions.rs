@@ -292,15 +292,27 @@ async fn only_failures_use_up_a_client_address() {
     app.register("ana@club.org").await;
     // Everyone behind one NAT logs in as often as they like.
     for _ in 0..10 {
-        assert_eq!(attempt_from(&app, "198.51.100.7", "ana@club.org", PASSWORD).await, 200);
+        assert_eq!(
+            attempt_from(&app, "198.51.100.7", "ana@club.org", PASSWORD).await,
+            200
+        );
     }
     // Wrong passwords from that address, against any accounts, use up its allowance...
     for guess in ["x@club.org", "y@club.org", "ana@club.org"] {
-        assert_eq!(attempt_from(&app, "198.51.100.7", guess, "wrong guess").await, 400);
+        assert_eq!(
+            attempt_from(&app, "198.51.100.7", guess, "wrong guess").await,
+            400
+        );
     }
-    assert_eq!(attempt_from(&app, "198.51.100.7", "ana@club.org", PASSWORD).await, 429);
+    assert_eq!(
+        attempt_from(&app, "198.51.100.7", "ana@club.org", PASSWORD).await,
+        429
+    );
     // ...and only that address's.
-    assert_eq!(attempt_from(&app, "198.51.100.8", "ana@club.org", PASSWORD).await, 200);
+    assert_eq!(
+        attempt_from(&app, "198.51.100.8", "ana@club.org", PASSWORD).await,
+        200
+    );
 }
 
 #[tokio::test]
@@ -316,7 +328,10 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let forged = format!("203.0.113.{i}");
         assert_eq!(attempt_from(&app, &forged, guess, "wrong guess").await, 400);
     }
-    assert_eq!(attempt_from(&app, "203.0.113.99", "z@club.org", "wrong guess").await, 429);
+    assert_eq!(
+        attempt_from(&app, "203.0.113.99", "z@club.org", "wrong guess").await,
+        429
+    );
 }
 
 #[tokio::test]

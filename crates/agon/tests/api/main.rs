@@ -11,6 +11,8 @@ use std::{
 use agon_testkit::{PASSWORD, json};
 use serde_json::Value;
 
+mod secrets;
+
 /// A child process killed when the test ends, however it ends.
 struct Proc(Child);
 
@@ -291,8 +293,10 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
     let fanout = format!("agon:test:{prefix}");
     let auth_url = format!("http://127.0.0.1:{auth_port}");
     let users_url = format!("http://127.0.0.1:{users_port}");
+    let secret_key = agon_kit::sealed::Keyring::generate_key().unwrap();
     let common = [
         ("AGON_DATABASE_URL", url.as_str()),
+        ("AGON_SECRET_KEYS", secret_key.as_str()),
         ("AGON_SCHEMA_PREFIX", prefix.as_str()),
         ("AGON_AMQP_URL", amqp.as_str()),
         ("AGON_REDIS_URL", redis.as_str()),
