@@ -7,6 +7,7 @@
 //!
 //! Entry points: [`build`], [`Gateway::serve`], [`Config`], [`Mount`].
 
+mod conn;
 mod docs;
 pub mod limit;
 mod registry;
@@ -32,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use utoipa::openapi::OpenApi;
 
+pub use conn::ConnectionConfig;
 pub use route::{AuthPolicy, Matcher};
 pub use upstream::Upstream;
 
@@ -64,6 +66,8 @@ pub struct Config {
     pub threads: usize,
     /// Requests per client address and window, counted across replicas through Redis in `agon serve`.
     pub rate_limit: limit::RateLimitConfig,
+    /// Timeouts, header sizes and the cap on open client connections.
+    pub connections: ConnectionConfig,
 }
 
 /// One route from configuration or a profile.
@@ -109,6 +113,7 @@ impl Default for Config {
             registry_poll_secs: 2,
             threads: 0,
             rate_limit: Default::default(),
+            connections: Default::default(),
         }
     }
 }
@@ -150,6 +155,7 @@ struct Inner {
     verifier: TokenVerifier,
     cors: CorsConfig,
     limiter: limit::Limiter,
+    limits: Arc<conn::Limits>,
 }
 
 /// Serving threads started by [`Gateway::serve_per_thread`].
@@ -320,6 +326,7 @@ pub async fn build(
             verifier: deps.verifier.clone(),
             cors: config.cors,
             limiter,
+            limits: Arc::new(conn::Limits::resolve(&config.connections)),
         }),
         client: upstream::http_client(),
     };
