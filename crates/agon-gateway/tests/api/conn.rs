@@ -169,3 +169,29 @@ async fn oversized_headers_get_431_and_many_normal_ones_pass() {
     }
     assert_eq!(normal.send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_closed_after_the_idle_timeout() {
+    let app = TestApp::spawn_with(|c| c.gateway.connections.idle_timeout_ms = 400).await;
+    let stream = TcpStream::connect(app.addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let connection = tokio::spawn(connection);
+    let request = http::Request::get(format!("{}/healthz", app.url))
+        .body(http_body_util::Empty::<bytes::Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    drop(response);
+    // Hyper's HTTP/2 server has no idle timeout of its own: the watchdog sends GOAWAY and the connection ends.
+    tokio::time::timeout(Duration::from_secs(5), connection)
+        .await
+        .expect("closed within 5 s")
+        .unwrap()
+        .ok();
+}
