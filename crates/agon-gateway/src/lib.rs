@@ -7,7 +7,9 @@
 //!
 //! Entry points: [`build`], [`Gateway::serve`], [`Config`], [`Mount`].
 
+mod conn;
 mod docs;
+mod health;
 pub mod limit;
 mod registry;
 mod route;
@@ -32,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use tower::ServiceExt;
 use utoipa::openapi::OpenApi;
 
+pub use conn::ConnectionConfig;
 pub use route::{AuthPolicy, Matcher};
 pub use upstream::Upstream;
 
@@ -64,6 +67,8 @@ pub struct Config {
     pub threads: usize,
     /// Requests per client address and window, counted across replicas through Redis in `agon serve`.
     pub rate_limit: limit::RateLimitConfig,
+    /// Timeouts, header sizes and the cap on open client connections.
+    pub connections: ConnectionConfig,
 }
 
 /// One route from configuration or a profile.
@@ -109,6 +114,7 @@ impl Default for Config {
             registry_poll_secs: 2,
             threads: 0,
             rate_limit: Default::default(),
+            connections: Default::default(),
         }
     }
 }
@@ -151,6 +157,7 @@ struct Inner {
     cors: CorsConfig,
     limiter: limit::Limiter,
     trusted_proxies: agon_kit::TrustedProxies,
+    limits: Arc<conn::Limits>,
 }
 
 /// Serving threads started by [`Gateway::serve_per_thread`].
@@ -197,6 +204,7 @@ pub async fn build(
     let mut docs = Vec::new();
     let mut remote_docs = Vec::new();
     let mut checks = Vec::new();
+    let mut mounted = health::Mounted::default();
     for mount in mounts {
         for prefix in &mount.prefixes {
             prefixes.push(RouteConfig {
@@ -213,19 +221,11 @@ pub async fn build(
             docs.push(doc);
         }
         if let Upstream::Http(up) = &mount.upstream {
-            // Replicas serve the same document; each one's readiness counts.
+            // Replicas serve the same document; the upstream is ready while one of them is.
             if let Some(first) = up.urls().next() {
                 remote_docs.push((mount.name.clone(), format!("{first}/openapi.json")));
             }
-            let replicas: Vec<&str> = up.urls().collect();
-            for (i, url) in replicas.iter().enumerate() {
-                let name = if replicas.len() == 1 {
-                    mount.name.clone()
-                } else {
-                    format!("{}[{i}]", mount.name)
-                };
-                checks.push(http_ready_check(&name, &format!("{url}/readyz")));
-            }
+            checks.push(mounted.add(&mount.name, up.urls().map(str::to_owned).collect()));
         }
         checks.extend(mount.checks.into_iter().map(|mut c| {
             c.name = format!("{}.{}", mount.name, c.name);
@@ -277,6 +277,7 @@ pub async fn build(
         db: db.clone(),
         tables: tables.clone(),
         health: Default::default(),
+        mounted: Arc::new(mounted),
         verifier: deps.verifier.clone(),
     };
     let (admin, admin_doc) = registry::router(registry.clone()).split_for_parts();
@@ -322,6 +323,7 @@ pub async fn build(
             cors: config.cors,
             limiter,
             trusted_proxies: deps.trusted_proxies.clone(),
+            limits: Arc::new(conn::Limits::resolve(&config.connections)),
         }),
         client: upstream::http_client(),
     };
@@ -719,19 +721,6 @@ fn resolve(
         timeout: rc.timeout_ms.map_or(default_timeout, Duration::from_millis),
         upstream_name: rc.upstream.clone(),
         upstream,
-    })
-}
-
-/// A readiness check that an HTTP upstream's own `/readyz` answers 2xx.
-fn http_ready_check(name: &str, url: &str) -> ReadyCheck {
-    let url = url.to_owned();
-    ReadyCheck::new(name.to_owned(), move || {
-        let url = url.clone();
-        async move {
-            agon_kit::client::get_status(&url, Duration::from_secs(2))
-                .await
-                .is_ok_and(|s| s.is_success())
-        }
     })
 }
 

@@ -2,11 +2,7 @@
 //! time by admins, kept in the gateway's own database. Every change rebuilds the route table and swaps it in
 //! one atomic store, so requests in flight finish on the table they started with.
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use agon_db::{AnyRow, Db, ResultExt, Row};
 use agon_kit::{AuthUser, ErrorCode, FieldError, Json, Page, PageParams, Path, Query, Role};
@@ -22,6 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     Tables,
+    health::{Mounted, ReplicaHealth, ReplicaState, UpstreamView},
     route::{AuthPolicy, Matcher},
     upstream::HttpUpstream,
 };
@@ -40,14 +37,14 @@ pub struct Entry {
     pub updated_at: String,
 }
 
-/// Live up/down state per service name, from the health prober.
-pub type Health = Arc<Mutex<HashMap<String, bool>>>;
-
 #[derive(Clone)]
 pub struct Registry {
     pub db: Db,
     pub tables: Arc<Tables>,
-    pub health: Health,
+    /// Each registered service's replicas, from the health prober.
+    pub health: Arc<ReplicaHealth>,
+    /// The HTTP upstreams mounted from configuration, probed alongside.
+    pub mounted: Arc<Mounted>,
     pub verifier: agon_kit::TokenVerifier,
 }
 
@@ -83,8 +80,10 @@ pub struct ServiceView {
     pub timeout_ms: i64,
     /// A blocked service keeps its entry but gets no traffic: its paths answer 404.
     pub blocked: bool,
-    /// The last health probe of `{url}/healthz` answered 2xx.
+    /// The last health probe of `{url}/healthz` answered 2xx for at least one replica.
     pub up: bool,
+    /// Each replica (of a comma-separated `url`) and its last probe.
+    pub replicas: Vec<ReplicaState>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -134,6 +133,7 @@ pub fn router(registry: Registry) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(list_services, create_service))
         .routes(routes!(get_service, update_service, delete_service))
+        .routes(routes!(list_upstreams))
         .with_state(registry)
 }
 
@@ -174,6 +174,18 @@ async fn list_services(
         }
     }
     Ok(Json(page.page(items, |s| s.name.clone())))
+}
+
+/// The HTTP upstreams from configuration (`agon serve gateway`) and each replica's readiness. The gateway is
+/// ready while every upstream has at least one ready replica.
+#[utoipa::path(get, path = "/gateway/upstreams", tag = "gateway", security(("bearer" = [])),
+    responses((status = 200, body = Vec<UpstreamView>), (status = 401), (status = 403)))]
+async fn list_upstreams(
+    auth: AuthUser,
+    State(r): State<Registry>,
+) -> Result<Json<Vec<UpstreamView>>, Error> {
+    auth.require(Role::Admin)?;
+    Ok(Json(r.mounted.views()))
 }
 
 /// One registered service.
@@ -309,11 +321,11 @@ fn validate(entry: Entry) -> Result<Entry, Error> {
 
 impl Registry {
     fn view(&self, e: Entry) -> ServiceView {
-        let up = self
+        let urls = replica_urls(&e.url);
+        let replicas = self
             .health
-            .lock()
-            .map(|h| h.get(&e.name).copied().unwrap_or(false))
-            .unwrap_or(false);
+            .replicas(&e.name, urls.iter().map(String::as_str));
+        let up = replicas.iter().any(|r| r.up);
         ServiceView {
             id: e.id,
             name: e.name,
@@ -323,6 +335,7 @@ impl Registry {
             timeout_ms: e.timeout_ms,
             blocked: e.blocked,
             up,
+            replicas,
             created_at: e.created_at,
             updated_at: e.updated_at,
         }
@@ -413,26 +426,37 @@ impl Registry {
         ))
     }
 
-    /// Probes `{url}/healthz` of every registered service, forever.
+    /// Probes `{url}/healthz` of each replica of every registered service, and `/readyz` of each replica of
+    /// the mounted upstreams, forever.
     pub async fn probe_forever(self, every: Duration) -> anyhow::Result<()> {
         loop {
             if let Ok(entries) = self.all().await {
-                let probes = entries.into_iter().map(|e| async move {
-                    let url = format!("{}/healthz", e.url.trim_end_matches('/'));
-                    let up = agon_kit::client::get_status(&url, Duration::from_secs(2))
-                        .await
-                        .is_ok_and(|s| s.is_success());
-                    (e.name, up)
-                });
-                let results = futures_util::future::join_all(probes).await;
-                if let Ok(mut health) = self.health.lock() {
-                    health.clear();
-                    health.extend(results);
-                }
+                let services: BTreeMap<String, Vec<String>> = entries
+                    .into_iter()
+                    .map(|e| (e.name, replica_urls(&e.url)))
+                    .collect();
+                let probes = services
+                    .iter()
+                    .map(|(name, urls)| crate::health::probe(&self.health, name, urls, "/healthz"));
+                futures_util::future::join(
+                    futures_util::future::join_all(probes),
+                    self.mounted.probe_all(),
+                )
+                .await;
+                self.health.retain(&services);
+            } else {
+                self.mounted.probe_all().await;
             }
             tokio::time::sleep(every).await;
         }
     }
+}
+
+/// The replicas' URLs of a registry entry's `url` (none if it does not parse: the service gets 502).
+fn replica_urls(url: &str) -> Vec<String> {
+    HttpUpstream::parse(url)
+        .map(|up| up.urls().map(str::to_owned).collect())
+        .unwrap_or_default()
 }
 
 /// Every registered service, by name.

@@ -1,26 +1,47 @@
-//! The gateway's HTTP server: HTTP/1.1 keep-alive and HTTP/2 on one port, and a drain on shutdown that lets
-//! every open connection finish its in-flight requests.
+//! The gateway's HTTP server: HTTP/1.1 keep-alive and HTTP/2 on one port, connection hygiene (header-read and
+//! idle timeouts, header size limits, a cap on open connections; see `conn.rs`), and a drain on shutdown that
+//! lets every open connection finish its in-flight requests.
 
-use std::{convert::Infallible, time::Duration};
+use std::{convert::Infallible, sync::Arc, time::Duration};
 
 use hyper::service::service_fn;
 use hyper_util::{
-    rt::{TokioExecutor, TokioIo},
-    server::{conn::auto, graceful::GracefulShutdown},
+    rt::{TokioExecutor, TokioIo, TokioTimer},
+    server::conn::auto,
 };
 
-use crate::Gateway;
+use crate::{
+    Gateway,
+    conn::{Activity, Counted, Limits, Tracked},
+};
 
 /// Longest a drain waits for open connections before the process exits anyway.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // The whole head must fit in the read buffer: beyond it hyper answers 431 itself (without a body).
+        .max_buf_size(limits.max_headers_total_bytes);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_headers_total_bytes).unwrap_or(u32::MAX));
+    builder
+}
 
 pub async fn serve(
     gateway: Gateway,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let builder = auto::Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
+    let limits = gateway.inner.limits.clone();
+    let builder = Arc::new(builder(&limits));
+    // Each connection holds a receiver: the drain signals through it and waits until every one is dropped.
+    let (drain, draining) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -34,33 +55,92 @@ pub async fn serve(
                         continue;
                     }
                 };
+                let Some(permit) = limits.admit() else {
+                    limits.refuse(stream);
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
-                let gateway = gateway.clone();
-                let peer = std::sync::Arc::new(crate::Peer::new(peer));
-                let service = service_fn(move |req| {
-                    let gateway = gateway.clone();
-                    let peer = peer.clone();
-                    async move { Ok::<_, Infallible>(gateway.handle(req, &peer).await) }
-                });
-                let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service).into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(error) = connection.await {
-                        tracing::debug!(%error, "connection ended with an error");
-                    }
-                });
+                let io = TokioIo::new(Counted::new(stream, permit));
+                tokio::spawn(connection(gateway.clone(), builder.clone(), io, peer, draining.clone()));
             }
             () = &mut shutdown => break,
         }
     }
     drop(listener);
-    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+    drop(draining);
+    let _ = drain.send(true);
+    if tokio::time::timeout(DRAIN_TIMEOUT, drain.closed())
         .await
         .is_err()
     {
         tracing::warn!("connections still open after the drain timeout");
     }
     Ok(())
+}
+
+/// Serves one client connection until it ends; shuts it down gracefully when it has been idle for the idle
+/// timeout (no request in flight) or when the server drains.
+async fn connection(
+    gateway: Gateway,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    io: TokioIo<Counted>,
+    peer: std::net::SocketAddr,
+    mut draining: tokio::sync::watch::Receiver<bool>,
+) {
+    let limits = gateway.inner.limits.clone();
+    let activity = Activity::new();
+    let peer = Arc::new(crate::Peer::new(peer));
+    let watched = activity.clone();
+    let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let gateway = gateway.clone();
+        let peer = peer.clone();
+        // Dropped with the future if the client goes away mid-request, else with the response body.
+        let guard = watched.begin();
+        let watched = watched.clone();
+        async move {
+            let response = match crate::conn::oversized_header(
+                req.headers(),
+                gateway.inner.limits.max_header_bytes,
+            ) {
+                Some(refused) => refused,
+                None => gateway.handle(req, &peer).await,
+            };
+            if response.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                watched.upgraded();
+            }
+            Ok::<_, Infallible>(response.map(|body| Tracked::new(body, guard)))
+        }
+    });
+    let connection = builder.serve_connection_with_upgrades(io, service);
+    tokio::pin!(connection);
+    let mut closing = false;
+    loop {
+        let idle_at = activity.deadline(limits.idle_timeout);
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(error) = result {
+                    tracing::debug!(%error, "connection ended with an error");
+                }
+                return;
+            }
+            _ = draining.wait_for(|drain| *drain), if !closing => {
+                connection.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            () = sleep_until(idle_at), if !closing => {
+                if activity.deadline(limits.idle_timeout).is_none() {
+                    connection.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    if let Some(at) = at {
+        tokio::time::sleep_until(at).await;
+    }
 }
 
 /// Serves on `threads` threads, each running its own single-threaded runtime with its own `SO_REUSEPORT`

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod conn;
+mod ready;
 mod upstream;
 
 use std::{

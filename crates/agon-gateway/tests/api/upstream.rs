@@ -16,6 +16,14 @@ pub struct Upstream {
     pub url: String,
     /// Lets `/echo/stream` send its second chunk.
     pub release: Arc<Notify>,
+    stop: Arc<Notify>,
+}
+
+impl Upstream {
+    /// Stops listening and closes idle connections, as a replica that went away.
+    pub fn stop(&self) {
+        self.stop.notify_one();
+    }
 }
 
 pub async fn spawn() -> Upstream {
@@ -87,6 +95,13 @@ pub async fn spawn() -> Upstream {
         });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Upstream { url, release }
+    let stop = Arc::new(Notify::new());
+    let stopped = stop.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stopped.notified().await })
+            .await
+            .unwrap()
+    });
+    Upstream { url, release, stop }
 }
