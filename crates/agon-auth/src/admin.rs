@@ -83,6 +83,10 @@ async fn create_user(
     if let Err(e) = domain::check_password(&body.password) {
         problems.push(e);
     }
+    let display_name = domain::display_name(body.display_name)
+        .map_err(|e| problems.push(e))
+        .ok()
+        .flatten();
     if body.roles.is_empty() {
         problems.push(agon_kit::FieldError {
             field: "roles".into(),
@@ -93,10 +97,6 @@ async fn create_user(
         return Err(Error::Invalid(problems));
     };
     let hash = state.hasher.hash(body.password).await?;
-    let display_name = body
-        .display_name
-        .map(|n| n.trim().chars().take(100).collect::<String>())
-        .filter(|n| !n.is_empty());
     let user_id = crate::create_account(
         &state,
         &email,

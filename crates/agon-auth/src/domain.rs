@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use agon_kit::{FieldError, Role, auth::AccessClaims};
+use agon_kit::{FieldError, Role, auth::AccessClaims, text::Lines};
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Params, Version,
@@ -35,6 +35,7 @@ impl Email {
         if email.len() > 254 {
             return Err(invalid("must be at most 254 characters"));
         }
+        agon_kit::text::check("email", &email, Lines::Single)?;
         let Some((local, domain)) = email.split_once('@') else {
             return Err(invalid("must be an email address"));
         };
@@ -57,6 +58,24 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
+
+/// A display name given at account creation, trimmed; `None` if absent or blank (the profile then starts from the
+/// email's local part). Held to the same rules as a profile edit: a length and `agon_kit::text`.
+pub fn display_name(raw: Option<String>) -> Result<Option<String>, FieldError> {
+    let Some(name) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
+        return Ok(None);
+    };
+    if name.chars().count() > DISPLAY_NAME_MAX_CHARS {
+        return Err(FieldError {
+            field: "display_name".into(),
+            message: format!("must be at most {DISPLAY_NAME_MAX_CHARS} characters"),
+        });
+    }
+    agon_kit::text::check("display_name", &name, Lines::Single)?;
+    Ok(Some(name))
 }
 
 /// Checks the password policy (ASVS 2.1): length only, no composition rules.

@@ -47,6 +47,8 @@ pub enum Error {
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
+    Cursor(#[from] agon_kit::CursorError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -79,6 +81,7 @@ impl ErrorCode for Error {
             Error::SessionNotFound(_) => "session_not_found",
             Error::UserNotFound(_) => "user_not_found",
             Error::Auth(e) => e.code(),
+            Error::Cursor(e) => e.code(),
             Error::Internal(_) => "internal",
         }
     }
@@ -102,6 +105,7 @@ impl ErrorCode for Error {
             Error::Banned | Error::Pending => StatusCode::FORBIDDEN,
             Error::SessionNotFound(_) | Error::UserNotFound(_) => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
+            Error::Cursor(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

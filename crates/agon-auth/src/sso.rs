@@ -216,6 +216,9 @@ async fn sso_callback(
                 .map(|n| n.as_str().to_owned())
         });
     }
+    // A name the provider sends that a member could not have typed here is dropped, not refused: the profile
+    // then starts from the email's local part.
+    let name = domain::display_name(name).ok().flatten();
     let user_id = account_for(
         &state,
         &provider,

@@ -65,6 +65,8 @@ pub enum Error {
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
+    Cursor(#[from] agon_kit::CursorError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -150,15 +152,10 @@ async fn list_services(
         limit: q.limit,
         cursor: q.cursor,
     };
-    let after = page.after().map_err(|e| {
-        Error::Invalid(vec![FieldError {
-            field: "cursor".into(),
-            message: e.to_string(),
-        }])
-    })?;
+    let after = page.after::<ServiceName>()?;
     // Filtering on `up` happens after the query (health is in memory), so fetch in rounds until the page fills.
     let mut items = Vec::new();
-    let mut cursor = after.unwrap_or_default();
+    let mut cursor = after.map(|n| n.0).unwrap_or_default();
     loop {
         let rows = r.list(&cursor, q.blocked, page.fetch()).await?;
         let exhausted = (rows.len() as i64) < page.fetch();
@@ -173,7 +170,26 @@ async fn list_services(
             break;
         }
     }
-    Ok(Json(page.page(items, |s| s.name.clone())))
+    Ok(Json(page.page(items, |s| ServiceName(s.name.clone()))))
+}
+
+/// The key of the registry listing: a service name, in the shape `validate` allows.
+struct ServiceName(String);
+
+impl agon_kit::CursorKey for ServiceName {
+    fn render(&self) -> String {
+        self.0.clone()
+    }
+    fn parse(text: &str) -> Option<Self> {
+        valid_name(text).then(|| Self(text.to_owned()))
+    }
+}
+
+fn valid_name(name: &str) -> bool {
+    (2..=31).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// The HTTP upstreams from configuration (`agon serve gateway`) and each replica's readiness. The gateway is
@@ -282,12 +298,7 @@ fn validate(entry: Entry) -> Result<Entry, Error> {
             message,
         })
     };
-    let name_ok = (2..=31).contains(&entry.name.len())
-        && entry
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !name_ok {
+    if !valid_name(&entry.name) {
         bad("name", "must be 2 to 31 letters, digits, `-` or `_`".into());
     }
     if entry.url.len() > 255 {
@@ -500,6 +511,7 @@ impl ErrorCode for Error {
             Error::NameTaken(_) => "service_name_taken",
             Error::Invalid(_) => "invalid_body",
             Error::Auth(e) => e.code(),
+            Error::Cursor(e) => e.code(),
             Error::Internal(_) => "internal",
         }
     }
@@ -510,6 +522,7 @@ impl ErrorCode for Error {
             Error::NameTaken(_) => StatusCode::CONFLICT,
             Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Auth(e) => e.status(),
+            Error::Cursor(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

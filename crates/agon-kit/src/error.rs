@@ -215,6 +215,8 @@ pub enum ApiError {
     #[error(transparent)]
     Auth(#[from] crate::auth::AuthError),
     #[error(transparent)]
+    Cursor(#[from] crate::page::CursorError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -239,6 +241,7 @@ impl ErrorCode for ApiError {
         match self {
             ApiError::Invalid(_) => "invalid_body",
             ApiError::Auth(e) => e.code(),
+            ApiError::Cursor(e) => e.code(),
             ApiError::Internal(_) => "internal",
         }
     }
@@ -247,6 +250,7 @@ impl ErrorCode for ApiError {
         match self {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Auth(e) => e.status(),
+            ApiError::Cursor(e) => e.status(),
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -5,8 +5,9 @@
 //! - [`auth`]: token verification with a verified-token cache, `AuthUser` / `MaybeAuthUser`.
 //! - [`observe`]: request ids, W3C trace context, metrics and 5xx logging as one middleware.
 //! - [`forwarded`]: the client's address behind trusted proxies ([`ClientAddr`], [`TrustedProxies`]).
-//! - [`page`]: cursor pagination with a hard maximum.
+//! - [`page`]: cursor pagination with a hard maximum and typed, validated cursors.
 //! - [`sealed`]: secrets at rest, sealed under configured keys with rotation ([`sealed::Keyring`]).
+//! - [`text`]: the characters client text may hold (no controls, bidi overrides or invisible separators).
 //! - [`service`]: the `Service` a crate builds and the `Deps` it is given; health, readiness, metrics, docs.
 //! - [`server`], [`telemetry`], [`client`]: serving with draining, logging set-up, internal HTTP calls.
 //!
@@ -25,13 +26,14 @@ pub mod sealed;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod text;
 
 pub use auth::{AuthUser, MaybeAuthUser, Role, TokenVerifier};
 pub use error::{ApiError, ErrorCode, FieldError, KitError, error_response};
 pub use extract::{Json, Path, Query};
 pub use forwarded::{ClientAddr, TrustedProxies};
 pub use mail::{Email, Mail, MailConfig};
-pub use page::{Page, PageParams};
+pub use page::{CursorError, CursorKey, Page, PageParams};
 pub use service::{Deps, ReadyCheck, Service, Task};
 
 /// Largest request body a service accepts (1 MiB); larger bodies get a 413 problem.

@@ -232,16 +232,7 @@ async fn events(
         limit: params.limit,
         cursor: params.cursor,
     };
-    let before = match page
-        .after()
-        .map_err(|_| Error::invalid("cursor", "not a cursor"))?
-    {
-        Some(text) => Some(
-            text.parse::<i64>()
-                .map_err(|_| Error::invalid("cursor", "not a cursor"))?,
-        ),
-        None => None,
-    };
+    let before = page.after::<i64>()?;
     // Day bounds compare as text: stored times are fixed-width RFC 3339 UTC.
     let rows = sqlx::query(
         "select seq, id, topic, source, occurred_at, payload from events \
@@ -272,7 +263,7 @@ async fn events(
             },
         ));
     }
-    let page = page.page(items, |(seq, _)| seq.to_string());
+    let page = page.page(items, |(seq, _)| *seq);
     Ok(Json(Page {
         items: page.items.into_iter().map(|(_, e)| e).collect(),
         next_cursor: page.next_cursor,

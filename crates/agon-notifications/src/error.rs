@@ -15,6 +15,8 @@ pub enum Error {
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
+    Cursor(#[from] agon_kit::CursorError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -38,6 +40,7 @@ impl ErrorCode for Error {
             Error::Invalid(_) => "invalid_body",
             Error::UnknownRecipients(_) => "unknown_recipients",
             Error::Auth(e) => e.code(),
+            Error::Cursor(e) => e.code(),
             Error::Internal(_) => "internal",
         }
     }
@@ -47,6 +50,7 @@ impl ErrorCode for Error {
             Error::NotFound => StatusCode::NOT_FOUND,
             Error::Invalid(_) | Error::UnknownRecipients(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Auth(e) => e.status(),
+            Error::Cursor(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -1,7 +1,10 @@
 //! HTTP handlers of the notifications service: the member's inbox, preferences and SMS number; sending for staff
 //! and broadcasting for administrators; the providers' delivery log for administrators.
 
-use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
+use agon_kit::{
+    AuthUser, Json, Page, PageParams, Path, Query, Role,
+    text::{self, Lines},
+};
 use axum::{extract::State as AxumState, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -58,14 +61,12 @@ async fn list(
         limit: params.limit,
         cursor: params.cursor,
     };
-    let before = page
-        .after()
-        .map_err(|_| invalid("cursor", "not a cursor"))?;
+    let before = page.after::<Uuid>()?.map(|id| id.to_string());
     let rows = state
         .store
         .list(auth.user_id, params.unread, before.as_deref(), page.fetch())
         .await?;
-    Ok(Json(page.page(rows, |v| v.id.to_string())))
+    Ok(Json(page.page(rows, |v| v.id)))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -210,6 +211,9 @@ async fn send(
     {
         return Err(invalid("digest_key", "must be 1 to 100 characters"));
     }
+    if let Some(key) = &body.digest_key {
+        text::check("digest_key", key, Lines::Single).map_err(|e| Error::Invalid(vec![e]))?;
+    }
     let known = state.store.known(&body.user_ids).await?;
     let unknown: Vec<Uuid> = body
         .user_ids
@@ -281,6 +285,17 @@ fn draft(
         .is_some_and(|l| l.is_empty() || l.len() > 2000)
     {
         return Err(invalid("link", "must be 1 to 2000 characters"));
+    }
+    // The title becomes a mail subject and a push heading, the body a mail body: no controls (a line feed
+    // in the body only), no bidi overrides (`agon_kit::text`).
+    for (field, value, lines) in [
+        ("title", Some(title.as_str()), Lines::Single),
+        ("body", Some(body.as_str()), Lines::Multi),
+        ("link", link.as_deref(), Lines::Single),
+    ] {
+        if let Some(value) = value {
+            text::check(field, value, lines).map_err(|e| Error::Invalid(vec![e]))?;
+        }
     }
     let mut data = data.unwrap_or_else(|| serde_json::json!({}));
     if !data.is_object() || data.to_string().len() > 4096 {
@@ -479,12 +494,10 @@ async fn deliveries(
         limit: params.limit,
         cursor: params.cursor,
     };
-    let before = page
-        .after()
-        .map_err(|_| invalid("cursor", "not a cursor"))?;
+    let before = page.after::<Uuid>()?.map(|id| id.to_string());
     let rows = state
         .store
         .deliveries(params.status.as_deref(), before.as_deref(), page.fetch())
         .await?;
-    Ok(Json(page.page(rows, |d| d.id.to_string())))
+    Ok(Json(page.page(rows, |d| d.id)))
 }

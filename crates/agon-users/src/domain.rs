@@ -1,6 +1,6 @@
 //! Profile rules: what a profile holds and which edits are valid.
 
-use agon_kit::FieldError;
+use agon_kit::{FieldError, text::Lines};
 use uuid::Uuid;
 
 /// A user's profile as the service stores it.
@@ -57,14 +57,23 @@ pub fn initial_display_name(given: Option<&str>, email: &str) -> String {
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned())
 }
 
-/// Checks a text field's length in characters, trimming it.
-pub fn text(field: &str, value: String, max: usize, errors: &mut Vec<FieldError>) -> String {
+/// Checks a text field, trimming it: its length in characters, and the characters it may hold
+/// (`agon_kit::text`: no control characters, bidi overrides or invisible separators; line feeds only in `Multi`).
+pub fn text(
+    field: &str,
+    value: String,
+    max: usize,
+    lines: Lines,
+    errors: &mut Vec<FieldError>,
+) -> String {
     let value = value.trim().to_owned();
     if value.chars().count() > max {
         errors.push(FieldError {
             field: field.into(),
             message: format!("must be at most {max} characters"),
         });
+    } else if let Err(e) = agon_kit::text::check(field, &value, lines) {
+        errors.push(e);
     }
     value
 }
@@ -74,7 +83,8 @@ pub fn avatar_url(value: String, errors: &mut Vec<FieldError>) -> String {
     let value = value.trim().to_owned();
     let ok = (value.starts_with("https://") || value.starts_with("http://"))
         && value.len() <= 2048
-        && !value.contains(char::is_whitespace);
+        && !value.contains(char::is_whitespace)
+        && agon_kit::text::check("avatar_url", &value, Lines::Single).is_ok();
     if !ok {
         errors.push(FieldError {
             field: "avatar_url".into(),
@@ -97,10 +107,22 @@ mod tests {
     #[test]
     fn field_checks_collect_errors() {
         let mut errors = Vec::new();
-        assert_eq!(text("bio", "  hi ".into(), 5, &mut errors), "hi");
-        text("bio", "x".repeat(6), 5, &mut errors);
+        assert_eq!(
+            text("bio", "  hi ".into(), 5, Lines::Multi, &mut errors),
+            "hi"
+        );
+        text("bio", "x".repeat(6), 5, Lines::Multi, &mut errors);
         avatar_url("ftp://x".into(), &mut errors);
         assert_eq!(errors.len(), 2);
+        assert_eq!(
+            text("bio", "a\nb".into(), 5, Lines::Multi, &mut errors),
+            "a\nb"
+        );
+        assert_eq!(errors.len(), 2, "a bio keeps its line feeds");
+        text("display_name", "a\nb".into(), 5, Lines::Single, &mut errors);
+        text("bio", "a\u{1b}b".into(), 5, Lines::Multi, &mut errors);
+        avatar_url("https://x.example/\0".into(), &mut errors);
+        assert_eq!(errors.len(), 5);
     }
 }
 

@@ -19,6 +19,8 @@ pub enum Error {
     #[error(transparent)]
     Auth(#[from] agon_kit::auth::AuthError),
     #[error(transparent)]
+    Cursor(#[from] agon_kit::CursorError),
+    #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
 
@@ -36,6 +38,7 @@ impl ErrorCode for Error {
             Error::Conflict(code, _) => code,
             Error::DeviceNotFound => "device_not_found",
             Error::Auth(e) => e.code(),
+            Error::Cursor(e) => e.code(),
             Error::Internal(_) => "internal",
         }
     }
@@ -47,6 +50,7 @@ impl ErrorCode for Error {
             Error::Conflict(..) => StatusCode::CONFLICT,
             Error::DeviceNotFound => StatusCode::NOT_FOUND,
             Error::Auth(e) => e.status(),
+            Error::Cursor(e) => e.status(),
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

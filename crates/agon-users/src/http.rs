@@ -1,6 +1,6 @@
 //! HTTP handlers and DTOs of the users service.
 
-use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query};
+use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, text::Lines};
 use axum::{extract::State as AxumState, http::StatusCode};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -163,7 +163,7 @@ async fn search_users(
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
-    Ok(Json(page.page(views, |p| p.id.to_string())))
+    Ok(Json(page.page(views, |p| p.id)))
 }
 
 /// Deletes the caller's account: every service removes or anonymises its data on the `user_deleted` event.
@@ -177,14 +177,12 @@ async fn delete_me(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The decoded page cursor (a user id), or the start.
+/// The position after which a page of profiles (in user id order) starts: a user id, or the start.
 fn cursor(page: &PageParams) -> Result<String, Error> {
-    page.after().map(Option::unwrap_or_default).map_err(|e| {
-        Error::Invalid(vec![agon_kit::FieldError {
-            field: "cursor".into(),
-            message: e.to_string(),
-        }])
-    })
+    Ok(page
+        .after::<Uuid>()?
+        .map(|id| id.to_string())
+        .unwrap_or_default())
 }
 
 impl From<Profile> for PublicProfile {
@@ -207,7 +205,7 @@ fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {
     let mut errors = Vec::new();
     let display_name = body
         .display_name
-        .map(|v| domain::text("display_name", v, 100, &mut errors));
+        .map(|v| domain::text("display_name", v, 100, Lines::Single, &mut errors));
     if display_name.as_deref() == Some("") {
         errors.push(agon_kit::FieldError {
             field: "display_name".into(),
@@ -216,13 +214,15 @@ fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {
     }
     let edit = ProfileEdit {
         display_name,
-        bio: body.bio.map(|v| domain::text("bio", v, 2000, &mut errors)),
+        bio: body
+            .bio
+            .map(|v| domain::text("bio", v, 2000, Lines::Multi, &mut errors)),
         city: body
             .city
-            .map(|v| v.map(|v| domain::text("city", v, 100, &mut errors))),
+            .map(|v| v.map(|v| domain::text("city", v, 100, Lines::Single, &mut errors))),
         country: body
             .country
-            .map(|v| v.map(|v| domain::text("country", v, 100, &mut errors))),
+            .map(|v| v.map(|v| domain::text("country", v, 100, Lines::Single, &mut errors))),
         avatar_url: body
             .avatar_url
             .map(|v| v.map(|v| domain::avatar_url(v, &mut errors))),

@@ -109,13 +109,13 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<Profile>, Error> {
-        let like = |v: Option<&str>| {
-            v.map(|v| format!("%{}%", v.to_lowercase().replace(['%', '_'], "")))
-                .unwrap_or_default()
-        };
+        // The search text is matched literally: `\`, `%` and `_` are escaped, and `escape '\'` is spelled out
+        // because SQLite has no default escape character (PostgreSQL's is `\`).
+        let like = |v: Option<&str>| v.map(contains_pattern).unwrap_or_default();
         let sql = format!(
             "select {COLUMNS} from profiles where user_id > $1 \
-             and ($2 = '' or lower(display_name) like $2) and ($3 = '' or lower(coalesce(city, '')) = $3) \
+             and ($2 = '' or lower(display_name) like $2 escape '\\') \
+             and ($3 = '' or lower(coalesce(city, '')) = $3) \
              and ($4 = '' or status = $4) order by user_id limit $5"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -156,8 +156,23 @@ impl Store {
     }
 }
 
+/// A `like` pattern matching names that contain `text`, case-insensitively (the caller lowers the column).
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '\\' | '%' | '_') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// A member's device registered for push notifications.
 pub struct Device {
+    pub id: Uuid,
     pub token: String,
     pub platform: String,
     pub created_at: String,
@@ -307,7 +322,9 @@ impl Store {
         Ok((row.try_get("followers")?, row.try_get("following")?))
     }
 
-    /// Registers a device token for `user_id`, taking it over from whoever had it (a phone changed hands).
+    /// Registers a device token for `user_id`, or refreshes it (platform, last seen) if it is already theirs.
+    /// False if another member holds the token: it stays theirs until they remove it (docs/security.md). One
+    /// statement, so two members racing for a token cannot both win.
     pub async fn put_device(
         &self,
         tx: &mut Tx,
@@ -315,30 +332,74 @@ impl Store {
         token: &str,
         platform: &str,
         now: &str,
-    ) -> Result<(), Error> {
-        sqlx::query(
-            "insert into devices (token, user_id, platform, created_at, last_seen_at) values ($1, $2, $3, $4, $4) \
-             on conflict (token) do update set user_id = $2, platform = $3, last_seen_at = $4",
+    ) -> Result<bool, Error> {
+        let done = sqlx::query(
+            "insert into devices (id, token, user_id, platform, created_at, last_seen_at) \
+             values ($1, $2, $3, $4, $5, $5) \
+             on conflict (token) do update set platform = excluded.platform, last_seen_at = excluded.last_seen_at \
+             where devices.user_id = excluded.user_id",
         )
+        .bind(Uuid::now_v7().to_string())
         .bind(token)
         .bind(user_id.to_string())
         .bind(platform)
         .bind(now)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
-    pub async fn devices(&self, user_id: Uuid) -> Result<Vec<Device>, Error> {
+    /// The tokens of `user_id`'s devices beyond the `cap` most recently seen, never `keep` (the one just
+    /// registered), least recently seen first.
+    pub async fn devices_beyond(
+        &self,
+        tx: &mut Tx,
+        user_id: Uuid,
+        keep: &str,
+        cap: i64,
+    ) -> Result<Vec<String>, Error> {
+        let count: i64 = sqlx::query("select count(*) as n from devices where user_id = $1")
+            .bind(user_id.to_string())
+            .fetch_one(&mut **tx)
+            .await?
+            .try_get("n")?;
+        if count <= cap {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(
-            "select token, platform, created_at, last_seen_at from devices where user_id = $1 order by created_at limit 100",
+            "select token from devices where user_id = $1 and token <> $2 order by last_seen_at, id limit $3",
         )
         .bind(user_id.to_string())
+        .bind(keep)
+        .bind(count - cap)
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter().map(|r| Ok(r.try_get("token")?)).collect()
+    }
+
+    /// A page of `user_id`'s devices in id (registration) order after `after`.
+    pub async fn devices(
+        &self,
+        user_id: Uuid,
+        after: Option<Uuid>,
+        limit: i64,
+    ) -> Result<Vec<Device>, Error> {
+        let rows = sqlx::query(
+            "select id, token, platform, created_at, last_seen_at from devices \
+             where user_id = $1 and id > $2 order by id limit $3",
+        )
+        .bind(user_id.to_string())
+        .bind(after.map(|id| id.to_string()).unwrap_or_default())
+        .bind(limit)
         .fetch_all(self.db.pool())
         .await?;
         rows.iter()
             .map(|r| {
+                let id: String = r.try_get("id")?;
                 Ok(Device {
+                    id: id.parse().map_err(|e| {
+                        Error::Internal(anyhow::anyhow!("stored device id {id:?}: {e}"))
+                    })?,
                     token: r.try_get("token")?,
                     platform: r.try_get("platform")?,
                     created_at: r.try_get("created_at")?,

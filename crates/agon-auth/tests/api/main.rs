@@ -4,6 +4,7 @@
 
 mod admin;
 mod hostile;
+mod input;
 mod mailed;
 mod mfa;
 mod sessions;

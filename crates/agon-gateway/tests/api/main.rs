@@ -165,6 +165,15 @@ async fn registry_validates_and_lists_in_pages() {
         .await
         .unwrap();
     assert_problem(bad, 400, "invalid_query").await;
+    // A cursor is a service name: base64url of `a b` (a space) or of 5000 bytes is not one.
+    for cursor in ["YSBi".to_owned(), "A".repeat(5000)] {
+        let forged = as_admin
+            .get(&format!("/gateway/services?cursor={cursor}"))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(forged, 400, "invalid_cursor").await;
+    }
 }
 
 #[tokio::test]

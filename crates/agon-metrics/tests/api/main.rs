@@ -179,3 +179,19 @@ async fn the_projection_is_rebuilt_from_the_event_store_and_buckets_by_week_and_
         .unwrap();
     assert_eq!(counted, stored);
 }
+
+#[tokio::test]
+async fn event_cursors_that_are_not_ours_are_refused() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    // base64url of `hello` (no sequence number), and a cursor far longer than any of ours.
+    for cursor in ["aGVsbG8".to_owned(), "A".repeat(5000)] {
+        let response = app
+            .as_user(&admin)
+            .get(&format!("/analytics/events?cursor={cursor}"))
+            .send()
+            .await
+            .unwrap();
+        assert_problem(response, 400, "invalid_cursor").await;
+    }
+}

@@ -84,10 +84,7 @@ async fn list_users(
         limit: params.limit,
         cursor: params.cursor,
     };
-    let after = page
-        .after()
-        .map_err(|e| invalid("cursor", &e.to_string()))?
-        .unwrap_or_default();
+    let after = super::cursor(&page)?;
     let filter = Filter {
         name: params.q.as_deref(),
         city: None,
@@ -95,7 +92,7 @@ async fn list_users(
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<AdminView> = rows.into_iter().map(AdminView::from).collect();
-    Ok(Json(page.page(views, |v| v.id.to_string())))
+    Ok(Json(page.page(views, |v| v.id)))
 }
 
 /// One account, as administrators see it.

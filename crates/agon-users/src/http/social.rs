@@ -1,8 +1,7 @@
 //! Members among members: follows, nearby search, preferences, push devices.
 
-use agon_kit::{AuthUser, FieldError, Json, Page, PageParams, Path, Query};
+use agon_kit::{AuthUser, FieldError, Json, Page, PageParams, Path, Query, text::Lines};
 use axum::{extract::State as AxumState, http::StatusCode};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -15,6 +14,9 @@ use crate::{State, domain, error::Error};
 const NEARBY_CANDIDATES: i64 = 5000;
 const MAX_RADIUS_KM: f64 = 500.0;
 const MAX_PREFERENCES_BYTES: usize = 8 * 1024;
+/// Devices a member may have registered at once: enough for every phone, tablet and browser they use, few enough
+/// that a fan-out to one member stays small. Registering one more removes the least recently seen.
+const MAX_DEVICES: i64 = 50;
 
 pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
@@ -165,7 +167,7 @@ async fn follow_page(
         .follow_list(id, followers, &after, page.fetch())
         .await?;
     let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
-    Ok(Json(page.page(views, |p| p.id.to_string())))
+    Ok(Json(page.page(views, |p| p.id)))
 }
 
 /// Active members within a radius of the caller (or of a point), nearest first.
@@ -198,7 +200,7 @@ async fn nearby(
         limit: params.limit,
         cursor: params.cursor,
     };
-    let after = decode_distance_cursor(page.cursor.as_deref())?;
+    let after = page.after::<(f64, Uuid)>()?;
     let (lat, lon) = domain::bounding_box(center, params.radius_km);
     let mut found: Vec<NearbyMember> = state
         .store
@@ -222,9 +224,7 @@ async fn nearby(
         found.retain(|m| (m.distance_km, m.profile.id) > (d, id));
     }
     found.truncate(page.fetch() as usize);
-    Ok(Json(page.page(found, |m| {
-        format!("{}|{}", m.distance_km, m.profile.id)
-    })))
+    Ok(Json(page.page(found, |m| (m.distance_km, m.profile.id))))
 }
 
 /// Sets the caller's location (used by nearby searches).
@@ -275,6 +275,7 @@ async fn put_preferences(
     if json.len() > MAX_PREFERENCES_BYTES || body.len() > 100 {
         return Err(invalid("", "preferences hold at most 8 KiB and 100 keys"));
     }
+    preference_keys("", &body)?;
     state
         .store
         .preferences(auth.user_id)
@@ -287,16 +288,22 @@ async fn put_preferences(
     Ok(Json(serde_json::Value::Object(body)))
 }
 
-/// The caller's registered devices.
-#[utoipa::path(get, path = "/users/me/devices", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Vec<DeviceView>)))]
+/// The caller's registered devices, oldest registration first.
+#[utoipa::path(get, path = "/users/me/devices", tag = "users", security(("bearer" = [])), params(PageParams),
+    responses((status = 200, body = Page<DeviceView>), (status = 400, description = "invalid_cursor"), (status = 401)))]
 async fn list_devices(
     auth: AuthUser,
     AxumState(state): AxumState<State>,
-) -> Result<Json<Vec<DeviceView>>, Error> {
-    let devices = state.store.devices(auth.user_id).await?;
-    Ok(Json(
-        devices
+    Query(page): Query<PageParams>,
+) -> Result<Json<Page<DeviceView>>, Error> {
+    let rows = state
+        .store
+        .devices(auth.user_id, page.after()?, page.fetch())
+        .await?;
+    let page = page.page(rows, |d| d.id);
+    Ok(Json(Page {
+        items: page
+            .items
             .into_iter()
             .map(|d| DeviceView {
                 token: d.token,
@@ -305,12 +312,15 @@ async fn list_devices(
                 last_seen_at: d.last_seen_at,
             })
             .collect(),
-    ))
+        next_cursor: page.next_cursor,
+    }))
 }
 
-/// Registers a device for push notifications (again: refreshes it).
+/// Registers a device for push notifications; again by the same member, refreshes it. A token registered to
+/// another member is refused: that member removes it first (or their account is deleted). Beyond
+/// `MAX_DEVICES`, the member's least recently seen device is removed, announced as a deletion is.
 #[utoipa::path(post, path = "/users/me/devices", tag = "users", security(("bearer" = [])), request_body = RegisterDevice,
-    responses((status = 204), (status = 422)))]
+    responses((status = 204), (status = 409, description = "device_taken"), (status = 422)))]
 async fn register_device(
     auth: AuthUser,
     AxumState(state): AxumState<State>,
@@ -320,20 +330,22 @@ async fn register_device(
     if token.is_empty() || token.len() > 4096 {
         return Err(invalid("token", "must be 1 to 4096 characters"));
     }
+    agon_kit::text::check("token", token, Lines::Single).map_err(|e| Error::Invalid(vec![e]))?;
     if !["ios", "android", "web"].contains(&body.platform.as_str()) {
         return Err(invalid("platform", "must be ios, android or web"));
     }
     let mut tx = state.store.db().begin().await?;
-    state
+    let now = agon_bus::now_text();
+    if !state
         .store
-        .put_device(
-            &mut tx,
-            auth.user_id,
-            token,
-            &body.platform,
-            &agon_bus::now_text(),
-        )
-        .await?;
+        .put_device(&mut tx, auth.user_id, token, &body.platform, &now)
+        .await?
+    {
+        return Err(Error::Conflict(
+            "device_taken",
+            "this device is registered to another account, which must remove it first",
+        ));
+    }
     let event = agon_messages::users::DeviceRegistered {
         user_id: auth.user_id,
         token: token.to_owned(),
@@ -341,6 +353,13 @@ async fn register_device(
         at: chrono::Utc::now(),
     };
     agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
+    for old in state
+        .store
+        .devices_beyond(&mut tx, auth.user_id, token, MAX_DEVICES)
+        .await?
+    {
+        remove_device(&state, &mut tx, auth.user_id, old).await?;
+    }
     tx.commit().await?;
     state.outbox.wake();
     Ok(StatusCode::NO_CONTENT)
@@ -355,36 +374,52 @@ async fn delete_device(
     Path(token): Path<String>,
 ) -> Result<StatusCode, Error> {
     let mut tx = state.store.db().begin().await?;
-    if !state
-        .store
-        .delete_device(&mut tx, auth.user_id, &token)
-        .await?
-    {
+    if !remove_device(&state, &mut tx, auth.user_id, token).await? {
         return Err(Error::DeviceNotFound);
     }
-    let event = agon_messages::users::DeviceRemoved {
-        user_id: auth.user_id,
-        token,
-        at: chrono::Utc::now(),
-    };
-    agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn decode_distance_cursor(cursor: Option<&str>) -> Result<Option<(f64, Uuid)>, Error> {
-    let Some(cursor) = cursor else {
-        return Ok(None);
+/// Removes one of `user_id`'s devices and announces it in `tx`; false if they have no such device (then nothing
+/// is announced: a concurrent removal already did).
+async fn remove_device(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    user_id: Uuid,
+    token: String,
+) -> Result<bool, Error> {
+    if !state.store.delete_device(tx, user_id, &token).await? {
+        return Ok(false);
+    }
+    let event = agon_messages::users::DeviceRemoved {
+        user_id,
+        token,
+        at: chrono::Utc::now(),
     };
-    let bad = || invalid("cursor", "not a cursor");
-    let text =
-        String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?).map_err(|_| bad())?;
-    let (distance, id) = text.split_once('|').ok_or_else(bad)?;
-    Ok(Some((
-        distance.parse().map_err(|_| bad())?,
-        id.parse().map_err(|_| bad())?,
-    )))
+    agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
+    Ok(true)
+}
+
+/// Preference keys are identifiers a client switches on: each, at any depth, is held to `agon_kit::text`. A
+/// refused key is reported on the object holding it (`path`), so the error does not echo it.
+fn preference_keys(
+    path: &str,
+    object: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), Error> {
+    for (key, value) in object {
+        agon_kit::text::check(path, key, Lines::Single).map_err(|e| Error::Invalid(vec![e]))?;
+        if let serde_json::Value::Object(inner) = value {
+            let field = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            preference_keys(&field, inner)?;
+        }
+    }
+    Ok(())
 }
 
 fn invalid(field: &str, message: &str) -> Error {

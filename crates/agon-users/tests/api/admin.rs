@@ -410,9 +410,8 @@ async fn members_search_by_name_and_city_in_pages() {
         .json()
         .await
         .unwrap();
-    assert_eq!(
-        wildcard["items"].as_array().unwrap().len(),
-        6,
-        "a % in the query is not a wildcard trick: it matches everyone like an empty query"
+    assert!(
+        wildcard["items"].as_array().unwrap().is_empty(),
+        "a % in the query is matched literally, and no name holds one: {wildcard}"
     );
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod hostile;
 mod social;
 
 use agon_testkit::{TestApp, assert_problem, json};

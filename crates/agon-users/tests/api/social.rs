@@ -309,40 +309,33 @@ async fn preferences_and_devices_belong_to_their_owner() {
         json!({ "token": "tok-2", "platform": "palm" }),
     );
     assert_problem(bad.send().await.unwrap(), 422, "invalid_body").await;
-    // The same phone now signed in as bo: the token moves.
-    assert_eq!(
-        app.as_user(&bo)
-            .post_json(
-                "/users/me/devices",
-                json!({ "token": "tok-1", "platform": "ios" })
-            )
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
+    // The same phone signed in as bo: refused while ana holds it (tests/api/hostile.rs has the rest).
+    let taken = app.as_user(&bo).post_json(
+        "/users/me/devices",
+        json!({ "token": "tok-1", "platform": "ios" }),
     );
-    assert!(
-        me.get("/users/me/devices")
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert_problem(taken.send().await.unwrap(), 409, "device_taken").await;
+    let mine: Value = me
+        .get("/users/me/devices")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(mine["items"][0]["token"], "tok-1");
     assert_problem(
-        me.delete("/users/me/devices/tok-1").send().await.unwrap(),
+        app.as_user(&bo)
+            .delete("/users/me/devices/tok-1")
+            .send()
+            .await
+            .unwrap(),
         404,
         "device_not_found",
     )
     .await;
     assert_eq!(
-        app.as_user(&bo)
-            .delete("/users/me/devices/tok-1")
+        me.delete("/users/me/devices/tok-1")
             .send()
             .await
             .unwrap()
