@@ -22,6 +22,8 @@ async fn spawn_gateway(auth: &TestApp, replicas: &str, dir: &std::path::Path) ->
         ),
         mail: Default::default(),
         redis_url: None,
+        trusted_proxies: agon_kit::TrustedProxies::new(&agon_kit::TrustedProxies::loopback()),
+        keyring: agon_kit::sealed::Keyring::empty(),
     };
     let config = agon_gateway::Config {
         probe_interval_secs: 1,

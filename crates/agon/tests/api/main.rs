@@ -308,7 +308,8 @@ async fn serve_runs_each_service_in_its_own_process_on_postgres() {
     let info = [&common[..], &[("AGON_LOG__FILTER", "info")]].concat();
     for _ in 0..2 {
         let migrated = agon(&["migrate"], &info).output().unwrap();
-        let log = String::from_utf8_lossy(&migrated.stdout) + String::from_utf8_lossy(&migrated.stderr);
+        let log =
+            String::from_utf8_lossy(&migrated.stdout) + String::from_utf8_lossy(&migrated.stderr);
         assert!(migrated.status.success(), "{log}");
         // PostgreSQL's notices on `if not exists` ("already exists, skipping") would read like errors.
         assert!(!log.contains("skipping"), "{log}");
@@ -598,7 +599,11 @@ async fn notifications_cross_processes(
         .iter()
         .find(|u| u["name"] == "notifications")
         .unwrap_or_else(|| panic!("{upstreams}"));
-    assert_eq!(notifications["replicas"].as_array().unwrap().len(), 2, "{upstreams}");
+    assert_eq!(
+        notifications["replicas"].as_array().unwrap().len(),
+        2,
+        "{upstreams}"
+    );
     let today = chrono::Utc::now().date_naive();
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
