@@ -168,6 +168,11 @@ impl Keyring {
         })
     }
 
+    /// The start of every value the first key seals (`s1:<key id>:`), for finding the others in SQL.
+    pub fn current_prefix(&self) -> Option<String> {
+        self.keys.first().map(|(id, _)| format!("{PREFIX}{id}:"))
+    }
+
     /// True when `stored` is sealed by the first key (nothing to redo).
     pub fn is_current(&self, stored: &str) -> bool {
         match (stored.strip_prefix(PREFIX), self.keys.first()) {

@@ -123,10 +123,17 @@ impl Store {
             ("signing_keys", "kid", "private_pkcs8", key_context),
             ("mfa_totp", "user_id", "secret", totp_context),
         ];
+        let Some(current) = self.keyring.current_prefix() else {
+            return Ok(0);
+        };
         let mut resealed = 0;
         for (table, id_column, column, context) in tables {
-            let select = format!("select {id_column} as id, {column} as value from {table}");
+            // Only rows not sealed by the first key are read: after the first start nothing is, whatever the size.
+            let select = format!(
+                "select {id_column} as id, {column} as value from {table} where {column} not like $1"
+            );
             let rows = sqlx::query(sqlx::AssertSqlSafe(select))
+                .bind(format!("{current}%"))
                 .fetch_all(self.db.pool())
                 .await?;
             let update = format!(

@@ -1,0 +1,89 @@
+//! Photo verification requests and the account's verification status.
+
+use agon_db::{Row, Tx};
+use uuid::Uuid;
+
+use super::{Store, parse_id};
+use crate::error::Error;
+
+/// The latest verification request of an account.
+pub struct Verification {
+    pub status: String,
+    pub request_id: Option<Uuid>,
+    pub requested_at: Option<String>,
+}
+
+impl Store {
+    pub async fn verification(&self, user_id: Uuid) -> Result<Option<Verification>, Error> {
+        let row = sqlx::query(
+            "select a.verification_status, r.id, r.created_at from accounts a left join verification_requests r \
+             on r.user_id = a.id and r.created_at = (select max(created_at) from verification_requests where user_id = a.id) \
+             where a.id = $1",
+        )
+        .bind(user_id.to_string())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| {
+            Ok(Verification {
+                status: r.try_get("verification_status")?,
+                request_id: r
+                    .try_get::<Option<String>, _>("id")?
+                    .map(|id| parse_id(&id))
+                    .transpose()?,
+                requested_at: r.try_get("created_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn insert_verification(
+        &self,
+        tx: &mut Tx,
+        id: Uuid,
+        user_id: Uuid,
+        content_type: &str,
+        photo: &[u8],
+        now: &str,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "insert into verification_requests (id, user_id, content_type, photo, status, created_at) \
+             values ($1, $2, $3, $4, 'pending', $5)",
+        )
+        .bind(id.to_string())
+        .bind(user_id.to_string())
+        .bind(content_type)
+        .bind(photo.to_vec())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "update accounts set verification_status = 'pending', updated_at = $2 where id = $1",
+        )
+        .bind(user_id.to_string())
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The photo of a request and its owner.
+    pub async fn verification_photo(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(Uuid, String, Vec<u8>)>, Error> {
+        let row = sqlx::query(
+            "select user_id, content_type, photo from verification_requests where id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(self.db.pool())
+        .await?;
+        row.map(|r| {
+            Ok((
+                parse_id(&r.try_get::<String, _>("user_id")?)?,
+                r.try_get("content_type")?,
+                r.try_get("photo")?,
+            ))
+        })
+        .transpose()
+    }
+}
