@@ -1,6 +1,7 @@
 //! Administrators' operations on credentials and sessions. (Approval, bans and roles belong to the users
 //! service; auth follows its events.)
 
+use agon_db::time_text;
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
 use axum::{extract::State as AxumState, http::StatusCode};
 use chrono::Utc;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     AccountStatus, State, domain,
     error::Error,
-    http::{Registered, SessionView, text},
+    http::{Registered, SessionView},
 };
 
 pub fn router() -> OpenApiRouter<State> {
@@ -46,7 +47,7 @@ async fn rotate_keys(
     tracing::info!(%kid, "signing key rotated");
     Ok(Json(RotatedKey {
         kid,
-        signs_from: text(Utc::now() + delay),
+        signs_from: time_text(Utc::now() + delay),
     }))
 }
 
@@ -94,7 +95,7 @@ async fn create_user(
         });
     }
     let Some(email) = email.filter(|_| problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
+        return Err(Error::invalid_fields(problems));
     };
     let hash = state.hasher.hash(body.password).await?;
     let user_id = crate::create_account(
@@ -128,12 +129,12 @@ async fn set_password(
     Json(body): Json<SetPassword>,
 ) -> Result<StatusCode, Error> {
     auth.require(Role::Admin)?;
-    domain::check_password(&body.password).map_err(|e| Error::Invalid(vec![e]))?;
+    domain::check_password(&body.password).map_err(|e| Error::invalid_fields(vec![e]))?;
     let hash = state.hasher.hash(body.password).await?;
     let mut tx = state.store.db().begin().await?;
     if !state
         .store
-        .set_password_hash(&mut tx, id, &hash, &text(Utc::now()))
+        .set_password_hash(&mut tx, id, &hash, &time_text(Utc::now()))
         .await?
     {
         return Err(Error::UserNotFound(id));
@@ -170,7 +171,7 @@ async fn end_session(
     auth.require(Role::Admin)?;
     let owner = state
         .store
-        .session_owner(id, &text(Utc::now()))
+        .session_owner(id, &time_text(Utc::now()))
         .await?
         .ok_or(Error::SessionNotFound(id))?;
     crate::revoke(&state, owner, Some(id), None).await?;

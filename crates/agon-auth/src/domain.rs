@@ -119,6 +119,30 @@ pub fn is_common(password: &str) -> bool {
     }
 }
 
+/// The state of an account as the auth service enforces it (the users service decides it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    Pending,
+    Banned,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Pending => "pending",
+            AccountStatus::Banned => "banned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Active, Self::Pending, Self::Banned]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
+}
+
 /// Argon2id hashing on the blocking pool, at most `permits` at once.
 #[derive(Clone)]
 pub struct Hasher {

@@ -1,13 +1,8 @@
-use agon_kit::{ErrorCode, FieldError};
-use axum::{
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
+use agon_kit::{ApiError, ErrorCode, FieldError};
+use axum::http::StatusCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request")]
-    Invalid(Vec<FieldError>),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
@@ -45,23 +40,14 @@ pub enum Error {
     #[error("session {0} not found")]
     SessionNotFound(uuid::Uuid),
     #[error(transparent)]
-    Auth(#[from] agon_kit::auth::AuthError),
-    #[error(transparent)]
-    Cursor(#[from] agon_kit::CursorError),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Api(ApiError),
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Error::Internal(e.into())
-    }
-}
+agon_kit::service_error!(Error);
 
 impl ErrorCode for Error {
     fn code(&self) -> &'static str {
         match self {
-            Error::Invalid(_) => "invalid_body",
             Error::EmailTaken => "email_taken",
             Error::InvalidGrant => "invalid_grant",
             Error::Throttled(_) => "too_many_attempts",
@@ -80,15 +66,12 @@ impl ErrorCode for Error {
             Error::WrongPassword => "wrong_password",
             Error::SessionNotFound(_) => "session_not_found",
             Error::UserNotFound(_) => "user_not_found",
-            Error::Auth(e) => e.code(),
-            Error::Cursor(e) => e.code(),
-            Error::Internal(_) => "internal",
+            Error::Api(e) => e.code(),
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::EmailTaken => StatusCode::CONFLICT,
             Error::InvalidGrant
             | Error::WrongPassword
@@ -104,9 +87,7 @@ impl ErrorCode for Error {
             Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Banned | Error::Pending => StatusCode::FORBIDDEN,
             Error::SessionNotFound(_) | Error::UserNotFound(_) => StatusCode::NOT_FOUND,
-            Error::Auth(e) => e.status(),
-            Error::Cursor(e) => e.status(),
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Api(e) => e.status(),
         }
     }
 
@@ -121,26 +102,17 @@ impl ErrorCode for Error {
         map
     }
 
-    fn fields(&self) -> Vec<FieldError> {
+    fn retry_after(&self) -> Option<u64> {
         match self {
-            Error::Invalid(fields) => fields.clone(),
-            _ => Vec::new(),
+            Error::Throttled(secs) => Some(u64::try_from(*secs).unwrap_or(1)),
+            _ => None,
         }
     }
-}
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
+    fn fields(&self) -> Vec<FieldError> {
         match self {
-            Error::Throttled(secs) => {
-                let mut response = agon_kit::error_response(&self);
-                response.headers_mut().insert(
-                    axum::http::header::RETRY_AFTER,
-                    axum::http::HeaderValue::from(secs.max(1)),
-                );
-                response
-            }
-            other => agon_kit::error_response(&other),
+            Error::Api(e) => e.fields(),
+            _ => Vec::new(),
         }
     }
 }

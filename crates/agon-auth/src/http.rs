@@ -1,14 +1,15 @@
 //! HTTP handlers and DTOs of the auth service.
 
+use agon_db::time_text;
 use std::sync::Arc;
 
 use agon_kit::{AuthUser, Page, PageParams, Path, Query};
-use agon_kit::{Json, Role, auth::AccessClaims};
+use agon_kit::{Json, Role};
 use axum::{
     extract::State as AxumState,
     http::{HeaderMap, StatusCode},
 };
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -18,13 +19,12 @@ use crate::{
     State,
     domain::{self, Email},
     error::Error,
-    store::Redeemed,
 };
 
 pub fn router(state: State) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(register))
-        .routes(routes!(token))
+        .routes(routes!(crate::grants::token))
         .routes(routes!(introspect))
         .routes(routes!(jwks))
         .routes(routes!(logout))
@@ -74,42 +74,6 @@ pub struct Registered {
     pub pending: bool,
 }
 
-/// A token request (OAuth 2.0 style): the password grant logs in, the refresh grant renews.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(tag = "grant_type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum TokenRequest {
-    Password {
-        #[serde(alias = "username")]
-        email: String,
-        password: String,
-    },
-    /// The second step of a login with two-factor authentication.
-    Mfa {
-        /// The challenge from the `mfa_required` answer.
-        mfa_token: String,
-        /// A current TOTP code, or a recovery code.
-        code: String,
-    },
-    RefreshToken {
-        refresh_token: String,
-    },
-}
-
-/// Tokens issued (RFC 6749 §5.1).
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TokenResponse {
-    pub access_token: String,
-    /// Always `Bearer`.
-    pub token_type: &'static str,
-    /// Seconds until the access token expires.
-    pub expires_in: i64,
-    /// Single-use: each refresh returns a new one, and presenting a spent one ends the session.
-    pub refresh_token: String,
-    /// Only when this login completed a required two-factor enrolment: the recovery codes, shown once.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recovery_codes: Option<Vec<String>>,
-}
-
 /// A token to inspect (RFC 7662).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -154,7 +118,7 @@ async fn register(
         .ok()
         .flatten();
     let Some(email) = email.filter(|_| problems.is_empty()) else {
-        return Err(Error::Invalid(problems));
+        return Err(Error::invalid_fields(problems));
     };
     let (role, status) = match body.role.unwrap_or(RequestedRole::Athlete) {
         RequestedRole::Athlete => (Role::Athlete, crate::AccountStatus::Active),
@@ -185,237 +149,6 @@ async fn register(
     ))
 }
 
-/// Issues tokens for the password or refresh-token grant.
-#[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
-    responses((status = 200, body = TokenResponse), (status = 400, description = "invalid_grant")))]
-async fn token(
-    AxumState(state): AxumState<State>,
-    client: agon_kit::ClientAddr,
-    headers: HeaderMap,
-    Json(body): Json<TokenRequest>,
-) -> Result<Json<TokenResponse>, Error> {
-    let now = Utc::now();
-    // The transaction opens only once the (slow) password check is done: it holds the write lock on SQLite.
-    let mut recovery_codes = None;
-    let (tx, user_id, session_id, roles) = match body {
-        TokenRequest::Password { email, password } => {
-            // No account can hold such an address (registration refuses it), so saying so leaks nothing, and the
-            // throttle's keys stay printable.
-            agon_kit::text::check("email", &email, agon_kit::text::Lines::Single)
-                .map_err(|e| Error::Invalid(vec![e]))?;
-            let normalised = Email::parse(&email)
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_else(|_| email.trim().to_lowercase());
-            let throttle =
-                crate::throttle::Attempt::begin(&state, &normalised, &client.to_string()).await?;
-            let credentials = state.store.credentials(&normalised).await?;
-            let (user_id, hash, roles, status) = match credentials {
-                Some(c) => (Some(c.user_id), Some(c.password_hash), c.roles, c.status),
-                None => (None, None, String::new(), String::new()),
-            };
-            // Verified even without an account, so both answers take as long.
-            if !state.hasher.verify(password.clone(), hash.clone()).await? || user_id.is_none() {
-                throttle.failed().await?;
-                return Err(Error::InvalidGrant);
-            }
-            throttle.succeeded().await?;
-            // Account state is told only to someone who proved the password.
-            match status.as_str() {
-                "banned" => return Err(Error::Banned),
-                "pending" => return Err(Error::Pending),
-                _ => {}
-            }
-            let user_id = user_id.ok_or(Error::InvalidGrant)?;
-            if crate::mfa::enabled(&state, user_id).await? {
-                // The password was right; the session waits for the second factor. The challenge is single-use:
-                // a wrong code sends the user back to the (throttled) password step.
-                return Err(Error::MfaRequired(
-                    crate::mfa::challenge(&state, user_id, crate::mfa::CHALLENGE).await?,
-                ));
-            }
-            if crate::mfa::required(&state, &roles) {
-                let challenge =
-                    crate::mfa::challenge(&state, user_id, crate::mfa::ENROLLMENT).await?;
-                return Err(Error::MfaEnrollmentRequired(challenge));
-            }
-            let rehashed = match hash.as_deref() {
-                // The configured cost changed since this hash was made: redo it now that the password is known.
-                Some(h) if state.hasher.needs_rehash(h) => Some(state.hasher.hash(password).await?),
-                _ => None,
-            };
-            let mut tx = state.store.db().begin().await?;
-            if let Some(fresh) = rehashed {
-                state
-                    .store
-                    .set_password_hash(&mut tx, user_id, &fresh, &text(now))
-                    .await?;
-            }
-            let agent = user_agent(&headers);
-            let session_id =
-                new_session(&state, &mut tx, user_id, "password", agent.as_deref()).await?;
-            (tx, user_id, session_id, roles)
-        }
-        TokenRequest::Mfa { mfa_token, code } => {
-            let mut tx = state.store.db().begin().await?;
-            let digest = domain::digest(&mfa_token);
-            let user_id = match state
-                .store
-                .redeem_token(&mut tx, &digest, crate::mfa::CHALLENGE, &text(now))
-                .await?
-            {
-                Some(user_id) => {
-                    if !crate::mfa::verify(&state, &mut tx, user_id, &code).await? {
-                        // Spend the challenge even though the code was wrong.
-                        tx.commit().await?;
-                        return Err(Error::InvalidMfaCode);
-                    }
-                    user_id
-                }
-                None => {
-                    // An account that had to enrol: the first code confirms its new TOTP.
-                    let user_id = state
-                        .store
-                        .redeem_token(&mut tx, &digest, crate::mfa::ENROLLMENT, &text(now))
-                        .await?
-                        .ok_or(Error::InvalidGrant)?;
-                    match crate::mfa::confirm(&state, &mut tx, user_id, &code).await {
-                        Ok(codes) => recovery_codes = Some(codes),
-                        Err(error) => {
-                            tx.commit().await?;
-                            return Err(error);
-                        }
-                    }
-                    user_id
-                }
-            };
-            let (roles, status) = state
-                .store
-                .roles_and_status(user_id)
-                .await?
-                .ok_or(Error::InvalidGrant)?;
-            if status != "active" {
-                return Err(Error::InvalidGrant);
-            }
-            let agent = user_agent(&headers);
-            let session_id = new_session(&state, &mut tx, user_id, "mfa", agent.as_deref()).await?;
-            (tx, user_id, session_id, roles)
-        }
-        TokenRequest::RefreshToken { refresh_token } => {
-            let mut tx = state.store.db().begin().await?;
-            match state
-                .store
-                .redeem_refresh_token(&mut tx, &domain::digest(&refresh_token), &text(now))
-                .await?
-            {
-                Redeemed::Fresh {
-                    session_id,
-                    user_id,
-                    roles,
-                } => (tx, user_id, session_id, roles),
-                Redeemed::Reused => {
-                    // The revocation must stick even though the request fails.
-                    tx.commit().await?;
-                    tracing::warn!("refresh token replayed; session revoked");
-                    return Err(Error::InvalidGrant);
-                }
-                Redeemed::Invalid => return Err(Error::InvalidGrant),
-            }
-        }
-    };
-    let mut issued = issue_tokens(
-        &state,
-        tx,
-        user_id,
-        session_id,
-        &roles,
-        user_agent(&headers).as_deref(),
-    )
-    .await?;
-    issued.recovery_codes = recovery_codes;
-    Ok(Json(issued))
-}
-
-/// Starts a session for `user_id` inside `tx` and announces the login; returns the session's id.
-pub(crate) async fn new_session(
-    state: &State,
-    tx: &mut agon_db::Tx,
-    user_id: Uuid,
-    method: &str,
-    user_agent: Option<&str>,
-) -> Result<Uuid, Error> {
-    let now = Utc::now();
-    let session_id = Uuid::now_v7();
-    let new_device = state.store.new_device(tx, user_id, user_agent).await?;
-    agon_bus::enqueue(
-        tx,
-        crate::SERVICE,
-        &agon_messages::auth::LoggedIn {
-            user_id,
-            session_id,
-            method: method.to_owned(),
-            user_agent: user_agent.map(str::to_owned),
-            new_device,
-            at: now,
-        },
-    )
-    .await?;
-    let expires = now + Duration::seconds(state.config.session_ttl_secs);
-    state
-        .store
-        .create_session(tx, session_id, user_id, &text(now), &text(expires))
-        .await?;
-    Ok(session_id)
-}
-
-/// Issues a refresh token (in `tx`, then committed) and an access token for a session.
-pub(crate) async fn issue_tokens(
-    state: &State,
-    mut tx: agon_db::Tx,
-    user_id: Uuid,
-    session_id: Uuid,
-    roles: &str,
-    user_agent: Option<&str>,
-) -> Result<TokenResponse, Error> {
-    let now = Utc::now();
-    state
-        .store
-        .touch_session(&mut tx, session_id, &text(now), user_agent)
-        .await?;
-    let refresh_token = domain::random_token();
-    let session_expires = now + Duration::seconds(state.config.session_ttl_secs);
-    state
-        .store
-        .insert_refresh_token(
-            &mut tx,
-            &domain::digest(&refresh_token),
-            session_id,
-            &text(now),
-            &text(session_expires),
-        )
-        .await?;
-    tx.commit().await?;
-    let ttl = state.config.access_token_ttl_secs;
-    let claims = AccessClaims {
-        iss: agon_kit::TOKEN_ISSUER.to_owned(),
-        aud: agon_kit::TOKEN_AUDIENCE.to_owned(),
-        sub: user_id,
-        sid: session_id,
-        jti: Uuid::now_v7(),
-        roles: domain::parse_roles(roles),
-        iat: now.timestamp(),
-        nbf: now.timestamp(),
-        exp: now.timestamp() + ttl,
-    };
-    let access_token = state.keys.active()?.sign(&claims)?;
-    Ok(TokenResponse {
-        access_token,
-        token_type: "Bearer",
-        expires_in: ttl,
-        refresh_token,
-        recovery_codes: None,
-    })
-}
-
 /// Tells whether an access token is valid now, including whether its session is still open.
 #[utoipa::path(post, path = "/auth/introspect", tag = "auth", request_body = Introspect,
     responses((status = 200, body = Introspection)))]
@@ -437,7 +170,7 @@ async fn introspect(
     };
     if !state
         .store
-        .session_active(claims.sid, &text(Utc::now()))
+        .session_active(claims.sid, &time_text(Utc::now()))
         .await?
     {
         return Ok(Json(inactive));
@@ -541,7 +274,12 @@ pub(crate) async fn sessions_page(
     let after = page.after::<Uuid>()?.map(|id| id.to_string());
     let rows = state
         .store
-        .sessions(user_id, &text(Utc::now()), after.as_deref(), page.fetch())
+        .sessions(
+            user_id,
+            &time_text(Utc::now()),
+            after.as_deref(),
+            page.fetch(),
+        )
         .await?;
     let views = rows
         .into_iter()
@@ -566,7 +304,11 @@ async fn delete_session(
     AxumState(state): AxumState<State>,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
-    match state.store.session_owner(id, &text(Utc::now())).await? {
+    match state
+        .store
+        .session_owner(id, &time_text(Utc::now()))
+        .await?
+    {
         Some(owner) if owner == auth.user_id => {
             crate::revoke(&state, owner, Some(id), None).await?;
             Ok(StatusCode::NO_CONTENT)
@@ -583,12 +325,8 @@ async fn change_password(
     AxumState(state): AxumState<State>,
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, Error> {
-    domain::check_password(&body.new_password).map_err(|e| {
-        Error::Invalid(vec![agon_kit::FieldError {
-            field: "new_password".into(),
-            message: e.message,
-        }])
-    })?;
+    domain::check_password(&body.new_password)
+        .map_err(|e| Error::invalid("new_password", &e.message))?;
     let hash = state.store.password_hash(auth.user_id).await?;
     if hash.is_none() || !state.hasher.verify(body.current_password, hash).await? {
         return Err(Error::WrongPassword);
@@ -597,7 +335,7 @@ async fn change_password(
     let mut tx = state.store.db().begin().await?;
     state
         .store
-        .set_password_hash(&mut tx, auth.user_id, &fresh, &text(Utc::now()))
+        .set_password_hash(&mut tx, auth.user_id, &fresh, &time_text(Utc::now()))
         .await?;
     crate::events::password_changed(&mut tx, auth.user_id, "change").await?;
     tx.commit().await?;
@@ -620,13 +358,9 @@ async fn revocations(
     ))
 }
 
-fn user_agent(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<String> {
     headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(200).collect())
-}
-
-pub(crate) fn text(t: chrono::DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

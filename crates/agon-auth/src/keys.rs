@@ -4,6 +4,7 @@
 //! ever meets a token signed by a key it has not seen. A replaced key keeps verifying until every token it
 //! signed has expired, and is then retired.
 
+use agon_db::time_text;
 use std::{sync::Arc, time::Duration};
 
 use agon_kit::auth::KeySet;
@@ -11,7 +12,7 @@ use arc_swap::ArcSwap;
 use chrono::Utc;
 use jsonwebtoken::jwk::JwkSet;
 
-use crate::{domain::SigningKey, http::text, store::Store};
+use crate::{domain::SigningKey, store::Store};
 
 #[derive(Clone)]
 pub struct Keys {
@@ -30,7 +31,7 @@ impl Keys {
     /// Loads the keys, creating the first one on a fresh database, and publishes them into `published`.
     pub async fn load(store: &Store, published: &KeySet) -> anyhow::Result<Self> {
         if store.signing_keys().await?.is_empty() {
-            let now = text(Utc::now());
+            let now = time_text(Utc::now());
             store
                 .insert_signing_key(&SigningKey::generate()?, &now, &now)
                 .await?;
@@ -66,7 +67,7 @@ impl Keys {
     /// key at once both end up with the same choice, since all sort the same way.)
     pub fn active(&self) -> anyhow::Result<Arc<SigningKey>> {
         let current = self.current.load();
-        let now = text(Utc::now());
+        let now = time_text(Utc::now());
         current
             .keys
             .iter()
@@ -85,7 +86,7 @@ impl Keys {
         let key = SigningKey::generate()?;
         let now = Utc::now();
         self.store
-            .insert_signing_key(&key, &text(now), &text(now + publish_delay))
+            .insert_signing_key(&key, &time_text(now), &time_text(now + publish_delay))
             .await?;
         self.refresh().await?;
         Ok(key.kid)
@@ -114,7 +115,11 @@ impl Keys {
         if Utc::now() - active_since > chrono::Duration::seconds(token_ttl_secs + 60) {
             let retired = self
                 .store
-                .retire_keys_before(&active.kid, &text(active_since), &text(Utc::now()))
+                .retire_keys_before(
+                    &active.kid,
+                    &time_text(active_since),
+                    &time_text(Utc::now()),
+                )
                 .await?;
             if retired > 0 {
                 tracing::info!(retired, "signing keys retired");

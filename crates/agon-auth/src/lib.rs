@@ -11,6 +11,7 @@ mod config;
 mod domain;
 mod error;
 mod events;
+mod grants;
 mod http;
 mod keys;
 mod mailed;
@@ -22,7 +23,10 @@ mod verification;
 
 use std::sync::Arc;
 
+use agon_messages::users::{RolesChanged, UserApproved, UserBanned, UserDeleted, UserUnbanned};
+
 pub use config::Config;
+pub(crate) use domain::AccountStatus;
 pub use error::Error;
 pub use sso::ProviderConfig as SsoProvider;
 
@@ -43,42 +47,28 @@ struct State {
 
 /// Opens and migrates the auth database, loads (or creates) the signing key and returns the service.
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
-    let state = open(deps, config).await?;
-    let (db, outbox) = (state.store.db().clone(), state.outbox.clone());
+    let (mut skeleton, state) = open(deps, config).await?;
     bootstrap_admin(&state).await?;
-    use events::follow;
-    deps.bus
-        .subscribe(
-            &db,
-            "auth.follow_approvals",
-            follow::Approved(state.clone()),
-        )
+    // The users service decides account state; auth enforces it (`events.rs`).
+    skeleton
+        .consume::<UserApproved>("auth.follow_approvals", state.clone())
         .await?;
-    deps.bus
-        .subscribe(&db, "auth.follow_bans", follow::Banned(state.clone()))
+    skeleton
+        .consume::<UserBanned>("auth.follow_bans", state.clone())
         .await?;
-    deps.bus
-        .subscribe(&db, "auth.follow_unbans", follow::Unbanned(state.clone()))
+    skeleton
+        .consume::<UserUnbanned>("auth.follow_unbans", state.clone())
         .await?;
-    deps.bus
-        .subscribe(&db, "auth.follow_roles", follow::Roles(state.clone()))
+    skeleton
+        .consume::<RolesChanged>("auth.follow_roles", state.clone())
         .await?;
-    deps.bus
-        .subscribe(&db, "auth.follow_deletions", follow::Deleted(state.clone()))
+    skeleton
+        .consume::<UserDeleted>("auth.follow_deletions", state.clone())
         .await?;
-    let follower = follow_revocations(state.clone());
-    let mail = state.mail.clone();
-    let keys = state
-        .keys
-        .clone()
-        .maintain(state.config.access_token_ttl_secs);
-    Ok(agon_kit::Service::new(SERVICE, http::router(state))
-        .with_task(follower)
-        .with_task(mail.deliver_forever())
-        .with_task(keys)
-        .with_task(outbox.relay())
-        .with_check(agon_kit::ReadyCheck::database(&db))
-        .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
+    skeleton.task(follow_revocations(state.clone()));
+    let ttl = state.config.access_token_ttl_secs;
+    skeleton.task(state.keys.clone().maintain(ttl));
+    Ok(skeleton.finish(http::router(state)))
 }
 
 /// Creates the configured first administrator unless an account with that email exists. Its profile follows
@@ -118,37 +108,40 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
 }
 
 /// Opens the auth database (migrating it) and assembles the state the handlers and `agon admin` share.
-async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<State> {
+async fn open(
+    deps: &agon_kit::Deps,
+    config: Config,
+) -> anyhow::Result<(agon_kit::Skeleton, State)> {
     config.validate()?;
-    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
     if deps.keyring.is_empty() {
         anyhow::bail!(
             "the auth service seals its signing keys and TOTP secrets: configure secret_keys \
              (AGON_SECRET_KEYS; `agon secret-key` prints a new key)"
         );
     }
-    let store = store::Store::new(db.clone(), deps.keyring.clone());
+    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;
+    let store = store::Store::new(skeleton.db().clone(), deps.keyring.clone());
     let resealed = store.reseal().await?;
     if resealed > 0 {
         tracing::info!(resealed, "secrets sealed again under the first secret key");
     }
     let keys = keys::Keys::load(&store, deps.verifier.keys()).await?;
-    let outbox = deps.bus.outbox(&db).await?;
     let hasher = domain::Hasher::new(
         config.argon2_memory_kib,
         config.argon2_iterations,
         config.max_concurrent_hashes,
     )?;
-    Ok(State {
+    let state = State {
         store,
-        outbox,
-        verifier: deps.verifier.clone(),
+        outbox: skeleton.outbox().await?,
+        verifier: skeleton.verifier(),
         hasher,
         keys,
-        mail: agon_kit::Mail::new(&db, &deps.mail).await?,
+        mail: skeleton.mail().await?,
         sso: sso::Providers::default(),
         config: Arc::new(config),
-    })
+    };
+    Ok((skeleton, state))
 }
 
 /// `agon admin`: credential operations straight on the auth database, for when no administrator can log in
@@ -160,7 +153,7 @@ pub struct AdminCli {
 impl AdminCli {
     pub async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<Self> {
         Ok(Self {
-            state: open(deps, config).await?,
+            state: open(deps, config).await?.1,
         })
     }
 
@@ -198,7 +191,12 @@ impl AdminCli {
         let mut tx = self.state.store.db().begin().await?;
         self.state
             .store
-            .set_password_hash(&mut tx, user_id, &hash, &http::text(chrono::Utc::now()))
+            .set_password_hash(
+                &mut tx,
+                user_id,
+                &hash,
+                &agon_db::time_text(chrono::Utc::now()),
+            )
             .await?;
         events::password_changed(&mut tx, user_id, "admin").await?;
         tx.commit().await?;
@@ -237,7 +235,14 @@ pub(crate) async fn revoke(
     let mut tx = state.store.db().begin().await?;
     let revoked = state
         .store
-        .revoke_sessions(&mut tx, user_id, only, except, &http::text(now), until)
+        .revoke_sessions(
+            &mut tx,
+            user_id,
+            only,
+            except,
+            &agon_db::time_text(now),
+            until,
+        )
         .await?;
     tx.commit().await?;
     state
@@ -264,31 +269,14 @@ async fn follow_revocations(state: State) -> anyhow::Result<()> {
         ticks += 1;
         if ticks.is_multiple_of(240) {
             let now = chrono::Utc::now();
-            let before =
-                http::text(now - chrono::Duration::seconds(state.config.failure_window_secs));
+            let before = agon_db::time_text(
+                now - chrono::Duration::seconds(state.config.failure_window_secs),
+            );
             if let Err(error) = state.store.prune(&before, now.timestamp()).await {
                 tracing::warn!(error = format!("{error:#}"), "pruning failed");
             }
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-    }
-}
-
-/// The state of an account as the auth service enforces it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AccountStatus {
-    Active,
-    Pending,
-    Banned,
-}
-
-impl AccountStatus {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            AccountStatus::Active => "active",
-            AccountStatus::Pending => "pending",
-            AccountStatus::Banned => "banned",
-        }
     }
 }
 
@@ -314,8 +302,8 @@ pub(crate) async fn create_account(
                 email: email.as_str(),
                 password_hash,
                 roles: &domain::format_roles(roles),
-                status: status.as_str(),
-                now: &http::text(now),
+                status,
+                now: &agon_db::time_text(now),
             },
         )
         .await?;

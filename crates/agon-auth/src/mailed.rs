@@ -4,6 +4,7 @@
 //! and short-lived. `forgot` answers the same whether or not the address has an account, so the endpoint
 //! tells nobody who is registered.
 
+use agon_db::time_text;
 use agon_kit::{Email, Json, Mail};
 use axum::{extract::State as AxumState, http::StatusCode};
 use chrono::{Duration, Utc};
@@ -12,7 +13,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{State, domain, error::Error, http::text};
+use crate::{State, domain, error::Error};
 
 pub const RESET: &str = "password_reset";
 pub const CONFIRM: &str = "email_confirmation";
@@ -75,10 +76,10 @@ async fn forgot_password(
         return Ok(accepted);
     };
     let now = Utc::now();
-    if account.status != "active"
+    if account.status != crate::AccountStatus::Active
         || state
             .store
-            .tokens_since(account.user_id, RESET, &text(now - Duration::hours(1)))
+            .tokens_since(account.user_id, RESET, &time_text(now - Duration::hours(1)))
             .await?
             >= RESETS_PER_HOUR
     {
@@ -94,8 +95,8 @@ async fn forgot_password(
             &domain::digest(&token),
             account.user_id,
             RESET,
-            &text(now + ttl),
-            &text(now),
+            &time_text(now + ttl),
+            &time_text(now),
         )
         .await?;
     let link = format!(
@@ -124,28 +125,29 @@ async fn reset_password(
     AxumState(state): AxumState<State>,
     Json(body): Json<Reset>,
 ) -> Result<StatusCode, Error> {
-    domain::check_password(&body.new_password).map_err(|e| {
-        Error::Invalid(vec![agon_kit::FieldError {
-            field: "new_password".into(),
-            message: e.message,
-        }])
-    })?;
+    domain::check_password(&body.new_password)
+        .map_err(|e| Error::invalid("new_password", &e.message))?;
     let hash = state.hasher.hash(body.new_password).await?;
     let now = Utc::now();
     let mut tx = state.store.db().begin().await?;
     let user_id = state
         .store
-        .redeem_token(&mut tx, &domain::digest(&body.token), RESET, &text(now))
+        .redeem_token(
+            &mut tx,
+            &domain::digest(&body.token),
+            RESET,
+            &time_text(now),
+        )
         .await?
         .ok_or(Error::InvalidToken)?;
     state
         .store
-        .set_password_hash(&mut tx, user_id, &hash, &text(now))
+        .set_password_hash(&mut tx, user_id, &hash, &time_text(now))
         .await?;
     // Receiving the mail proves the address, too.
     state
         .store
-        .confirm_email(&mut tx, user_id, &text(now))
+        .confirm_email(&mut tx, user_id, &time_text(now))
         .await?;
     crate::events::password_changed(&mut tx, user_id, "reset").await?;
     tx.commit().await?;
@@ -160,7 +162,7 @@ async fn confirm_email(
     AxumState(state): AxumState<State>,
     Json(body): Json<Confirm>,
 ) -> Result<StatusCode, Error> {
-    let now = text(Utc::now());
+    let now = time_text(Utc::now());
     let mut tx = state.store.db().begin().await?;
     let user_id = state
         .store
@@ -189,8 +191,8 @@ pub async fn queue_confirmation(
             &domain::digest(&token),
             user_id,
             CONFIRM,
-            &text(expires),
-            &text(now),
+            &time_text(expires),
+            &time_text(now),
         )
         .await?;
     let link = format!(

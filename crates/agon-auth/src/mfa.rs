@@ -4,6 +4,7 @@
 //! with a single-use challenge, and the `mfa` grant exchanges challenge + code for tokens — so guessing codes
 //! costs a throttled password check per guess.
 
+use agon_db::time_text;
 use agon_kit::{AuthUser, Json};
 use axum::{extract::State as AxumState, http::StatusCode};
 use chrono::Utc;
@@ -14,7 +15,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{State, domain, error::Error, http::text};
+use crate::{State, domain, error::Error};
 
 pub const CHALLENGE: &str = "mfa_challenge";
 /// The challenge of an account that must enrol before it may log in.
@@ -46,7 +47,7 @@ async fn enroll_with_challenge(
     AxumState(state): AxumState<State>,
     Json(body): Json<Enrollment>,
 ) -> Result<Json<TotpEnrolment>, Error> {
-    let now = text(Utc::now());
+    let now = time_text(Utc::now());
     let user_id = state
         .store
         .peek_token(&domain::digest(&body.mfa_token), ENROLLMENT, &now)
@@ -60,7 +61,7 @@ pub async fn challenge(state: &State, user_id: Uuid, purpose: &str) -> Result<St
     let token = domain::random_token();
     let now = Utc::now();
     let mut tx = state.store.db().begin().await?;
-    let expires = text(now + chrono::Duration::minutes(10));
+    let expires = time_text(now + chrono::Duration::minutes(10));
     state
         .store
         .insert_token(
@@ -69,7 +70,7 @@ pub async fn challenge(state: &State, user_id: Uuid, purpose: &str) -> Result<St
             user_id,
             purpose,
             &expires,
-            &text(now),
+            &time_text(now),
         )
         .await?;
     tx.commit().await?;
@@ -100,7 +101,7 @@ pub async fn confirm(
         .filter(|t| !t.confirmed)
         .ok_or(Error::InvalidMfaCode)?;
     let step = totp_step(&pending.secret, code)?.ok_or(Error::InvalidMfaCode)?;
-    let now = text(Utc::now());
+    let now = time_text(Utc::now());
     if !state
         .store
         .use_totp_step(tx, user_id, step, Some(&now))
@@ -205,7 +206,7 @@ async fn start_enrolment(state: &State, user_id: Uuid) -> Result<TotpEnrolment, 
         .map_err(|e| anyhow::anyhow!("totp url: {e}"))?;
     state
         .store
-        .put_pending_totp(user_id, &encoded, &text(Utc::now()))
+        .put_pending_totp(user_id, &encoded, &time_text(Utc::now()))
         .await?;
     Ok(TotpEnrolment {
         secret: encoded,
@@ -280,7 +281,7 @@ pub async fn verify(
             tx,
             user_id,
             &domain::digest(&normalise(code)),
-            &text(Utc::now()),
+            &time_text(Utc::now()),
         )
         .await
 }

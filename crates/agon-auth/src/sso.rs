@@ -6,6 +6,7 @@
 //! (`email_verified`), or a new athlete account. Bans and pending approval apply exactly as to passwords.
 //! The session is Agon's own (its refresh tokens, its logout); the provider's logout URL is handed back too.
 
+use agon_db::time_text;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use agon_kit::{AuthUser, Json, Path, Query};
@@ -27,7 +28,7 @@ use tokio::sync::RwLock;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{AccountStatus, State, domain, error::Error, http::text, store::SsoState};
+use crate::{AccountStatus, State, domain, error::Error, store::SsoState};
 
 /// An OpenID provider users may log in with (`[[auth.sso]]`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -103,10 +104,10 @@ async fn sso_login(
             .iter()
             .any(|allowed| to.starts_with(allowed.as_str()))
     {
-        return Err(Error::Invalid(vec![agon_kit::FieldError {
-            field: "return_to".into(),
-            message: "is not an allowed redirect (auth.sso_redirects)".into(),
-        }]));
+        return Err(Error::invalid(
+            "return_to",
+            "is not an allowed redirect (auth.sso_redirects)",
+        ));
     }
     let discovered = discover(&state, config).await?;
     let client = client(&state, config, &discovered)?;
@@ -133,8 +134,8 @@ async fn sso_login(
         .put_sso_state(
             csrf.secret(),
             &pending,
-            &text(now + chrono::Duration::minutes(10)),
-            &text(now),
+            &time_text(now + chrono::Duration::minutes(10)),
+            &time_text(now),
         )
         .await?;
     Ok((StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response())
@@ -143,7 +144,7 @@ async fn sso_login(
 /// The provider's redirect back: verifies everything, then logs in (JSON tokens, or a redirect to `return_to`
 /// with the tokens in the fragment).
 #[utoipa::path(get, path = "/auth/sso/{provider}/callback", tag = "auth-sso", params(("provider" = String, Path), CallbackParams),
-    responses((status = 200, body = crate::http::TokenResponse), (status = 302), (status = 400), (status = 403)))]
+    responses((status = 200, body = crate::grants::TokenResponse), (status = 302), (status = 400), (status = 403)))]
 async fn sso_callback(
     AxumState(state): AxumState<State>,
     Path(provider): Path<String>,
@@ -160,7 +161,7 @@ async fn sso_callback(
     };
     let pending = state
         .store
-        .take_sso_state(&csrf, &text(Utc::now()))
+        .take_sso_state(&csrf, &time_text(Utc::now()))
         .await?
         .ok_or(Error::SsoFailed("unknown or expired state"))?;
     if pending.provider != provider {
@@ -259,9 +260,9 @@ async fn sso_callback(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.chars().take(200).collect::<String>());
     let session_id =
-        crate::http::new_session(&state, &mut tx, user_id, "sso", agent.as_deref()).await?;
+        crate::grants::new_session(&state, &mut tx, user_id, "sso", agent.as_deref()).await?;
     let issued =
-        crate::http::issue_tokens(&state, tx, user_id, session_id, &roles, agent.as_deref())
+        crate::grants::issue_tokens(&state, tx, user_id, session_id, &roles, agent.as_deref())
             .await?;
     Ok(match pending.return_to {
         Some(to) => {
@@ -305,7 +306,7 @@ async fn account_for(
     verified: bool,
     name: Option<String>,
 ) -> Result<uuid::Uuid, Error> {
-    let now = text(Utc::now());
+    let now = time_text(Utc::now());
     if let Some(user_id) = state.store.sso_identity(provider, subject).await? {
         return Ok(user_id);
     }

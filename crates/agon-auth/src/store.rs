@@ -1,9 +1,9 @@
 //! All SQL of the auth service, written once for SQLite and PostgreSQL.
 
-use agon_db::{Db, ResultExt, Row, Tx};
+use agon_db::{Db, ResultExt, Row, RowExt, Tx};
 use uuid::Uuid;
 
-use crate::error::Error;
+use crate::{domain::AccountStatus, error::Error};
 
 mod secrets;
 mod sso;
@@ -24,7 +24,7 @@ pub struct NewAccount<'a> {
     pub email: &'a str,
     pub password_hash: &'a str,
     pub roles: &'a str,
-    pub status: &'a str,
+    pub status: AccountStatus,
     pub now: &'a str,
 }
 
@@ -33,7 +33,7 @@ pub struct Credentials {
     pub user_id: Uuid,
     pub password_hash: String,
     pub roles: String,
-    pub status: String,
+    pub status: AccountStatus,
 }
 
 /// The outcome of presenting a refresh token.
@@ -76,7 +76,7 @@ impl Store {
         .bind(email)
         .bind(password_hash)
         .bind(roles)
-        .bind(status)
+        .bind(status.as_str())
         .bind(now)
         .execute(&mut **tx)
         .await
@@ -92,10 +92,10 @@ impl Store {
                 .await?;
         row.map(|row| {
             Ok(Credentials {
-                user_id: parse_id(&row.try_get::<String, _>("id")?)?,
+                user_id: row.id("id")?,
                 password_hash: row.try_get("password_hash")?,
                 roles: row.try_get("roles")?,
-                status: row.try_get("status")?,
+                status: status(&row)?,
             })
         })
         .transpose()
@@ -158,19 +158,19 @@ impl Store {
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(row) = spent {
-            let session_id: String = row.try_get("session_id")?;
+            let session_id = row.id("session_id")?;
             let session = sqlx::query(
                 "select s.user_id, a.roles from sessions s join accounts a on a.id = s.user_id \
                  where s.id = $1 and s.revoked_at is null and s.expires_at > $2 and a.status = 'active'",
             )
-            .bind(&session_id)
+            .bind(session_id.to_string())
             .bind(now)
             .fetch_optional(&mut **tx)
             .await?;
             return match session {
                 Some(row) => Ok(Redeemed::Fresh {
-                    session_id: parse_id(&session_id)?,
-                    user_id: parse_id(&row.try_get::<String, _>("user_id")?)?,
+                    session_id,
+                    user_id: row.id("user_id")?,
                     roles: row.try_get("roles")?,
                 }),
                 None => Ok(Redeemed::Invalid),
@@ -184,12 +184,12 @@ impl Store {
         .await?;
         match used {
             Some(row) => {
-                let session_id: String = row.try_get("session_id")?;
+                let session_id = row.id("session_id")?;
                 sqlx::query(
                     "update sessions set revoked_at = $1 where id = $2 and revoked_at is null",
                 )
                 .bind(now)
-                .bind(&session_id)
+                .bind(session_id.to_string())
                 .execute(&mut **tx)
                 .await?;
                 Ok(Redeemed::Reused)
@@ -227,9 +227,11 @@ impl Store {
     }
 }
 
-fn parse_id(text: &str) -> Result<Uuid, Error> {
-    text.parse()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored id {text:?}: {e}")))
+/// An account's stored status.
+fn status(row: &agon_db::AnyRow) -> Result<AccountStatus, Error> {
+    let text: String = row.try_get("status")?;
+    AccountStatus::parse(&text)
+        .ok_or_else(|| anyhow::anyhow!("stored account status {text:?}").into())
 }
 
 /// A session as its owner sees it.
@@ -265,21 +267,21 @@ impl Store {
         .await?;
         let mut revoked = Vec::with_capacity(rows.len());
         for row in rows {
-            let id: String = row.try_get("id")?;
+            let id = row.id("id")?;
             sqlx::query("update sessions set revoked_at = $1 where id = $2")
                 .bind(now)
-                .bind(&id)
+                .bind(id.to_string())
                 .execute(&mut **tx)
                 .await?;
             sqlx::query(
                 "insert into revocations (session_id, until_unix, created_at) values ($1, $2, $3)",
             )
-            .bind(&id)
+            .bind(id.to_string())
             .bind(until_unix)
             .bind(now)
             .execute(&mut **tx)
             .await?;
-            revoked.push(parse_id(&id)?);
+            revoked.push(id);
         }
         Ok(revoked)
     }
@@ -303,7 +305,7 @@ impl Store {
             .map(|row| {
                 Ok(agon_kit::auth::Revoked {
                     seq: row.try_get("seq")?,
-                    session_id: parse_id(&row.try_get::<String, _>("session_id")?)?,
+                    session_id: row.id("session_id")?,
                     until: row.try_get("until_unix")?,
                 })
             })
@@ -332,7 +334,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 Ok(SessionRow {
-                    id: parse_id(&row.try_get::<String, _>("id")?)?,
+                    id: row.id("id")?,
                     created_at: row.try_get("created_at")?,
                     last_used_at: row.try_get("last_used_at")?,
                     expires_at: row.try_get("expires_at")?,
@@ -351,8 +353,7 @@ impl Store {
         .bind(now)
         .fetch_optional(self.db.pool())
         .await?;
-        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
-            .transpose()
+        row.map(|r| Ok(r.id("user_id")?)).transpose()
     }
 
     /// Whether a login from `user_agent` is from a device the account has not used: it had sessions before and
@@ -469,8 +470,8 @@ impl Store {
         &self,
         tx: &mut Tx,
         user_id: Uuid,
-        status: &str,
-        from: &[&str],
+        status: AccountStatus,
+        from: &[AccountStatus],
         now: &str,
     ) -> Result<bool, Error> {
         let mut changed = false;
@@ -479,9 +480,9 @@ impl Store {
                 "update accounts set status = $2, updated_at = $3 where id = $1 and status = $4",
             )
             .bind(user_id.to_string())
-            .bind(status)
+            .bind(status.as_str())
             .bind(now)
-            .bind(*old)
+            .bind(old.as_str())
             .execute(&mut **tx)
             .await?;
             changed |= done.rows_affected() > 0;
@@ -563,8 +564,7 @@ impl Store {
         .bind(now)
         .fetch_optional(&mut **tx)
         .await?;
-        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
-            .transpose()
+        row.map(|r| Ok(r.id("user_id")?)).transpose()
     }
 
     /// Tokens issued to `user_id` for `purpose` since `since`.
@@ -686,12 +686,15 @@ impl Store {
 }
 
 impl Store {
-    pub async fn roles_and_status(&self, user_id: Uuid) -> Result<Option<(String, String)>, Error> {
+    pub async fn roles_and_status(
+        &self,
+        user_id: Uuid,
+    ) -> Result<Option<(String, AccountStatus)>, Error> {
         let row = sqlx::query("select roles, status from accounts where id = $1")
             .bind(user_id.to_string())
             .fetch_optional(self.db.pool())
             .await?;
-        row.map(|r| Ok((r.try_get("roles")?, r.try_get("status")?)))
+        row.map(|r| Ok((r.try_get("roles")?, status(&r)?)))
             .transpose()
     }
 }
@@ -712,7 +715,6 @@ impl Store {
         .bind(now)
         .fetch_optional(self.db.pool())
         .await?;
-        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
-            .transpose()
+        row.map(|r| Ok(r.id("user_id")?)).transpose()
     }
 }

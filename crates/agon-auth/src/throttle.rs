@@ -8,9 +8,10 @@
 //! `Retry-After` and nothing is evaluated. There is no permanent lockout: once the window slides past the
 //! failures, the owner logs in again.
 
+use agon_db::time_text;
 use chrono::{DateTime, Duration, Utc};
 
-use crate::{State, error::Error, http::text};
+use crate::{State, error::Error};
 
 pub struct Attempt<'a> {
     state: &'a State,
@@ -38,7 +39,7 @@ impl<'a> Attempt<'a> {
         }
         state
             .store
-            .record_failure(&attempt.account, &text(now))
+            .record_failure(&attempt.account, &time_text(now))
             .await?;
         attempt
             .refuse_over(
@@ -63,7 +64,7 @@ impl<'a> Attempt<'a> {
         let (count, oldest) = self
             .state
             .store
-            .failures_since(subject, &text(now - window))
+            .failures_since(subject, &time_text(now - window))
             .await?;
         if count < limit + recorded {
             return Ok(());
@@ -83,7 +84,7 @@ impl<'a> Attempt<'a> {
     pub async fn failed(self) -> Result<(), Error> {
         self.state
             .store
-            .record_failure(&self.address, &text(Utc::now()))
+            .record_failure(&self.address, &time_text(Utc::now()))
             .await
     }
 

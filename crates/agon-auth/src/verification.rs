@@ -3,6 +3,7 @@
 //! service (a later part of the platform) decides; until it does, a request stays pending — nothing here
 //! pretends to decide.
 
+use agon_db::time_text;
 use agon_kit::{AuthUser, Json, KitError, Path, Role};
 use agon_messages::auth::VerificationRequested;
 use axum::{
@@ -17,7 +18,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{SERVICE, State, error::Error, http::text};
+use crate::{SERVICE, State, error::Error};
 
 /// Largest photo accepted.
 pub const MAX_PHOTO_BYTES: usize = 5 << 20;
@@ -75,7 +76,7 @@ async fn request_verification(
             return Ok(KitError::PayloadTooLarge(MAX_PHOTO_BYTES).into_response());
         }
         Err(other) => {
-            return Err(Error::Internal(anyhow::anyhow!(
+            return Err(Error::from(anyhow::anyhow!(
                 "reading the photo: {}",
                 other.body_text()
             )));
@@ -87,10 +88,10 @@ async fn request_verification(
         _ => photo.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
     };
     if !matches || photo.len() < 64 {
-        return Err(Error::Invalid(vec![agon_kit::FieldError {
-            field: String::new(),
-            message: format!("the body is not a {content_type} image"),
-        }]));
+        return Err(Error::invalid(
+            "",
+            &format!("the body is not a {content_type} image"),
+        ));
     }
     if state
         .store
@@ -105,7 +106,14 @@ async fn request_verification(
     let mut tx = state.store.db().begin().await?;
     state
         .store
-        .insert_verification(&mut tx, id, auth.user_id, &content_type, &photo, &text(now))
+        .insert_verification(
+            &mut tx,
+            id,
+            auth.user_id,
+            &content_type,
+            &photo,
+            &time_text(now),
+        )
         .await?;
     let event = VerificationRequested {
         request_id: id,
@@ -120,7 +128,7 @@ async fn request_verification(
     let view = VerificationView {
         status: "pending".into(),
         request_id: Some(id),
-        requested_at: Some(text(now)),
+        requested_at: Some(time_text(now)),
     };
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }

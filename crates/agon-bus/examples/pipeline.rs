@@ -69,9 +69,7 @@ impl agon_messages::Event for Numbered {
 
 struct Apply;
 
-#[async_trait::async_trait]
-impl Consume for Apply {
-    type Event = Numbered;
+impl Consume<Numbered> for Apply {
     async fn consume(
         &self,
         tx: &mut Tx,

@@ -12,12 +12,12 @@
 mod inprocess;
 mod rabbitmq;
 
-use std::{sync::Arc, time::Duration};
+use std::{marker::PhantomData, sync::Arc, time::Duration};
 
-use agon_db::{Db, Tx};
+use agon_db::{Db, RowExt, Tx, now_text, time_text};
 use agon_messages::Event;
 use anyhow::Context;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -89,17 +89,16 @@ pub trait Handler: Send + Sync + 'static {
     ) -> anyhow::Result<()>;
 }
 
-/// A service's reaction to one kind of event. Runs inside the transaction that also records the event id, so
-/// everything it writes through `tx` happens once per event.
-#[async_trait::async_trait]
-pub trait Consume: Send + Sync + 'static {
-    type Event: Event;
-    async fn consume(
+/// A service's reaction to events of type `E`: one implementation per topic it consumes, usually on the
+/// service's state (`impl Consume<UserBanned> for State`). Runs inside the transaction that also records the event
+/// id, so everything it writes through `tx` happens once per event.
+pub trait Consume<E: Event>: Send + Sync + 'static {
+    fn consume(
         &self,
         tx: &mut Tx,
-        event: Self::Event,
+        event: E,
         envelope: &Envelope,
-    ) -> anyhow::Result<()>;
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// The bus handle every service receives.
@@ -151,17 +150,23 @@ impl Bus {
         })
     }
 
-    /// Subscribes `consumer` (a durable name such as `users.profiles`) to its event type; its effects and the
-    /// inbox record share `db`.
-    pub async fn subscribe<C: Consume>(&self, db: &Db, consumer: &str, c: C) -> anyhow::Result<()> {
+    /// Subscribes `consumer` (a durable name such as `users.create_profile`) to the events of type `E`
+    /// (`bus.subscribe::<UserRegistered>(…)`); its effects and the inbox record share `db`.
+    pub async fn subscribe<E: Event>(
+        &self,
+        db: &Db,
+        consumer: &str,
+        c: impl Consume<E>,
+    ) -> anyhow::Result<()> {
         install(db).await?;
         let handler: Arc<dyn Handler> = Arc::new(InboxHandler {
             db: db.clone(),
             consumer: consumer.to_owned(),
             inner: c,
+            event: PhantomData::<fn() -> E>,
         });
         self.broker
-            .subscribe(consumer, &[C::Event::TOPIC], handler.clone())
+            .subscribe(consumer, &[E::TOPIC], handler.clone())
             .await?;
         tokio::spawn(replay_forever(db.clone(), consumer.to_owned(), handler));
         Ok(())
@@ -297,11 +302,11 @@ impl Outbox {
         for row in &rows {
             seqs.push(row.try_get::<i64, _>("seq")?);
             batch.push(Envelope {
-                id: row.try_get::<String, _>("id")?.parse()?,
+                id: row.id("id")?,
                 topic: row.try_get("topic")?,
                 source: row.try_get("source")?,
-                occurred_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
-                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+                occurred_at: row.time("created_at")?,
+                payload: row.json("payload")?,
             });
         }
         Ok((batch, seqs))
@@ -392,13 +397,14 @@ pub(crate) async fn deliver_batch(
     done
 }
 
-struct InboxHandler<C> {
+struct InboxHandler<C, E> {
     db: Db,
     consumer: String,
     inner: C,
+    event: PhantomData<fn() -> E>,
 }
 
-impl<C: Consume> InboxHandler<C> {
+impl<E: Event, C: Consume<E>> InboxHandler<C, E> {
     /// Records the event in the inbox and applies it, inside `tx`; a known event is skipped.
     async fn apply(&self, tx: &mut Tx, envelope: &Envelope) -> anyhow::Result<()> {
         let fresh = sqlx::query(
@@ -418,14 +424,14 @@ impl<C: Consume> InboxHandler<C> {
                 .increment(1);
             return Ok(());
         }
-        let event: C::Event = serde_json::from_value(envelope.payload.clone())
-            .with_context(|| format!("event {} does not match {}", envelope.id, C::Event::TOPIC))?;
+        let event: E = serde_json::from_value(envelope.payload.clone())
+            .with_context(|| format!("event {} does not match {}", envelope.id, E::TOPIC))?;
         self.inner.consume(tx, event, envelope).await
     }
 }
 
 #[async_trait::async_trait]
-impl<C: Consume> Handler for InboxHandler<C> {
+impl<E: Event, C: Consume<E>> Handler for InboxHandler<C, E> {
     async fn handle(&self, envelope: &Envelope) -> anyhow::Result<()> {
         let mut tx = self.db.begin().await?;
         self.apply(&mut tx, envelope).await?;
@@ -464,10 +470,8 @@ impl<C: Consume> Handler for InboxHandler<C> {
                 skipped += 1;
                 continue;
             }
-            let event: C::Event =
-                serde_json::from_value(envelope.payload.clone()).with_context(|| {
-                    format!("event {} does not match {}", envelope.id, C::Event::TOPIC)
-                })?;
+            let event: E = serde_json::from_value(envelope.payload.clone())
+                .with_context(|| format!("event {} does not match {}", envelope.id, E::TOPIC))?;
             self.inner.consume(&mut tx, event, envelope).await?;
         }
         tx.commit().await?;
@@ -538,11 +542,11 @@ pub async fn dead_letters(db: &Db, limit: i64) -> anyhow::Result<Vec<DeadLetter>
         .map(|row| {
             use sqlx::Row;
             Ok(DeadLetter {
-                id: row.try_get::<String, _>("id")?.parse()?,
+                id: row.id("id")?,
                 consumer: row.try_get("consumer")?,
                 topic: row.try_get("topic")?,
                 source: row.try_get("source")?,
-                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+                payload: row.json("payload")?,
                 error: row.try_get("error")?,
                 attempts: row.try_get("attempts")?,
                 dead_lettered_at: row.try_get("created_at")?,
@@ -601,8 +605,7 @@ async fn replay_forever(db: Db, consumer: String, handler: Arc<dyn Handler>) {
 pub const INBOX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 async fn prune_inbox(db: &Db, consumer: &str) -> anyhow::Result<()> {
-    let cutoff = (Utc::now() - chrono::Duration::from_std(INBOX_RETENTION)?)
-        .to_rfc3339_opts(SecondsFormat::Micros, true);
+    let cutoff = time_text(Utc::now() - chrono::Duration::from_std(INBOX_RETENTION)?);
     let gone = sqlx::query("delete from inbox where consumer = $1 and processed_at < $2")
         .bind(consumer)
         .bind(cutoff)
@@ -626,11 +629,11 @@ async fn replay_once(db: &Db, consumer: &str, handler: &dyn Handler) -> anyhow::
     .await?;
     for row in rows {
         let envelope = Envelope {
-            id: row.try_get::<String, _>("id")?.parse()?,
+            id: row.id("id")?,
             topic: row.try_get("topic")?,
             source: row.try_get("source")?,
-            occurred_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
-            payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)?,
+            occurred_at: row.time("created_at")?,
+            payload: row.json("payload")?,
         };
         deliver(consumer, handler, &envelope).await?;
         // Still marked only if it was handled: dead-lettering it again cleared the mark.
@@ -650,13 +653,4 @@ async fn replay_once(db: &Db, consumer: &str, handler: &dyn Handler) -> anyhow::
 async fn install(db: &Db) -> anyhow::Result<()> {
     db.migrate_component("_agon_bus_migrations", &agon_db::migrations!())
         .await
-}
-
-/// Timestamps are stored as fixed-width RFC 3339 UTC text: readable, sortable and the same on both engines.
-pub fn now_text() -> String {
-    Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true)
-}
-
-fn parse_time(text: &str) -> anyhow::Result<DateTime<Utc>> {
-    Ok(DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc))
 }

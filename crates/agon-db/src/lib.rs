@@ -6,7 +6,7 @@
 //! `returning`, `on conflict`): services query through [`sqlx::Any`], so the same `store.rs` serves both.
 //!
 //! Entry points: [`Databases`] (how to reach a service's database), [`Db`] (the pool), [`Migrations`] with the
-//! [`migrations!`] macro, and [`ResultExt`].
+//! [`migrations!`] macro, [`ResultExt`], and [`RowExt`] with the timestamp helpers (how values are stored).
 
 use std::{path::PathBuf, str::FromStr, sync::Once, time::Duration};
 
@@ -16,6 +16,9 @@ use sqlx::{
     migrate::Migrator,
 };
 
+mod row;
+
+pub use row::{RowExt, now_text, parse_time, time_text};
 pub use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
 
 /// A transaction on a service's database.
@@ -37,21 +40,56 @@ pub enum Databases {
     Postgres { url: String, schema_prefix: String },
 }
 
-/// A service's migrations for both dialects; build it with [`migrations!`].
+/// A service's migrations: those both dialects share (`migrations/*.sql`) and each dialect's own
+/// (`migrations/sqlite`, `migrations/postgres`), merged by version when applied. Build it with [`migrations!`].
 pub struct Migrations {
+    pub shared: Migrator,
     pub sqlite: Migrator,
     pub postgres: Migrator,
 }
 
-/// Embeds the calling crate's `migrations/sqlite` and `migrations/postgres` folders.
+/// Embeds the calling crate's migrations: `migrations!()` reads `migrations/*.sql` plus `migrations/sqlite` and
+/// `migrations/postgres`; `migrations!(shared)` only `migrations/*.sql`, for a crate whose SQL is the same on
+/// both engines.
 #[macro_export]
 macro_rules! migrations {
     () => {
         $crate::Migrations {
+            shared: ::sqlx::migrate!("./migrations"),
             sqlite: ::sqlx::migrate!("migrations/sqlite"),
             postgres: ::sqlx::migrate!("migrations/postgres"),
         }
     };
+    (shared) => {
+        $crate::Migrations {
+            shared: ::sqlx::migrate!("./migrations"),
+            sqlite: ::sqlx::migrate::Migrator::DEFAULT,
+            postgres: ::sqlx::migrate::Migrator::DEFAULT,
+        }
+    };
+}
+
+impl Migrations {
+    /// The migrations one dialect applies, in version order. A version both shared and dialect-specific is a
+    /// mistake in the crate, refused before anything is applied.
+    pub fn for_dialect(&self, dialect: Dialect) -> anyhow::Result<Migrator> {
+        let own = match dialect {
+            Dialect::Sqlite => &self.sqlite,
+            Dialect::Postgres => &self.postgres,
+        };
+        if let Some(m) = own
+            .iter()
+            .find(|m| self.shared.iter().any(|s| s.version == m.version))
+        {
+            anyhow::bail!(
+                "migration {} is both shared and {dialect:?}-specific",
+                m.version
+            );
+        }
+        Ok(Migrator::with_migrations(
+            self.shared.iter().chain(own.iter()).cloned().collect(),
+        ))
+    }
 }
 
 /// A pool on one service's database.
@@ -235,7 +273,8 @@ impl Db {
 
     /// Applies the pending migrations of this service for this database's dialect.
     pub async fn migrate(&self, migrations: &Migrations) -> anyhow::Result<()> {
-        self.run_migrator(self.pick(migrations)).await
+        self.run_migrator(&migrations.for_dialect(self.dialect)?)
+            .await
     }
 
     /// Applies a migration set that lives beside a service's own (a kit crate's tables, such as the bus's
@@ -245,7 +284,7 @@ impl Db {
         history_table: &'static str,
         migrations: &Migrations,
     ) -> anyhow::Result<()> {
-        let mut migrator = clone_migrator(self.pick(migrations));
+        let mut migrator = migrations.for_dialect(self.dialect)?;
         migrator.dangerous_set_table_name(history_table);
         self.run_migrator(&migrator).await
     }
@@ -257,13 +296,6 @@ impl Db {
 
     pub async fn close(&self) {
         self.pool.close().await;
-    }
-
-    fn pick<'m>(&self, migrations: &'m Migrations) -> &'m Migrator {
-        match self.dialect {
-            Dialect::Sqlite => &migrations.sqlite,
-            Dialect::Postgres => &migrations.postgres,
-        }
     }
 
     async fn run_migrator(&self, migrator: &Migrator) -> anyhow::Result<()> {
@@ -319,13 +351,6 @@ pub fn redact(url: &str) -> String {
 fn install_drivers() {
     static DRIVERS: Once = Once::new();
     DRIVERS.call_once(sqlx::any::install_default_drivers);
-}
-
-fn clone_migrator(m: &Migrator) -> Migrator {
-    let mut copy = Migrator::with_migrations(m.iter().cloned().collect());
-    copy.set_ignore_missing(m.ignore_missing);
-    copy.set_locking(m.locking);
-    copy
 }
 
 #[cfg(test)]

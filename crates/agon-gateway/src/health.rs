@@ -41,7 +41,7 @@ impl ReplicaHealth {
             Some(r) if r.up == up => return None,
             Some(r) => {
                 r.up = up;
-                r.since = Some(agon_bus::now_text());
+                r.since = Some(agon_db::now_text());
                 if up {
                     Transition::Back
                 } else {
@@ -52,7 +52,7 @@ impl ReplicaHealth {
                 replicas.push(ReplicaState {
                     url: url.to_owned(),
                     up,
-                    since: Some(agon_bus::now_text()),
+                    since: Some(agon_db::now_text()),
                 });
                 if up {
                     return None;

@@ -4,13 +4,9 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use agon_db::{AnyRow, Db, ResultExt, Row};
+use agon_db::{AnyRow, Db, ResultExt, Row, RowExt};
 use agon_kit::{AuthUser, ErrorCode, FieldError, Json, Page, PageParams, Path, Query, Role};
-use axum::{
-    extract::State,
-    http::StatusCode,
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -60,15 +56,11 @@ pub enum Error {
     NotFound(Uuid),
     #[error("a service named {0:?} already exists")]
     NameTaken(String),
-    #[error("invalid request")]
-    Invalid(Vec<FieldError>),
     #[error(transparent)]
-    Auth(#[from] agon_kit::auth::AuthError),
-    #[error(transparent)]
-    Cursor(#[from] agon_kit::CursorError),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Api(agon_kit::ApiError),
 }
+
+agon_kit::service_error!(Error);
 
 /// A service in the registry.
 #[derive(Debug, Serialize, ToSchema)]
@@ -226,7 +218,7 @@ async fn create_service(
     Json(body): Json<CreateService>,
 ) -> Result<(StatusCode, Json<ServiceView>), Error> {
     auth.require(Role::Admin)?;
-    let now = agon_bus::now_text();
+    let now = agon_db::now_text();
     let entry = Entry {
         id: Uuid::now_v7(),
         name: body.name,
@@ -262,7 +254,7 @@ async fn update_service(
     entry.auth = body.auth.unwrap_or(entry.auth);
     entry.timeout_ms = body.timeout_ms.unwrap_or(entry.timeout_ms);
     entry.blocked = body.blocked.unwrap_or(entry.blocked);
-    entry.updated_at = agon_bus::now_text();
+    entry.updated_at = agon_db::now_text();
     let entry = validate(entry)?;
     r.update(&entry).await?;
     r.tables.reload().await?;
@@ -326,7 +318,7 @@ fn validate(entry: Entry) -> Result<Entry, Error> {
     if errors.is_empty() {
         Ok(entry)
     } else {
-        Err(Error::Invalid(errors))
+        Err(Error::invalid_fields(errors))
     }
 }
 
@@ -481,7 +473,7 @@ pub async fn all_entries(db: &Db) -> anyhow::Result<Vec<Entry>> {
 fn entry(row: &AnyRow) -> anyhow::Result<Entry> {
     let auth: String = row.try_get("auth")?;
     Ok(Entry {
-        id: row.try_get::<String, _>("id")?.parse()?,
+        id: row.id("id")?,
         name: row.try_get("name")?,
         url: row.try_get("url")?,
         prefix: row.try_get("prefix")?,
@@ -509,10 +501,7 @@ impl ErrorCode for Error {
         match self {
             Error::NotFound(_) => "service_not_found",
             Error::NameTaken(_) => "service_name_taken",
-            Error::Invalid(_) => "invalid_body",
-            Error::Auth(e) => e.code(),
-            Error::Cursor(e) => e.code(),
-            Error::Internal(_) => "internal",
+            Error::Api(e) => e.code(),
         }
     }
 
@@ -520,29 +509,14 @@ impl ErrorCode for Error {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::NameTaken(_) => StatusCode::CONFLICT,
-            Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Error::Auth(e) => e.status(),
-            Error::Cursor(e) => e.status(),
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Api(e) => e.status(),
         }
     }
 
     fn fields(&self) -> Vec<FieldError> {
         match self {
-            Error::Invalid(f) => f.clone(),
+            Error::Api(e) => e.fields(),
             _ => Vec::new(),
         }
-    }
-}
-
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        Error::Internal(e.into())
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        agon_kit::error_response(&self)
     }
 }

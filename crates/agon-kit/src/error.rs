@@ -23,6 +23,10 @@ pub trait ErrorCode: std::error::Error {
     fn extensions(&self) -> serde_json::Map<String, serde_json::Value> {
         serde_json::Map::new()
     }
+    /// Seconds after which trying again may succeed, sent as `Retry-After` (RFC 9110 §10.2.3).
+    fn retry_after(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// One invalid field of a request.
@@ -79,6 +83,11 @@ pub fn error_response<E: ErrorCode + ?Sized>(err: &E) -> Response {
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static(challenge),
         );
+    }
+    if let Some(secs) = err.retry_after() {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs.max(1)));
     }
     if status.is_server_error() {
         response
@@ -206,8 +215,8 @@ pub async fn method_not_allowed() -> KitError {
 }
 
 /// The errors every service's handlers share — bad input with field errors, authentication and authorisation,
-/// and faults — for services that need nothing more (`pub use agon_kit::ApiError as Error`). Services with
-/// domain errors of their own define an enum of their own.
+/// bad cursors, and faults. A service with no errors of its own uses it as is (`pub use agon_kit::ApiError as
+/// Error`); one with domain errors wraps it as the variant `Api(ApiError)` and calls [`service_error!`].
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("invalid request")]
@@ -267,4 +276,65 @@ impl axum::response::IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
         error_response(&self)
     }
+}
+
+/// What a service's error enum needs besides its own variants, for an enum that wraps the shared errors as
+/// `Api(agon_kit::ApiError)`: `?` on database, token, cursor and other failures, `Error::invalid(field,
+/// message)`, and the problem+json response. Its `ErrorCode` impl delegates the `Api` variant.
+///
+/// ```ignore
+/// #[derive(Debug, thiserror::Error)]
+/// pub enum Error {
+///     #[error("user {0} not found")]
+///     NotFound(Uuid),
+///     #[error(transparent)]
+///     Api(agon_kit::ApiError),
+/// }
+/// agon_kit::service_error!(Error);
+/// ```
+#[macro_export]
+macro_rules! service_error {
+    ($error:ident) => {
+        impl From<$crate::ApiError> for $error {
+            fn from(e: $crate::ApiError) -> Self {
+                $error::Api(e)
+            }
+        }
+        impl From<$crate::__private::sqlx::Error> for $error {
+            fn from(e: $crate::__private::sqlx::Error) -> Self {
+                $error::Api(e.into())
+            }
+        }
+        impl From<$crate::__private::anyhow::Error> for $error {
+            fn from(e: $crate::__private::anyhow::Error) -> Self {
+                $error::Api(e.into())
+            }
+        }
+        impl From<$crate::auth::AuthError> for $error {
+            fn from(e: $crate::auth::AuthError) -> Self {
+                $error::Api(e.into())
+            }
+        }
+        impl From<$crate::CursorError> for $error {
+            fn from(e: $crate::CursorError) -> Self {
+                $error::Api(e.into())
+            }
+        }
+        impl $error {
+            /// One field's problem: a 422 `invalid_body` naming the field.
+            pub fn invalid(field: &str, message: &str) -> Self {
+                $error::Api($crate::ApiError::invalid(field, message))
+            }
+
+            /// Several fields' problems: a 422 `invalid_body` naming each.
+            pub fn invalid_fields(errors: Vec<$crate::FieldError>) -> Self {
+                $error::Api($crate::ApiError::Invalid(errors))
+            }
+        }
+        impl $crate::__private::axum::response::IntoResponse for $error {
+            fn into_response(self) -> $crate::__private::axum::response::Response {
+                $crate::error_response(&self)
+            }
+        }
+    };
 }

@@ -34,7 +34,15 @@ pub use extract::{Json, Path, Query};
 pub use forwarded::{ClientAddr, TrustedProxies};
 pub use mail::{Email, Mail, MailConfig};
 pub use page::{CursorError, CursorKey, Page, PageParams};
-pub use service::{Deps, ReadyCheck, Service, Task};
+pub use service::{Deps, ReadyCheck, Service, Skeleton, Task};
+
+/// What the kit's macros name, so a service calling them needs no dependency of its own for it.
+#[doc(hidden)]
+pub mod __private {
+    pub use anyhow;
+    pub use axum;
+    pub use sqlx;
+}
 
 /// Largest request body a service accepts (1 MiB); larger bodies get a 413 problem.
 pub const MAX_BODY_BYTES: usize = 1 << 20;

@@ -83,7 +83,7 @@ impl Mail {
 
     /// Queues `email` inside `tx`: it is sent if and only if `tx` commits. Call [`Mail::wake`] after the commit.
     pub async fn enqueue(tx: &mut Tx, email: &Email) -> anyhow::Result<()> {
-        let now = agon_bus::now_text();
+        let now = agon_db::now_text();
         sqlx::query(
             "insert into mail_queue (id, recipient, subject, body, next_attempt_at, created_at) \
              values ($1, $2, $3, $4, $5, $5)",
@@ -114,7 +114,7 @@ impl Mail {
 
     /// Tries every due message once; returns how many were delivered.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
-        let now = agon_bus::now_text();
+        let now = agon_db::now_text();
         let rows = sqlx::query(
             "select id, recipient, subject, body, attempts from mail_queue where next_attempt_at <= $1 \
              order by created_at limit 50",

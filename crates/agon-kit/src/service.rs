@@ -3,7 +3,7 @@
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use agon_bus::Bus;
+use agon_bus::{Bus, Consume, Outbox};
 use agon_db::{Databases, Db, Migrations};
 use axum::{
     Router,
@@ -57,10 +57,105 @@ pub struct Service {
     pub checks: Vec<ReadyCheck>,
 }
 
+/// A service being built: its database, opened and migrated, with what every service gets besides its own
+/// routes, consumers and jobs. [`Skeleton::finish`] adds the outbox relay and mail delivery when the service
+/// uses them, the readiness checks (database, bus), and hands back the [`Service`].
+pub struct Skeleton {
+    name: &'static str,
+    db: Db,
+    deps: Deps,
+    outbox: Option<Outbox>,
+    mail: Option<crate::Mail>,
+    tasks: Vec<Task>,
+}
+
 impl Deps {
     /// Opens this service's own database and applies its migrations.
     pub async fn database(&self, service: &str, migrations: &Migrations) -> anyhow::Result<Db> {
         self.databases.open_migrated(service, migrations).await
+    }
+
+    /// Starts building the service `name`: opens its database and applies its migrations.
+    pub async fn service(
+        &self,
+        name: &'static str,
+        migrations: &Migrations,
+    ) -> anyhow::Result<Skeleton> {
+        Ok(Skeleton {
+            name,
+            db: self.database(name, migrations).await?,
+            deps: self.clone(),
+            outbox: None,
+            mail: None,
+            tasks: Vec::new(),
+        })
+    }
+}
+
+impl Skeleton {
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub fn deps(&self) -> &Deps {
+        &self.deps
+    }
+
+    pub fn verifier(&self) -> TokenVerifier {
+        self.deps.verifier.clone()
+    }
+
+    /// The service's outbox, for the events it publishes; its relay runs with the service.
+    pub async fn outbox(&mut self) -> anyhow::Result<Outbox> {
+        if let Some(outbox) = &self.outbox {
+            return Ok(outbox.clone());
+        }
+        let outbox = self.deps.bus.outbox(&self.db).await?;
+        self.outbox = Some(outbox.clone());
+        Ok(outbox)
+    }
+
+    /// The service's mail queue; its delivery runs with the service.
+    pub async fn mail(&mut self) -> anyhow::Result<crate::Mail> {
+        if let Some(mail) = &self.mail {
+            return Ok(mail.clone());
+        }
+        let mail = crate::Mail::new(&self.db, &self.deps.mail).await?;
+        self.mail = Some(mail.clone());
+        Ok(mail)
+    }
+
+    /// Subscribes `handler` to the events of type `E` as the durable consumer `consumer`
+    /// (`skeleton.consume::<UserBanned>("auth.follow_bans", state.clone())`).
+    pub async fn consume<E: agon_messages::Event>(
+        &mut self,
+        consumer: &str,
+        handler: impl Consume<E>,
+    ) -> anyhow::Result<()> {
+        self.deps
+            .bus
+            .subscribe::<E>(&self.db, consumer, handler)
+            .await
+    }
+
+    /// A background job of the service, run for as long as it runs.
+    pub fn task(&mut self, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        self.tasks.push(Box::pin(task));
+    }
+
+    /// The built service over its documented routes.
+    pub fn finish(self, api: OpenApiRouter) -> Service {
+        let mut service = Service::new(self.name, api)
+            .with_check(ReadyCheck::database(&self.db))
+            .with_check(ReadyCheck::bus(&self.deps.bus));
+        service.tasks = self.tasks;
+        if let Some(outbox) = self.outbox {
+            service.tasks.push(Box::pin(outbox.relay()));
+        }
+        if let Some(mail) = self.mail {
+            service.tasks.push(Box::pin(mail.deliver_forever()));
+        }
+        service
     }
 }
 

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use agon_db::Row;
 use agon_kit::{AuthUser, Json, Page, PageParams, Query, Role};
 use axum::extract::State as AxumState;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -13,7 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{Error, State, projection};
+use crate::{
+    Error, State, projection,
+    store::{EventFilter, Key},
+};
 
 /// Longest range one query may cover.
 pub const MAX_DAYS: i64 = 3660;
@@ -96,6 +98,34 @@ async fn metrics(
     Query(params): Query<MetricsParams>,
 ) -> Result<Json<Metrics>, Error> {
     auth.require(Role::Admin)?;
+    let (from, to) = range(&params)?;
+    let names = projection::metrics();
+    let selected: Vec<&str> = match &params.metric {
+        Some(m) if names.contains(&m.as_str()) => vec![m.as_str()],
+        Some(_) => {
+            return Err(Error::invalid(
+                "metric",
+                &format!("unknown metric; known: {}", names.join(", ")),
+            ));
+        }
+        None => names,
+    };
+    let bucket = params.bucket.unwrap_or(Bucket::Day);
+    let counts = state
+        .store
+        .daily_counts(&from.to_string(), &to.to_string())
+        .await?;
+    let metrics = series(&selected, from, to, bucket, counts)?;
+    Ok(Json(Metrics {
+        from,
+        to,
+        bucket,
+        metrics,
+    }))
+}
+
+/// The requested days: `to` defaults to today, `from` to 29 days before `to`; at most [`MAX_DAYS`].
+fn range(params: &MetricsParams) -> Result<(NaiveDate, NaiveDate), Error> {
     let to = match &params.to {
         Some(text) => parse_day("to", text)?,
         None => Utc::now().date_naive(),
@@ -113,25 +143,17 @@ async fn metrics(
             "the range may cover at most 3660 days",
         ));
     }
-    let names = projection::metrics();
-    let selected: Vec<&str> = match &params.metric {
-        Some(m) if names.contains(&m.as_str()) => vec![m.as_str()],
-        Some(_) => {
-            return Err(Error::invalid(
-                "metric",
-                &format!("unknown metric; known: {}", names.join(", ")),
-            ));
-        }
-        None => names,
-    };
-    let bucket = params.bucket.unwrap_or(Bucket::Day);
-    let rows = sqlx::query(
-        "select metric, dimension, day, count from daily_counts where day >= $1 and day <= $2",
-    )
-    .bind(from.to_string())
-    .bind(to.to_string())
-    .fetch_all(state.db.pool())
-    .await?;
+    Ok((from, to))
+}
+
+/// Each selected metric over the range, every bucket present (empty ones too), from the daily counts.
+fn series(
+    selected: &[&str],
+    from: NaiveDate,
+    to: NaiveDate,
+    bucket: Bucket,
+    counts: Vec<(Key, i64)>,
+) -> Result<Vec<Series>, Error> {
     let mut starts = Vec::new();
     let mut day = from;
     while day <= to {
@@ -157,15 +179,11 @@ async fn metrics(
                 .collect(),
         })
         .collect();
-    for row in rows {
-        let metric: String = row.try_get("metric")?;
+    for ((metric, dimension, day), count) in counts {
         let Some(s) = series.iter_mut().find(|s| s.metric == metric) else {
             continue;
         };
-        let dimension: String = row.try_get("dimension")?;
-        let count: i64 = row.try_get("count")?;
-        let day = parse_day("day", &row.try_get::<String, _>("day")?)?;
-        let start = bucket_start(day, bucket);
+        let start = bucket_start(parse_day("day", &day)?, bucket);
         s.total += count;
         let Ok(i) = starts.binary_search(&start) else {
             continue;
@@ -176,12 +194,7 @@ async fn metrics(
             *s.buckets[i].by.entry(dimension).or_default() += count;
         }
     }
-    Ok(Json(Metrics {
-        from,
-        to,
-        bucket,
-        metrics: series,
-    }))
+    Ok(series)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -232,40 +245,29 @@ async fn events(
         limit: params.limit,
         cursor: params.cursor,
     };
-    let before = page.after::<i64>()?;
-    // Day bounds compare as text: stored times are fixed-width RFC 3339 UTC.
-    let rows = sqlx::query(
-        "select seq, id, topic, source, occurred_at, payload from events \
-         where ($1 is null or topic = $1) and ($2 is null or occurred_at >= $2) \
-         and ($3 is null or occurred_at < $3) and ($4 is null or seq < $4) order by seq desc limit $5",
-    )
-    .bind(params.topic)
-    .bind(from.map(|d| d.to_string()))
-    .bind(to.map(|d| (d + Duration::days(1)).to_string()))
-    .bind(before)
-    .bind(page.fetch())
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in &rows {
-        items.push((
-            row.try_get::<i64, _>("seq")?,
-            StoredEvent {
-                id: row
-                    .try_get::<String, _>("id")?
-                    .parse()
-                    .map_err(|e| Error::Internal(anyhow::anyhow!("stored id: {e}")))?,
-                topic: row.try_get("topic")?,
-                source: row.try_get("source")?,
-                occurred_at: row.try_get("occurred_at")?,
-                payload: serde_json::from_str(&row.try_get::<String, _>("payload")?)
-                    .map_err(|e| Error::Internal(e.into()))?,
-            },
-        ));
-    }
-    let page = page.page(items, |(seq, _)| *seq);
+    let rows = state
+        .store
+        .events(EventFilter {
+            topic: params.topic,
+            from: from.map(|d| d.to_string()),
+            until: to.map(|d| (d + Duration::days(1)).to_string()),
+            before: page.after::<i64>()?,
+            limit: page.fetch(),
+        })
+        .await?;
+    let page = page.page(rows, |row| row.seq);
     Ok(Json(Page {
-        items: page.items.into_iter().map(|(_, e)| e).collect(),
+        items: page
+            .items
+            .into_iter()
+            .map(|row| StoredEvent {
+                id: row.id,
+                topic: row.topic,
+                source: row.source,
+                occurred_at: row.occurred_at,
+                payload: row.payload,
+            })
+            .collect(),
         next_cursor: page.next_cursor,
     }))
 }

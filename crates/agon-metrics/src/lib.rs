@@ -9,6 +9,7 @@
 
 mod http;
 mod projection;
+mod store;
 
 use agon_bus::{Consume, Envelope};
 use agon_db::Tx;
@@ -21,38 +22,26 @@ pub const SERVICE: &str = "metrics";
 
 #[derive(Clone, axum::extract::FromRef)]
 struct State {
-    db: agon_db::Db,
+    store: store::Store,
     verifier: agon_kit::TokenVerifier,
 }
 
 /// Opens and migrates the metrics database, subscribes to every event and returns the service.
 pub async fn build(deps: &agon_kit::Deps) -> anyhow::Result<agon_kit::Service> {
-    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    deps.bus
-        .subscribe(&db, "metrics.event_store", Store)
-        .await?;
+    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;
     let state = State {
-        db: db.clone(),
-        verifier: deps.verifier.clone(),
+        store: store::Store::new(skeleton.db().clone()),
+        verifier: skeleton.verifier(),
     };
-    Ok(agon_kit::Service::new(SERVICE, http::router(state))
-        .with_check(agon_kit::ReadyCheck::database(&db))
-        .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
+    skeleton
+        .consume::<AnyEvent>("metrics.event_store", state.clone())
+        .await?;
+    Ok(skeleton.finish(http::router(state)))
 }
 
-/// Appends every event to the store and counts it.
-struct Store;
-
-#[async_trait::async_trait]
-impl Consume for Store {
-    type Event = AnyEvent;
-
-    async fn consume(
-        &self,
-        tx: &mut Tx,
-        _event: AnyEvent,
-        envelope: &Envelope,
-    ) -> anyhow::Result<()> {
+/// Every event is appended to the store and counted.
+impl Consume<AnyEvent> for State {
+    async fn consume(&self, tx: &mut Tx, _: AnyEvent, envelope: &Envelope) -> anyhow::Result<()> {
         projection::append(tx, envelope).await
     }
 }

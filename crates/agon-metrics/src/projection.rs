@@ -4,10 +4,12 @@
 //! under the metrics [`RULES`] give it. The projection is incremental and can be rebuilt from the store at any
 //! time ([`rebuild`]), for instance after a rule was added: events already stored then count too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use agon_bus::Envelope;
-use agon_db::{Db, Dialect, Row, Tx};
+use agon_db::{Db, Tx};
+
+use crate::store::{Key, Store, Stored};
 
 /// One metric an event counts toward: its name and the payload field that breaks it down (or none).
 #[derive(Debug, Clone, Copy)]
@@ -19,57 +21,29 @@ pub struct Rule {
 
 /// Which events count as which metric. A new metric is a row here (and a rebuild for the past).
 pub const RULES: &[Rule] = &[
-    Rule {
-        topic: "auth.user_registered.v1",
-        metric: "sign_ups",
-        dimension: Some("method"),
-    },
-    Rule {
-        topic: "auth.logged_in.v1",
-        metric: "logins",
-        dimension: Some("method"),
-    },
-    Rule {
-        topic: "auth.password_changed.v1",
-        metric: "password_changes",
-        dimension: Some("via"),
-    },
-    Rule {
-        topic: "auth.verification_requested.v1",
-        metric: "verification_requests",
-        dimension: None,
-    },
-    Rule {
-        topic: "users.user_approved.v1",
-        metric: "approvals",
-        dimension: None,
-    },
-    Rule {
-        topic: "users.user_banned.v1",
-        metric: "users_blocked",
-        dimension: None,
-    },
-    Rule {
-        topic: "users.user_unbanned.v1",
-        metric: "users_unblocked",
-        dimension: None,
-    },
-    Rule {
-        topic: "users.roles_changed.v1",
-        metric: "role_changes",
-        dimension: None,
-    },
-    Rule {
-        topic: "users.user_deleted.v1",
-        metric: "users_deleted",
-        dimension: None,
-    },
-    Rule {
-        topic: "users.user_followed.v1",
-        metric: "follows",
-        dimension: None,
-    },
+    rule("auth.user_registered.v1", "sign_ups", Some("method")),
+    rule("auth.logged_in.v1", "logins", Some("method")),
+    rule("auth.password_changed.v1", "password_changes", Some("via")),
+    rule(
+        "auth.verification_requested.v1",
+        "verification_requests",
+        None,
+    ),
+    rule("users.user_approved.v1", "approvals", None),
+    rule("users.user_banned.v1", "users_blocked", None),
+    rule("users.user_unbanned.v1", "users_unblocked", None),
+    rule("users.roles_changed.v1", "role_changes", None),
+    rule("users.user_deleted.v1", "users_deleted", None),
+    rule("users.user_followed.v1", "follows", None),
 ];
+
+const fn rule(topic: &'static str, metric: &'static str, dimension: Option<&'static str>) -> Rule {
+    Rule {
+        topic,
+        metric,
+        dimension,
+    }
+}
 
 /// The metric names, for validating queries.
 pub fn metrics() -> Vec<&'static str> {
@@ -78,12 +52,8 @@ pub fn metrics() -> Vec<&'static str> {
     names
 }
 
-/// (metric, dimension, day) keys one event counts toward.
-fn keys(
-    topic: &str,
-    occurred_at: &str,
-    payload: &serde_json::Value,
-) -> Vec<(String, String, String)> {
+/// The (metric, dimension, day) keys one event counts toward.
+fn keys(topic: &str, occurred_at: &str, payload: &serde_json::Value) -> Vec<Key> {
     let day = occurred_at.get(..10).unwrap_or(occurred_at).to_owned();
     RULES
         .iter()
@@ -103,46 +73,12 @@ fn keys(
 /// Appends `envelope` to the store and counts it, inside `tx`. A second delivery of the same event changes
 /// nothing (the inbox already stops it; the unique id would too).
 pub async fn append(tx: &mut Tx, envelope: &Envelope) -> anyhow::Result<()> {
-    let occurred_at = envelope
-        .occurred_at
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let fresh = sqlx::query(
-        "insert into events (id, topic, source, occurred_at, payload, stored_at) values ($1, $2, $3, $4, $5, $6) \
-         on conflict (id) do nothing",
-    )
-    .bind(envelope.id.to_string())
-    .bind(&envelope.topic)
-    .bind(&envelope.source)
-    .bind(&occurred_at)
-    .bind(envelope.payload.to_string())
-    .bind(agon_bus::now_text())
-    .execute(&mut **tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if fresh {
+    let occurred_at = agon_db::time_text(envelope.occurred_at);
+    if Store::append(tx, envelope, &occurred_at).await? {
         for key in keys(&envelope.topic, &occurred_at, &envelope.payload) {
-            add(tx, &key, 1).await?;
+            Store::add(tx, &key, 1).await?;
         }
     }
-    Ok(())
-}
-
-async fn add(
-    tx: &mut Tx,
-    (metric, dimension, day): &(String, String, String),
-    n: i64,
-) -> anyhow::Result<()> {
-    sqlx::query(
-        "insert into daily_counts (metric, dimension, day, count) values ($1, $2, $3, $4) \
-         on conflict (metric, dimension, day) do update set count = daily_counts.count + excluded.count",
-    )
-    .bind(metric)
-    .bind(dimension)
-    .bind(day)
-    .bind(n)
-    .execute(&mut **tx)
-    .await?;
     Ok(())
 }
 
@@ -154,80 +90,45 @@ pub async fn rebuild(
     batch: i64,
     mut progress: impl FnMut(i64, i64),
 ) -> anyhow::Result<i64> {
-    let total: i64 = sqlx::query("select count(*) as n from events")
-        .fetch_one(db.pool())
-        .await?
-        .try_get("n")?;
+    let total = Store::count(db).await?;
     // On PostgreSQL sequence numbers are taken at insert, not at commit: an event can appear behind the scan.
     // Whatever was stored since shortly before the scan began is checked again under the lock below.
-    let recheck_from = (chrono::Utc::now() - chrono::Duration::minutes(5))
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-    let mut counts: HashMap<(String, String, String), i64> = HashMap::new();
-    let mut scanned = std::collections::HashSet::new();
+    let recheck_from = agon_db::time_text(chrono::Utc::now() - chrono::Duration::minutes(5));
+    let mut counts: HashMap<Key, i64> = HashMap::new();
+    let mut scanned = HashSet::new();
     let mut last_seq = 0_i64;
     let mut done = 0_i64;
     loop {
-        let rows = sqlx::query(
-            "select seq, topic, occurred_at, payload from events where seq > $1 order by seq limit $2",
-        )
-        .bind(last_seq)
-        .bind(batch)
-        .fetch_all(db.pool())
-        .await?;
-        if rows.is_empty() {
+        let events = Store::scan(db, last_seq, batch).await?;
+        if events.is_empty() {
             break;
         }
-        for row in &rows {
-            last_seq = row.try_get("seq")?;
-            scanned.insert(last_seq);
-            tally(&mut counts, row)?;
+        for event in &events {
+            last_seq = event.seq;
+            scanned.insert(event.seq);
+            tally(&mut counts, event);
         }
-        done += rows.len() as i64;
+        done += events.len() as i64;
         progress(done, total.max(done));
     }
-    let mut tx = db.begin().await?;
-    if db.dialect() == Dialect::Postgres {
-        // Consumers counting meanwhile wait for the swap; SQLite's immediate transaction already excludes them.
-        sqlx::query("lock table daily_counts in exclusive mode")
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = Store::begin_swap(db).await?;
     // What the scan did not see (stored meanwhile, and counted incrementally) is counted here from scratch.
-    let recent = sqlx::query(
-        "select seq, topic, occurred_at, payload from events where seq > $1 or stored_at >= $2",
-    )
-    .bind(last_seq)
-    .bind(recheck_from)
-    .fetch_all(&mut *tx)
-    .await?;
     let mut late = 0_i64;
-    for row in &recent {
-        if scanned.insert(row.try_get::<i64, _>("seq")?) {
-            tally(&mut counts, row)?;
+    for event in Store::late(&mut tx, last_seq, &recheck_from).await? {
+        if scanned.insert(event.seq) {
+            tally(&mut counts, &event);
             late += 1;
         }
     }
-    sqlx::query("delete from daily_counts")
-        .execute(&mut *tx)
-        .await?;
-    for (key, n) in &counts {
-        add(&mut tx, key, *n).await?;
-    }
+    Store::replace_counts(&mut tx, &counts).await?;
     tx.commit().await?;
     Ok(done + late)
 }
 
-fn tally(
-    counts: &mut HashMap<(String, String, String), i64>,
-    row: &agon_db::AnyRow,
-) -> anyhow::Result<()> {
-    let payload: serde_json::Value = serde_json::from_str(&row.try_get::<String, _>("payload")?)?;
-    let topic: String = row.try_get("topic")?;
-    let occurred_at: String = row.try_get("occurred_at")?;
-    for key in keys(&topic, &occurred_at, &payload) {
+fn tally(counts: &mut HashMap<Key, i64>, event: &Stored) {
+    for key in keys(&event.topic, &event.occurred_at, &event.payload) {
         *counts.entry(key).or_default() += 1;
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,8 +2,6 @@
 //! email, roles and push tokens) and, when [`crate::domain::TEMPLATES`] has a row for its topic, becomes a
 //! notification. One generic consumer serves every topic.
 
-use std::marker::PhantomData;
-
 use agon_bus::{Consume, Envelope};
 use agon_db::Tx;
 use agon_messages::Event;
@@ -12,26 +10,11 @@ use uuid::Uuid;
 use crate::{
     State, domain,
     send::{Audience, Draft, notify},
+    store::Store,
 };
 
-pub struct OnEvent<E> {
-    state: State,
-    event: PhantomData<fn() -> E>,
-}
-
-impl<E> OnEvent<E> {
-    pub fn new(state: State) -> Self {
-        Self {
-            state,
-            event: PhantomData,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl<E: Event> Consume for OnEvent<E> {
-    type Event = E;
-
+/// Every topic the service subscribes to: the projection first, then the template's notification if any.
+impl<E: Event> Consume<E> for State {
     async fn consume(&self, tx: &mut Tx, _event: E, envelope: &Envelope) -> anyhow::Result<()> {
         project(tx, E::TOPIC, &envelope.payload).await?;
         let Some(template) = domain::template(E::TOPIC) else {
@@ -61,14 +44,14 @@ impl<E: Event> Consume for OnEvent<E> {
             channels: kind.channels.to_vec(),
             digest_key: kind.digest.then(|| kind.name.to_owned()),
         };
-        let (push, _) = notify(&self.state, tx, &Audience::Users(vec![recipient]), &draft).await?;
+        let (push, _) = notify(self, tx, &Audience::Users(vec![recipient]), &draft).await?;
         // Pushed before the bus commits this transaction: were the commit to fail, the event comes again with
         // the same notification id, which clients deduplicate.
         if let Some(push) = push {
-            self.state.hub.publish(push).await;
+            self.hub.publish(push).await;
         }
-        self.state.wake.notify_one();
-        self.state.mail.wake();
+        self.wake.notify_one();
+        self.mail.wake();
         Ok(())
     }
 }
@@ -80,7 +63,7 @@ async fn project(tx: &mut Tx, topic: &str, payload: &serde_json::Value) -> anyho
         payload
             .get(field)
             .and_then(|v| v.as_str())
-            .map(str::to_owned)
+            .unwrap_or_default()
     };
     let roles = || {
         payload
@@ -94,52 +77,20 @@ async fn project(tx: &mut Tx, topic: &str, payload: &serde_json::Value) -> anyho
             })
             .unwrap_or_default()
     };
-    let user = text("user_id");
+    let user = || -> anyhow::Result<Uuid> { Ok(text("user_id").parse()?) };
     match topic {
         t if t == auth::UserRegistered::TOPIC => {
-            sqlx::query(
-                "insert into recipients (user_id, email, display_name, roles, created_at) values ($1, $2, $3, $4, $5) \
-                 on conflict (user_id) do nothing",
-            )
-            .bind(user)
-            .bind(text("email").unwrap_or_default())
-            .bind(text("display_name"))
-            .bind(roles())
-            .bind(agon_bus::now_text())
-            .execute(&mut **tx)
-            .await?;
+            let name = payload.get("display_name").and_then(|v| v.as_str());
+            Store::add_recipient(tx, user()?, text("email"), name, &roles()).await
         }
-        t if t == users::RolesChanged::TOPIC => {
-            sqlx::query("update recipients set roles = $2 where user_id = $1")
-                .bind(user)
-                .bind(roles())
-                .execute(&mut **tx)
-                .await?;
-        }
+        t if t == users::RolesChanged::TOPIC => Store::set_roles(tx, user()?, &roles()).await,
         t if t == users::DeviceRegistered::TOPIC => {
-            sqlx::query(
-                "insert into push_tokens (token, user_id, platform, created_at) values ($1, $2, $3, $4) \
-                 on conflict (token) do update set user_id = excluded.user_id, platform = excluded.platform",
-            )
-            .bind(text("token"))
-            .bind(user)
-            .bind(text("platform").unwrap_or_default())
-            .bind(agon_bus::now_text())
-            .execute(&mut **tx)
-            .await?;
+            Store::put_push_token(tx, user()?, text("token"), text("platform")).await
         }
         t if t == users::DeviceRemoved::TOPIC => {
-            sqlx::query("delete from push_tokens where token = $1 and user_id = $2")
-                .bind(text("token"))
-                .bind(user)
-                .execute(&mut **tx)
-                .await?;
+            Store::remove_push_token(tx, user()?, text("token")).await
         }
-        t if t == users::UserDeleted::TOPIC => {
-            let user: Uuid = user.unwrap_or_default().parse()?;
-            crate::store::Store::forget_in(tx, user).await?;
-        }
-        _ => {}
+        t if t == users::UserDeleted::TOPIC => Store::forget_in(tx, user()?).await,
+        _ => Ok(()),
     }
-    Ok(())
 }

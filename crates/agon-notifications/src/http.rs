@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{
     State,
     domain::{self, Channel},
-    error::{Error, invalid},
+    error::Error,
     send::{Audience, Draft, notify},
     store::{Delivery, View},
 };
@@ -122,7 +122,7 @@ async fn mark_read(
 ) -> Result<Json<View>, Error> {
     if !state
         .store
-        .mark_read(auth.user_id, id, &agon_bus::now_text())
+        .mark_read(auth.user_id, id, &agon_db::now_text())
         .await?
     {
         return Err(Error::NotFound);
@@ -145,7 +145,7 @@ async fn mark_all_read(
     Ok(Json(Updated {
         updated: state
             .store
-            .mark_all_read(auth.user_id, &agon_bus::now_text())
+            .mark_all_read(auth.user_id, &agon_db::now_text())
             .await?,
     }))
 }
@@ -204,15 +204,16 @@ async fn send(
         return Err(agon_kit::auth::AuthError::MissingRole(Role::Trainer).into());
     }
     if body.user_ids.is_empty() || body.user_ids.len() > MAX_RECIPIENTS {
-        return Err(invalid("user_ids", "must name 1 to 1000 members"));
+        return Err(Error::invalid("user_ids", "must name 1 to 1000 members"));
     }
     if let Some(key) = &body.digest_key
         && (key.is_empty() || key.len() > 100)
     {
-        return Err(invalid("digest_key", "must be 1 to 100 characters"));
+        return Err(Error::invalid("digest_key", "must be 1 to 100 characters"));
     }
     if let Some(key) = &body.digest_key {
-        text::check("digest_key", key, Lines::Single).map_err(|e| Error::Invalid(vec![e]))?;
+        text::check("digest_key", key, Lines::Single)
+            .map_err(|e| Error::invalid_fields(vec![e]))?;
     }
     let known = state.store.known(&body.user_ids).await?;
     let unknown: Vec<Uuid> = body
@@ -275,16 +276,16 @@ fn draft(
 ) -> Result<Draft, Error> {
     let title = title.trim().to_owned();
     if title.is_empty() || title.chars().count() > 200 {
-        return Err(invalid("title", "must be 1 to 200 characters"));
+        return Err(Error::invalid("title", "must be 1 to 200 characters"));
     }
     if body.trim().is_empty() || body.chars().count() > 5000 {
-        return Err(invalid("body", "must be 1 to 5000 characters"));
+        return Err(Error::invalid("body", "must be 1 to 5000 characters"));
     }
     if link
         .as_ref()
         .is_some_and(|l| l.is_empty() || l.len() > 2000)
     {
-        return Err(invalid("link", "must be 1 to 2000 characters"));
+        return Err(Error::invalid("link", "must be 1 to 2000 characters"));
     }
     // The title becomes a mail subject and a push heading, the body a mail body: no controls (a line feed
     // in the body only), no bidi overrides (`agon_kit::text`).
@@ -294,17 +295,20 @@ fn draft(
         ("link", link.as_deref(), Lines::Single),
     ] {
         if let Some(value) = value {
-            text::check(field, value, lines).map_err(|e| Error::Invalid(vec![e]))?;
+            text::check(field, value, lines).map_err(|e| Error::invalid_fields(vec![e]))?;
         }
     }
     let mut data = data.unwrap_or_else(|| serde_json::json!({}));
     if !data.is_object() || data.to_string().len() > 4096 {
-        return Err(invalid("data", "must be a JSON object of at most 4 KiB"));
+        return Err(Error::invalid(
+            "data",
+            "must be a JSON object of at most 4 KiB",
+        ));
     }
     data["sender"] = sender.to_string().into();
     let channels = channels.unwrap_or_else(|| vec![Channel::InApp]);
     if channels.is_empty() {
-        return Err(invalid("channels", "must name at least one channel"));
+        return Err(Error::invalid("channels", "must name at least one channel"));
     }
     Ok(Draft {
         id: Uuid::now_v7(),
@@ -393,18 +397,18 @@ async fn put_preferences(
     Json(body): Json<Preferences>,
 ) -> Result<Json<Preferences>, Error> {
     if body.items.len() > domain::KINDS.len() * Channel::ALL.len() {
-        return Err(invalid("items", "too many items"));
+        return Err(Error::invalid("items", "too many items"));
     }
     let mut choices = Vec::with_capacity(body.items.len());
     for (i, item) in body.items.iter().enumerate() {
         let Some(kind) = domain::kind(&item.kind) else {
-            return Err(invalid(
+            return Err(Error::invalid(
                 &format!("items[{i}].type"),
                 "unknown notification type",
             ));
         };
         if kind.critical && !item.enabled {
-            return Err(invalid(
+            return Err(Error::invalid(
                 &format!("items[{i}].enabled"),
                 "security notices cannot be turned off",
             ));
@@ -450,7 +454,7 @@ async fn put_contact(
     if let Some(phone) = &body.phone {
         let digits = phone.strip_prefix('+').unwrap_or("");
         if !(8..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(invalid(
+            return Err(Error::invalid(
                 "phone",
                 "must be in E.164 form, such as +34600111222",
             ));
@@ -488,7 +492,7 @@ async fn deliveries(
     if let Some(status) = &params.status
         && !["pending", "sent", "failed"].contains(&status.as_str())
     {
-        return Err(invalid("status", "must be pending, sent or failed"));
+        return Err(Error::invalid("status", "must be pending, sent or failed"));
     }
     let page = PageParams {
         limit: params.limit,

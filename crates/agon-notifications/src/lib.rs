@@ -21,7 +21,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use agon_messages::{auth, users};
+use agon_messages::{Event, auth, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
@@ -68,56 +68,41 @@ struct State {
 /// Opens and migrates the notifications database, subscribes to the events it turns into notifications and
 /// returns the service with its workers (mail, providers and, with Redis, the fan-out receiver).
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
-    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    let mail = agon_kit::Mail::new(&db, &deps.mail).await?;
-    let (hub, receiver) = match &deps.redis_url {
+    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!(shared)).await?;
+    let hub = match &deps.redis_url {
         Some(url) => {
             let (hub, receiver) = hub::Hub::redis(url, &config.fanout_channel).await?;
-            (hub, Some(receiver))
+            skeleton.task(receiver);
+            hub
         }
-        None => (hub::Hub::local(), None),
+        None => hub::Hub::local(),
     };
     let state = State {
-        store: store::Store::new(db.clone()),
+        store: store::Store::new(skeleton.db().clone()),
         hub,
-        mail: mail.clone(),
-        verifier: deps.verifier.clone(),
+        mail: skeleton.mail().await?,
+        verifier: skeleton.verifier(),
         config: Arc::new(config),
         wake: Arc::new(Notify::new()),
     };
-    subscribe::<auth::UserRegistered>(deps, &state).await?;
-    subscribe::<auth::LoggedIn>(deps, &state).await?;
-    subscribe::<auth::PasswordChanged>(deps, &state).await?;
-    subscribe::<users::UserApproved>(deps, &state).await?;
-    subscribe::<users::UserBanned>(deps, &state).await?;
-    subscribe::<users::UserUnbanned>(deps, &state).await?;
-    subscribe::<users::RolesChanged>(deps, &state).await?;
-    subscribe::<users::UserDeleted>(deps, &state).await?;
-    subscribe::<users::UserFollowed>(deps, &state).await?;
-    subscribe::<users::DeviceRegistered>(deps, &state).await?;
-    subscribe::<users::DeviceRemoved>(deps, &state).await?;
-    let mut service = agon_kit::Service::new(SERVICE, http::router(state.clone()))
-        .with_task(mail.deliver_forever())
-        .with_task(providers::deliver_forever(state))
-        .with_check(agon_kit::ReadyCheck::database(&db))
-        .with_check(agon_kit::ReadyCheck::bus(&deps.bus));
-    if let Some(receiver) = receiver {
-        service = service.with_task(receiver);
-    }
-    Ok(service)
+    consume::<auth::UserRegistered>(&mut skeleton, &state).await?;
+    consume::<auth::LoggedIn>(&mut skeleton, &state).await?;
+    consume::<auth::PasswordChanged>(&mut skeleton, &state).await?;
+    consume::<users::UserApproved>(&mut skeleton, &state).await?;
+    consume::<users::UserBanned>(&mut skeleton, &state).await?;
+    consume::<users::UserUnbanned>(&mut skeleton, &state).await?;
+    consume::<users::RolesChanged>(&mut skeleton, &state).await?;
+    consume::<users::UserDeleted>(&mut skeleton, &state).await?;
+    consume::<users::UserFollowed>(&mut skeleton, &state).await?;
+    consume::<users::DeviceRegistered>(&mut skeleton, &state).await?;
+    consume::<users::DeviceRemoved>(&mut skeleton, &state).await?;
+    skeleton.task(providers::deliver_forever(state.clone()));
+    Ok(skeleton.finish(http::router(state)))
 }
 
 /// One durable consumer per topic, named after it.
-async fn subscribe<E: agon_messages::Event>(
-    deps: &agon_kit::Deps,
-    state: &State,
-) -> anyhow::Result<()> {
-    let name = format!("{SERVICE}.{}", E::TOPIC);
-    deps.bus
-        .subscribe(
-            state.store.db(),
-            &name,
-            events::OnEvent::<E>::new(state.clone()),
-        )
+async fn consume<E: Event>(skeleton: &mut agon_kit::Skeleton, state: &State) -> anyhow::Result<()> {
+    skeleton
+        .consume::<E>(&format!("{SERVICE}.{}", E::TOPIC), state.clone())
         .await
 }

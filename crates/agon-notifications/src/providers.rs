@@ -5,11 +5,15 @@
 
 use std::time::Duration;
 
-use agon_db::Row;
 use chrono::Utc;
 use uuid::Uuid;
 
-use crate::{State, domain::Channel, send};
+use crate::{
+    State,
+    domain::Channel,
+    send,
+    store::{DueDelivery, Store},
+};
 
 /// Attempts before a delivery is marked failed.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -37,164 +41,95 @@ pub async fn deliver_forever(state: State) -> anyhow::Result<()> {
 }
 
 fn at(offset_secs: i64) -> String {
-    (Utc::now() + chrono::Duration::seconds(offset_secs))
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+    agon_db::time_text(Utc::now() + chrono::Duration::seconds(offset_secs))
 }
 
 /// Sends the due deliveries; returns how many were tried.
 async fn deliver_due(state: &State, client: &reqwest::Client) -> anyhow::Result<usize> {
-    let db = state.store.db();
-    let rows = sqlx::query(
-        "select id, channel, payload, attempts, next_attempt_at from deliveries \
-         where status = 'pending' and next_attempt_at <= $1 order by next_attempt_at limit 50",
-    )
-    .bind(at(0))
-    .fetch_all(db.pool())
-    .await?;
     let mut tried = 0;
-    for row in rows {
-        let id: String = row.try_get("id")?;
-        let seen: String = row.try_get("next_attempt_at")?;
-        // The lease: whoever moves next_attempt_at from what it read owns this attempt.
-        let leased = sqlx::query(
-            "update deliveries set next_attempt_at = $3 where id = $1 and next_attempt_at = $2 and status = 'pending'",
-        )
-        .bind(&id)
-        .bind(&seen)
-        .bind(at(LEASE))
-        .execute(db.pool())
-        .await?
-        .rows_affected()
-            == 1;
-        if !leased {
+    for due in state.store.due_deliveries(&at(0), 50).await? {
+        if !state.store.lease(&due, &at(LEASE)).await? {
             continue;
         }
         tried += 1;
-        let channel = Channel::parse(&row.try_get::<String, _>("channel")?);
-        let url = match channel {
-            Some(Channel::Sms) => state.config.sms_url.as_deref(),
-            Some(Channel::Push) => state.config.push_url.as_deref(),
-            _ => None,
-        };
-        let attempts = row.try_get::<i64, _>("attempts")? + 1;
-        let outcome = match url {
-            None => Err("no provider configured for this channel".to_owned()),
-            Some(url) => {
-                let payload: String = row.try_get("payload")?;
-                match client
-                    .post(url)
-                    .header("content-type", "application/json")
-                    .header("idempotency-key", &id)
-                    .body(payload)
-                    .send()
-                    .await
-                {
-                    Ok(response) if response.status().is_success() => Ok(()),
-                    Ok(response) => Err(format!("provider answered {}", response.status())),
-                    Err(error) => Err(error.to_string()),
-                }
-            }
-        };
-        match outcome {
-            Ok(()) => {
-                sqlx::query(
-                    "update deliveries set status = 'sent', attempts = $2, sent_at = $3, last_error = null where id = $1",
-                )
-                .bind(&id)
-                .bind(attempts)
-                .bind(at(0))
-                .execute(db.pool())
-                .await?;
-            }
+        let attempts = due.attempts + 1;
+        match offer(state, client, &due).await {
+            Ok(()) => state.store.delivered(&due.id, attempts, &at(0)).await?,
             Err(error) => {
                 let failed = attempts >= MAX_ATTEMPTS;
-                tracing::warn!(delivery = %id, attempts, failed, %error, "provider delivery failed");
+                tracing::warn!(delivery = %due.id, attempts, failed, %error, "provider delivery failed");
                 // Back-off: 2, 4, 8 … seconds, at most an hour.
                 let delay = 2_i64.pow(attempts.clamp(1, 11) as u32).min(3600);
-                sqlx::query(
-                    "update deliveries set status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 where id = $1",
-                )
-                .bind(&id)
-                .bind(if failed { "failed" } else { "pending" })
-                .bind(attempts)
-                .bind(at(delay))
-                .bind(error)
-                .execute(db.pool())
-                .await?;
+                state
+                    .store
+                    .not_delivered(&due.id, failed, attempts, &at(delay), &error)
+                    .await?;
             }
         }
     }
     Ok(tried)
 }
 
+/// One attempt at handing a delivery to its provider, with its id as `Idempotency-Key`.
+async fn offer(state: &State, client: &reqwest::Client, due: &DueDelivery) -> Result<(), String> {
+    let url = match due.channel {
+        Some(Channel::Sms) => state.config.sms_url.as_deref(),
+        Some(Channel::Push) => state.config.push_url.as_deref(),
+        _ => None,
+    };
+    let Some(url) = url else {
+        return Err("no provider configured for this channel".to_owned());
+    };
+    match client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("idempotency-key", &due.id)
+        .body(due.payload.clone())
+        .send()
+        .await
+    {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("provider answered {}", response.status())),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
 /// Turns each due digest into one message; returns how many were closed.
 async fn close_due_digests(state: &State) -> anyhow::Result<usize> {
-    let db = state.store.db();
-    let rows = sqlx::query(
-        "select d.user_id, d.digest_key, d.channel, d.count, d.title, d.body, d.due_at, r.email, r.phone \
-         from digests d join recipients r on r.user_id = d.user_id where d.due_at <= $1 limit 50",
-    )
-    .bind(at(0))
-    .fetch_all(db.pool())
-    .await?;
     let mut closed = 0;
-    for row in rows {
-        let user: String = row.try_get("user_id")?;
-        let channel_text: String = row.try_get("channel")?;
-        let count: i64 = row.try_get("count")?;
-        let mut tx = db.begin().await?;
-        // Deleting exactly what was read: a message added meanwhile (count changed) waits for the next round.
-        let mine = sqlx::query(
-            "delete from digests where user_id = $1 and digest_key = $2 and channel = $3 and count = $4",
-        )
-        .bind(&user)
-        .bind(row.try_get::<String, _>("digest_key")?)
-        .bind(&channel_text)
-        .bind(count)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        if !mine {
+    for digest in state.store.due_digests(&at(0), 50).await? {
+        let mut tx = state.store.db().begin().await?;
+        if !Store::take_digest(&mut tx, &digest).await? {
             continue;
         }
-        let (title, body): (String, String) = (row.try_get("title")?, row.try_get("body")?);
-        let (title, body) = if count == 1 {
-            (title, body)
+        let more = digest.count - 1;
+        let (title, body) = if more == 0 {
+            (digest.title.clone(), digest.body.clone())
         } else {
             (
-                format!("{title} (and {} more)", count - 1),
-                format!("{body}\n\n…and {} more like this.", count - 1),
+                format!("{} (and {more} more)", digest.title),
+                format!("{}\n\n…and {more} more like this.", digest.body),
             )
         };
-        let user_id: Uuid = user.parse()?;
-        let destinations: Vec<String> = match Channel::parse(&channel_text) {
-            Some(Channel::Email) => vec![row.try_get("email")?],
-            Some(Channel::Sms) => row
-                .try_get::<Option<String>, _>("phone")?
-                .into_iter()
-                .collect(),
-            Some(Channel::Push) => sqlx::query("select token from push_tokens where user_id = $1")
-                .bind(&user)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| r.try_get("token"))
-                .collect::<Result<_, _>>()?,
+        let channel = Channel::parse(&digest.channel_text);
+        let destinations: Vec<String> = match channel {
+            Some(Channel::Email) => vec![digest.email.clone()],
+            Some(Channel::Sms) => digest.phone.clone().into_iter().collect(),
+            Some(Channel::Push) => Store::push_tokens(&mut tx, digest.user).await?,
             _ => Vec::new(),
         };
-        if let Some(channel) = Channel::parse(&channel_text) {
+        if let Some(channel) = channel {
             for destination in destinations {
+                let now = at(0);
+                let message = (title.as_str(), body.as_str(), None);
                 send::dispatch(
                     &mut tx,
-                    user_id,
+                    digest.user,
                     channel,
                     &destination,
-                    &title,
-                    &body,
-                    None,
+                    message,
                     Uuid::nil(),
-                    &at(0),
+                    &now,
                 )
                 .await?;
             }

@@ -5,14 +5,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use agon_db::{Row, Tx};
+use agon_db::Tx;
 use uuid::Uuid;
 
 use crate::{
     State,
     domain::{Channel, Kind},
     hub::Push,
-    store::View,
+    store::{Recipient, Store, View},
 };
 
 /// What is sent.
@@ -37,12 +37,6 @@ pub enum Audience {
     Everyone,
 }
 
-struct Recipient {
-    user: Uuid,
-    email: String,
-    phone: Option<String>,
-}
-
 /// Stores and schedules `draft` for `audience` inside `tx`; returns the live push for connected members (to send
 /// once `tx` committed) and how many members got it.
 pub async fn notify(
@@ -53,7 +47,7 @@ pub async fn notify(
 ) -> anyhow::Result<(Option<Push>, usize)> {
     let recipients = recipients(tx, audience).await?;
     let choices = preferences(tx, draft.kind.name, audience).await?;
-    let now = agon_bus::now_text();
+    let now = agon_db::now_text();
     let view = View {
         id: draft.id,
         kind: draft.kind.name.to_owned(),
@@ -74,27 +68,8 @@ pub async fn notify(
     };
     let mut in_app = Vec::new();
     for r in &recipients {
-        if wants(r.user, Channel::InApp) {
-            let fresh = sqlx::query(
-                "insert into notifications (user_id, id, type, title, body, link, data, critical, created_at) \
-                 values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (user_id, id) do nothing",
-            )
-            .bind(r.user.to_string())
-            .bind(draft.id.to_string())
-            .bind(draft.kind.name)
-            .bind(&draft.title)
-            .bind(&draft.body)
-            .bind(draft.link.clone())
-            .bind(draft.data.to_string())
-            .bind(i64::from(draft.kind.critical))
-            .bind(&now)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if fresh {
-                in_app.push(r.user);
-            }
+        if wants(r.user, Channel::InApp) && Store::insert_notification(tx, r.user, &view).await? {
+            in_app.push(r.user);
         }
         if wants(r.user, Channel::Email) {
             external(state, tx, r, Channel::Email, &r.email, draft, &now).await?;
@@ -108,7 +83,7 @@ pub async fn notify(
             }
         }
         if wants(r.user, Channel::Push) && state.config.push_url.is_some() {
-            for token in push_tokens(tx, r.user).await? {
+            for token in Store::push_tokens(tx, r.user).await? {
                 external(state, tx, r, Channel::Push, &token, draft, &now).await?;
             }
         }
@@ -139,51 +114,27 @@ async fn external(
     now: &str,
 ) -> anyhow::Result<()> {
     if let Some(key) = &draft.digest_key {
-        let due = (chrono::Utc::now()
-            + chrono::Duration::seconds(state.config.digest_window_secs as i64))
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
-        // One row per member, key and channel: concurrent senders add to the same row.
-        sqlx::query(
-            "insert into digests (user_id, digest_key, channel, type, count, title, body, due_at) \
-             values ($1, $2, $3, $4, 1, $5, $6, $7) on conflict (user_id, digest_key, channel) \
-             do update set count = digests.count + 1, title = excluded.title, body = excluded.body",
-        )
-        .bind(r.user.to_string())
-        .bind(key)
-        .bind(channel.as_str())
-        .bind(draft.kind.name)
-        .bind(&draft.title)
-        .bind(&draft.body)
-        .bind(due)
-        .execute(&mut **tx)
-        .await?;
-        return Ok(());
+        let due = agon_db::time_text(
+            chrono::Utc::now() + chrono::Duration::seconds(state.config.digest_window_secs as i64),
+        );
+        return Store::add_to_digest(tx, r.user, key, channel, draft, &due).await;
     }
-    let link = draft.link.as_deref();
-    dispatch(
-        tx,
-        r.user,
-        channel,
-        destination,
-        &draft.title,
-        &draft.body,
-        link,
-        draft.id,
-        now,
-    )
-    .await
+    let message = (
+        draft.title.as_str(),
+        draft.body.as_str(),
+        draft.link.as_deref(),
+    );
+    dispatch(tx, r.user, channel, destination, message, draft.id, now).await
 }
 
-/// Queues one message on `channel` to `destination` (an address, a number or a push token).
-#[allow(clippy::too_many_arguments)]
+/// Queues one message — (title, body, link) — on `channel` to `destination` (an address, a number or a push
+/// token).
 pub async fn dispatch(
     tx: &mut Tx,
     user: Uuid,
     channel: Channel,
     destination: &str,
-    title: &str,
-    body: &str,
-    link: Option<&str>,
+    (title, body, link): (&str, &str, Option<&str>),
     notification: Uuid,
     now: &str,
 ) -> anyhow::Result<()> {
@@ -210,28 +161,12 @@ pub async fn dispatch(
             "data": {"notification_id": notification, "link": link},
         }),
     };
-    sqlx::query(
-        "insert into deliveries (id, user_id, channel, destination, payload, status, attempts, next_attempt_at, created_at) \
-         values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-    )
-    .bind(Uuid::now_v7().to_string())
-    .bind(user.to_string())
-    .bind(channel.as_str())
-    .bind(destination)
-    .bind(payload.to_string())
-    .bind(now)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    Store::queue_delivery(tx, user, channel, destination, &payload, now).await
 }
 
 async fn recipients(tx: &mut Tx, audience: &Audience) -> anyhow::Result<Vec<Recipient>> {
-    let rows = match audience {
-        Audience::Everyone => {
-            sqlx::query("select user_id, email, phone from recipients order by user_id")
-                .fetch_all(&mut **tx)
-                .await?
-        }
+    match audience {
+        Audience::Everyone => Store::recipients(tx, None).await,
         Audience::Users(users) => {
             let unique: Vec<Uuid> = users
                 .iter()
@@ -239,18 +174,9 @@ async fn recipients(tx: &mut Tx, audience: &Audience) -> anyhow::Result<Vec<Reci
                 .collect::<HashSet<_>>()
                 .into_iter()
                 .collect();
-            crate::store::recipient_rows(tx, &unique, "user_id, email, phone").await?
+            Store::recipients(tx, Some(&unique)).await
         }
-    };
-    rows.iter()
-        .map(|row| {
-            Ok(Recipient {
-                user: row.try_get::<String, _>("user_id")?.parse()?,
-                email: row.try_get("email")?,
-                phone: row.try_get("phone")?,
-            })
-        })
-        .collect()
+    }
 }
 
 /// Stored choices for one kind: (member, channel) → enabled.
@@ -259,31 +185,18 @@ async fn preferences(
     kind: &str,
     audience: &Audience,
 ) -> anyhow::Result<HashMap<(Uuid, Channel), bool>> {
-    let rows = sqlx::query("select user_id, channel, enabled from preferences where type = $1")
-        .bind(kind)
-        .fetch_all(&mut **tx)
-        .await?;
     let wanted: Option<HashSet<&Uuid>> = match audience {
         Audience::Users(users) => Some(users.iter().collect()),
         Audience::Everyone => None,
     };
     let mut choices = HashMap::new();
-    for row in rows {
-        let user: Uuid = row.try_get::<String, _>("user_id")?.parse()?;
+    for (user, channel, enabled) in Store::choices(tx, kind).await? {
         if wanted.as_ref().is_some_and(|w| !w.contains(&user)) {
             continue;
         }
-        if let Some(channel) = Channel::parse(&row.try_get::<String, _>("channel")?) {
-            choices.insert((user, channel), row.try_get::<i64, _>("enabled")? != 0);
+        if let Some(channel) = Channel::parse(&channel) {
+            choices.insert((user, channel), enabled);
         }
     }
     Ok(choices)
-}
-
-async fn push_tokens(tx: &mut Tx, user: Uuid) -> anyhow::Result<Vec<String>> {
-    let rows = sqlx::query("select token from push_tokens where user_id = $1 order by token")
-        .bind(user.to_string())
-        .fetch_all(&mut **tx)
-        .await?;
-    rows.iter().map(|r| Ok(r.try_get("token")?)).collect()
 }

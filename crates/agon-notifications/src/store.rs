@@ -1,11 +1,16 @@
-//! All SQL of the notifications service that is not part of sending, written once for SQLite and PostgreSQL.
+//! All SQL of the notifications service, written once for SQLite and PostgreSQL: the members' inboxes and
+//! preferences here, sending and the recipient projection in `outgoing`.
 
-use agon_db::{AnyRow, Db, Row, Tx};
+use agon_db::{AnyRow, Db, Row, RowExt, Tx};
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Error;
+
+mod outgoing;
+
+pub use outgoing::{DueDelivery, Recipient};
 
 /// A notification as its recipient sees it (over HTTP and the WebSocket).
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -196,7 +201,7 @@ impl Store {
         recipient_rows(&mut conn, users, "user_id")
             .await?
             .iter()
-            .map(|row| parse_id(&row.try_get::<String, _>("user_id")?))
+            .map(|row| Ok(row.id("user_id")?))
             .collect()
     }
 
@@ -220,8 +225,8 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(Delivery {
-                    id: parse_id(&r.try_get::<String, _>("id")?)?,
-                    user_id: parse_id(&r.try_get::<String, _>("user_id")?)?,
+                    id: r.id("id")?,
+                    user_id: r.id("user_id")?,
                     channel: r.try_get("channel")?,
                     destination: r.try_get("destination")?,
                     status: r.try_get("status")?,
@@ -256,7 +261,7 @@ impl Store {
 }
 
 /// The `recipients` rows (`columns`) of `users`; unknown ones are absent. One query per 500 ids.
-pub async fn recipient_rows(
+async fn recipient_rows(
     conn: &mut sqlx::AnyConnection,
     users: &[Uuid],
     columns: &str,
@@ -295,20 +300,14 @@ pub struct Delivery {
     pub sent_at: Option<String>,
 }
 
-pub fn parse_id(text: &str) -> Result<Uuid, Error> {
-    text.parse()
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored id {text:?}: {e}")))
-}
-
 fn view(row: &AnyRow) -> Result<View, Error> {
     Ok(View {
-        id: parse_id(&row.try_get::<String, _>("id")?)?,
+        id: row.id("id")?,
         kind: row.try_get("type")?,
         title: row.try_get("title")?,
         body: row.try_get("body")?,
         link: row.try_get("link")?,
-        data: serde_json::from_str(&row.try_get::<String, _>("data")?)
-            .map_err(|e| Error::Internal(e.into()))?,
+        data: row.json("data")?,
         critical: row.try_get::<i64, _>("critical")? != 0,
         created_at: row.try_get("created_at")?,
         read_at: row.try_get("read_at")?,

@@ -14,10 +14,37 @@ pub struct Profile {
     pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub roles: Vec<String>,
-    /// `active`, `pending` or `banned`.
-    pub status: String,
+    pub status: Status,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Where an account stands: the users service decides it, the auth service enforces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Can log in.
+    Active,
+    /// A trainer or coach waiting for an administrator's approval.
+    Pending,
+    /// Cannot log in; sessions ended.
+    Banned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Pending => "pending",
+            Status::Banned => "banned",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [Status::Active, Status::Pending, Status::Banned]
+            .into_iter()
+            .find(|s| s.as_str() == text)
+    }
 }
 
 /// A validated partial update. `Some(None)` clears an optional field.

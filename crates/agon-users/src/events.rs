@@ -4,24 +4,20 @@ use agon_bus::{Consume, Envelope};
 use agon_db::Tx;
 use agon_messages::auth::UserRegistered;
 
-use crate::{domain, store::Store};
+use crate::{
+    State,
+    domain::{self, Status},
+};
 
-/// Creates the profile of a newly registered account.
-pub struct CreateProfile(pub Store);
-
-#[async_trait::async_trait]
-impl Consume for CreateProfile {
-    type Event = UserRegistered;
-
+/// A new account gets its profile.
+impl Consume<UserRegistered> for State {
     async fn consume(
         &self,
         tx: &mut Tx,
         event: UserRegistered,
-        _envelope: &Envelope,
+        _: &Envelope,
     ) -> anyhow::Result<()> {
-        let at = event
-            .registered_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let at = agon_db::time_text(event.registered_at);
         let profile = domain::Profile {
             user_id: event.user_id,
             display_name: domain::initial_display_name(event.display_name.as_deref(), &event.email),
@@ -32,13 +28,13 @@ impl Consume for CreateProfile {
             avatar_url: None,
             roles: event.roles,
             status: if event.pending {
-                "pending".into()
+                Status::Pending
             } else {
-                "active".into()
+                Status::Active
             },
             created_at: at.clone(),
             updated_at: at,
         };
-        self.0.insert_profile(tx, &profile).await
+        self.store.insert_profile(tx, &profile).await
     }
 }

@@ -14,7 +14,7 @@ use crate::{
     store::Filter,
 };
 
-pub(crate) mod admin;
+mod admin;
 mod social;
 
 pub fn router(state: State) -> OpenApiRouter {
@@ -108,7 +108,7 @@ async fn update_me(
         .await?
         .ok_or(Error::NotFound(auth.user_id))?;
     profile.apply(edit);
-    profile.updated_at = agon_bus::now_text();
+    profile.updated_at = agon_db::now_text();
     state.store.update_profile(&profile).await?;
     Ok(Json(profile.into()))
 }
@@ -159,7 +159,7 @@ async fn search_users(
     let filter = Filter {
         name: params.q.as_deref(),
         city: params.city.as_deref(),
-        status: Some("active"),
+        status: Some(domain::Status::Active),
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
@@ -173,7 +173,7 @@ async fn delete_me(
     auth: AuthUser,
     AxumState(state): AxumState<State>,
 ) -> Result<StatusCode, Error> {
-    admin::delete_user(&state, auth.user_id, auth.user_id).await?;
+    crate::decisions::delete_user(&state, auth.user_id, auth.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -230,7 +230,7 @@ fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {
     if errors.is_empty() {
         Ok(edit)
     } else {
-        Err(Error::Invalid(errors))
+        Err(Error::invalid_fields(errors))
     }
 }
 

@@ -5,6 +5,7 @@
 //!
 //! Entry point: [`build`].
 
+mod decisions;
 mod domain;
 mod error;
 mod events;
@@ -12,6 +13,8 @@ mod http;
 mod store;
 
 use std::sync::Arc;
+
+use agon_messages::auth::UserRegistered;
 
 pub use error::Error;
 
@@ -33,32 +36,26 @@ struct State {
 
 /// Opens and migrates the users database, subscribes to its events and returns the service.
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
-    let state = open(deps, config).await?;
-    let db = state.store.db().clone();
-    deps.bus
-        .subscribe(
-            &db,
-            "users.create_profile",
-            events::CreateProfile(state.store.clone()),
-        )
+    let (mut skeleton, state) = open(deps, config).await?;
+    skeleton
+        .consume::<UserRegistered>("users.create_profile", state.clone())
         .await?;
-    let outbox = state.outbox.clone();
-    Ok(agon_kit::Service::new(SERVICE, http::router(state))
-        .with_task(outbox.relay())
-        .with_check(agon_kit::ReadyCheck::database(&db))
-        .with_check(agon_kit::ReadyCheck::bus(&deps.bus)))
+    Ok(skeleton.finish(http::router(state)))
 }
 
 /// Opens (and migrates) the users database and assembles the state handlers and `agon admin` share.
-async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<State> {
-    let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    let outbox = deps.bus.outbox(&db).await?;
-    Ok(State {
-        store: store::Store::new(db),
-        outbox,
-        verifier: deps.verifier.clone(),
+async fn open(
+    deps: &agon_kit::Deps,
+    config: Config,
+) -> anyhow::Result<(agon_kit::Skeleton, State)> {
+    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;
+    let state = State {
+        store: store::Store::new(skeleton.db().clone()),
+        outbox: skeleton.outbox().await?,
+        verifier: skeleton.verifier(),
         config: Arc::new(config),
-    })
+    };
+    Ok((skeleton, state))
 }
 
 /// `agon admin`: account decisions straight on the users database. Their events wait in the outbox until the
@@ -77,7 +74,7 @@ pub enum Decision {
 impl AdminCli {
     pub async fn open(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<Self> {
         Ok(Self {
-            state: open(deps, config).await?,
+            state: open(deps, config).await?.1,
         })
     }
 
@@ -90,11 +87,15 @@ impl AdminCli {
             .await?
             .ok_or_else(|| anyhow::anyhow!("no profile with email {email}"))?;
         let (id, by) = (profile.user_id, uuid::Uuid::nil());
-        let view = match decision {
-            Decision::Approve => http::admin::approve(&self.state, id, by).await,
-            Decision::Ban(reason) => http::admin::ban(&self.state, id, by, reason).await,
-            Decision::Unban => http::admin::unban(&self.state, id, by).await,
+        let decided = match decision {
+            Decision::Approve => decisions::approve(&self.state, id, by).await,
+            Decision::Ban(reason) => decisions::ban(&self.state, id, by, reason).await,
+            Decision::Unban => decisions::unban(&self.state, id, by).await,
         };
-        Ok(view.map_err(|e| anyhow::anyhow!("{e}"))?.status)
+        Ok(decided
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .status
+            .as_str()
+            .to_owned())
     }
 }

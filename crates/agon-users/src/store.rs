@@ -1,9 +1,12 @@
 //! All SQL of the users service, written once for SQLite and PostgreSQL.
 
-use agon_db::{AnyRow, Db, Row, Tx};
+use agon_db::{AnyRow, Db, Row, RowExt, Tx};
 use uuid::Uuid;
 
-use crate::{domain::Profile, error::Error};
+use crate::{
+    domain::{Profile, Status},
+    error::Error,
+};
 
 #[derive(Clone)]
 pub struct Store {
@@ -28,7 +31,7 @@ impl Store {
         .bind(&p.display_name)
         .bind(&p.bio)
         .bind(p.roles.join(","))
-        .bind(&p.status)
+        .bind(p.status.as_str())
         .bind(&p.created_at)
         .execute(&mut **tx)
         .await?;
@@ -64,12 +67,9 @@ impl Store {
 }
 
 fn profile(row: &AnyRow) -> Result<Profile, Error> {
-    let id: String = row.try_get("user_id")?;
     let roles: String = row.try_get("roles")?;
     Ok(Profile {
-        user_id: id
-            .parse()
-            .map_err(|e| Error::Internal(anyhow::anyhow!("stored id {id:?}: {e}")))?,
+        user_id: row.id("user_id")?,
         email: row.try_get("email")?,
         display_name: row.try_get("display_name")?,
         bio: row.try_get("bio")?,
@@ -81,7 +81,11 @@ fn profile(row: &AnyRow) -> Result<Profile, Error> {
             .filter(|r| !r.is_empty())
             .map(str::to_owned)
             .collect(),
-        status: row.try_get("status")?,
+        status: {
+            let text: String = row.try_get("status")?;
+            Status::parse(&text)
+                .ok_or_else(|| Error::Api(anyhow::anyhow!("stored status {text:?}").into()))?
+        },
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -94,7 +98,7 @@ pub struct Filter<'a> {
     pub name: Option<&'a str>,
     /// Case-insensitive city.
     pub city: Option<&'a str>,
-    pub status: Option<&'a str>,
+    pub status: Option<Status>,
 }
 
 impl Store {
@@ -122,7 +126,7 @@ impl Store {
             .bind(after)
             .bind(like(filter.name))
             .bind(filter.city.map(str::to_lowercase).unwrap_or_default())
-            .bind(filter.status.unwrap_or_default())
+            .bind(filter.status.map_or("", Status::as_str))
             .bind(limit)
             .fetch_all(self.db.pool())
             .await?;
@@ -138,7 +142,7 @@ impl Store {
     ) -> Result<(), Error> {
         sqlx::query("update profiles set status = $2, roles = $3, ban_reason = $4, updated_at = $5 where user_id = $1")
             .bind(p.user_id.to_string())
-            .bind(&p.status)
+            .bind(p.status.as_str())
             .bind(p.roles.join(","))
             .bind(ban_reason.map(str::to_owned))
             .bind(&p.updated_at)
@@ -395,11 +399,8 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| {
-                let id: String = r.try_get("id")?;
                 Ok(Device {
-                    id: id.parse().map_err(|e| {
-                        Error::Internal(anyhow::anyhow!("stored device id {id:?}: {e}"))
-                    })?,
+                    id: r.id("id")?,
                     token: r.try_get("token")?,
                     platform: r.try_get("platform")?,
                     created_at: r.try_get("created_at")?,

@@ -365,22 +365,10 @@ async fn bus(action: BusAction, config: &Config) -> anyhow::Result<()> {
     let only = match &action {
         DlqAction::List { service, .. } | DlqAction::Replay { service, .. } => service.clone(),
     };
-    let services: Vec<&str> = platform::SERVICES
-        .iter()
-        .map(|s| s.name)
-        .filter(|name| only.as_deref().is_none_or(|o| o == *name))
-        .collect();
-    if services.is_empty() {
-        anyhow::bail!(
-            "unknown service {:?} (known: {})",
-            only.unwrap_or_default(),
-            platform::SERVICES
-                .iter()
-                .map(|s| s.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    let services: Vec<&str> = match &only {
+        Some(name) => vec![platform::service(name)?.name],
+        None => platform::SERVICES.iter().map(|s| s.name).collect(),
+    };
     let databases = databases(config);
     let mut out = std::io::stdout().lock();
     for service in services {

@@ -1,6 +1,8 @@
 //! The composition root: which services exist, which path prefixes each owns, and how to build them for each
 //! run mode. The only place that knows every service.
 
+use std::{future::Future, pin::Pin};
+
 use agon_bus::Bus;
 use agon_db::Databases;
 use agon_gateway::{Gateway, Mount, Upstream};
@@ -8,29 +10,44 @@ use agon_kit::{Deps, Service, Task, TokenVerifier, auth::KeySet, sealed::Keyring
 
 use crate::config::Config;
 
-/// A service of the platform and the canonical path prefixes the gateway routes to it.
+/// A service of the platform: its name, the canonical path prefixes the gateway routes to it, and how it is
+/// built from the process's dependencies and the configuration (its own section of it).
 pub struct ServiceDef {
     pub name: &'static str,
     pub prefixes: &'static [&'static str],
+    pub build: for<'a> fn(&'a Deps, &'a Config) -> Building<'a>,
 }
 
-/// Every service, in start order (auth first: it publishes the signing keys the others verify with).
+/// A service being built.
+pub type Building<'a> = Pin<Box<dyn Future<Output = anyhow::Result<Service>> + Send + 'a>>;
+
+/// Every service, in start order (auth first: it publishes the signing keys the others verify with). Adding a
+/// service is one row here.
 pub const SERVICES: &[ServiceDef] = &[
     ServiceDef {
         name: agon_auth::SERVICE,
         prefixes: &["/auth", "/.well-known"],
+        build: |deps, config| Box::pin(agon_auth::build(deps, config.auth.clone())),
     },
     ServiceDef {
         name: agon_users::SERVICE,
         prefixes: &["/users"],
+        build: |deps, config| Box::pin(agon_users::build(deps, config.users.clone())),
     },
     ServiceDef {
         name: agon_notifications::SERVICE,
         prefixes: &["/notifications", "/ws"],
+        build: |deps, config| {
+            Box::pin(agon_notifications::build(
+                deps,
+                config.notifications.clone(),
+            ))
+        },
     },
     ServiceDef {
         name: agon_metrics::SERVICE,
         prefixes: &["/analytics"],
+        build: |deps, _| Box::pin(agon_metrics::build(deps)),
     },
 ];
 
@@ -39,20 +56,19 @@ pub fn service_names() -> Vec<&'static str> {
     SERVICES.iter().map(|s| s.name).chain(["gateway"]).collect()
 }
 
+/// The catalog row of `name`.
+pub fn service(name: &str) -> anyhow::Result<&'static ServiceDef> {
+    SERVICES.iter().find(|s| s.name == name).ok_or_else(|| {
+        anyhow::anyhow!(
+            "unknown service {name:?} (known: {})",
+            service_names().join(", ")
+        )
+    })
+}
+
 /// Builds one service by name.
 pub async fn build_service(name: &str, deps: &Deps, config: &Config) -> anyhow::Result<Service> {
-    match name {
-        agon_auth::SERVICE => agon_auth::build(deps, config.auth.clone()).await,
-        agon_users::SERVICE => agon_users::build(deps, config.users.clone()).await,
-        agon_notifications::SERVICE => {
-            agon_notifications::build(deps, config.notifications.clone()).await
-        }
-        agon_metrics::SERVICE => agon_metrics::build(deps).await,
-        other => anyhow::bail!(
-            "unknown service {other:?} (known: {})",
-            service_names().join(", ")
-        ),
-    }
+    (service(name)?.build)(deps, config).await
 }
 
 /// The platform in one process: every service, with the gateway dispatching to them in-process.
@@ -68,7 +84,7 @@ impl Embedded {
         let mut tasks = Vec::new();
         let mut mounts = Vec::new();
         for def in SERVICES {
-            let mut service = build_service(def.name, &deps, config).await?;
+            let mut service = (def.build)(&deps, config).await?;
             tasks.append(&mut service.tasks);
             mounts.push(Mount {
                 name: def.name.to_owned(),

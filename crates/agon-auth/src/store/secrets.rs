@@ -28,7 +28,7 @@ impl Store {
     fn open_secret(&self, stored: &str, context: &str) -> Result<String, Error> {
         let opened = self.keyring.open(stored, context)?;
         String::from_utf8(opened.value)
-            .map_err(|_| Error::Internal(anyhow::anyhow!("{context}: not text once opened")))
+            .map_err(|_| Error::from(anyhow::anyhow!("{context}: not text once opened")))
     }
 
     /// Signing keys not yet retired, newest first, with when each starts signing.

@@ -1,9 +1,9 @@
 //! Single sign-on: logins in progress at an OpenID provider, and the identities linked to accounts.
 
-use agon_db::Row;
+use agon_db::{Row, RowExt};
 use uuid::Uuid;
 
-use super::{Store, parse_id};
+use super::Store;
 use crate::error::Error;
 
 /// A login in progress at an OpenID provider.
@@ -65,8 +65,7 @@ impl Store {
                 .bind(subject)
                 .fetch_optional(self.db.pool())
                 .await?;
-        row.map(|r| parse_id(&r.try_get::<String, _>("user_id")?))
-            .transpose()
+        row.map(|r| Ok(r.id("user_id")?)).transpose()
     }
 
     pub async fn link_sso_identity(

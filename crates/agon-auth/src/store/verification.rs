@@ -1,9 +1,9 @@
 //! Photo verification requests and the account's verification status.
 
-use agon_db::{Row, Tx};
+use agon_db::{Row, RowExt, Tx};
 use uuid::Uuid;
 
-use super::{Store, parse_id};
+use super::Store;
 use crate::error::Error;
 
 /// The latest verification request of an account.
@@ -26,10 +26,7 @@ impl Store {
         row.map(|r| {
             Ok(Verification {
                 status: r.try_get("verification_status")?,
-                request_id: r
-                    .try_get::<Option<String>, _>("id")?
-                    .map(|id| parse_id(&id))
-                    .transpose()?,
+                request_id: r.opt_id("id")?,
                 requested_at: r.try_get("created_at")?,
             })
         })
@@ -79,7 +76,7 @@ impl Store {
         .await?;
         row.map(|r| {
             Ok((
-                parse_id(&r.try_get::<String, _>("user_id")?)?,
+                r.id("user_id")?,
                 r.try_get("content_type")?,
                 r.try_get("photo")?,
             ))

@@ -26,10 +26,7 @@ struct Record {
     calls: Arc<AtomicU32>,
 }
 
-#[async_trait::async_trait]
-impl Consume for Record {
-    type Event = Scored;
-
+impl Consume<Scored> for Record {
     async fn consume(&self, tx: &mut Tx, event: Scored, _: &Envelope) -> anyhow::Result<()> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
         if call < self.failures {

@@ -1,10 +1,8 @@
-//! Administration of accounts: approval, bans, roles, deletion. The users service decides; every decision is
-//! an event in the same transaction, which the auth service follows (refusing logins, ending sessions) and any
-//! other service may.
+//! Administration of accounts over HTTP: listing, approval, bans, roles, deletion (the decisions themselves are
+//! in `decisions.rs`).
 
-use agon_bus::enqueue;
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
-use agon_messages::users::{RolesChanged, UserApproved, UserBanned, UserDeleted, UserUnbanned};
+use agon_messages::users::RolesChanged;
 use axum::{extract::State as AxumState, http::StatusCode};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -12,7 +10,12 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{SERVICE, State, domain::Profile, error::Error, store::Filter};
+use crate::{
+    State, decisions,
+    domain::{Profile, Status},
+    error::Error,
+    store::Filter,
+};
 
 pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
@@ -33,8 +36,7 @@ pub struct AdminView {
     pub display_name: String,
     pub city: Option<String>,
     pub roles: Vec<String>,
-    /// `active`, `pending` (awaiting approval) or `banned`.
-    pub status: String,
+    pub status: Status,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -75,11 +77,13 @@ async fn list_users(
     Query(params): Query<AdminListParams>,
 ) -> Result<Json<Page<AdminView>>, Error> {
     auth.require(Role::Admin)?;
-    if let Some(status) = params.status.as_deref()
-        && !["active", "pending", "banned"].contains(&status)
-    {
-        return Err(invalid("status", "must be active, pending or banned"));
-    }
+    let status = match params.status.as_deref() {
+        Some(text) => Some(
+            Status::parse(text)
+                .ok_or_else(|| Error::invalid("status", "must be active, pending or banned"))?,
+        ),
+        None => None,
+    };
     let page = PageParams {
         limit: params.limit,
         cursor: params.cursor,
@@ -88,7 +92,7 @@ async fn list_users(
     let filter = Filter {
         name: params.q.as_deref(),
         city: None,
-        status: params.status.as_deref(),
+        status,
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<AdminView> = rows.into_iter().map(AdminView::from).collect();
@@ -123,7 +127,8 @@ async fn approve_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
-    approve(&state, id, auth.user_id).await.map(Json)
+    let profile = decisions::approve(&state, id, auth.user_id).await?;
+    Ok(Json(profile.into()))
 }
 
 /// Bans an account: it cannot log in, and its live tokens stop working everywhere within a second.
@@ -138,7 +143,8 @@ async fn ban_user(
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
     not_self(&auth, id)?;
-    ban(&state, id, auth.user_id, body.reason).await.map(Json)
+    let profile = decisions::ban(&state, id, auth.user_id, body.reason).await?;
+    Ok(Json(profile.into()))
 }
 
 /// Lifts a ban.
@@ -150,7 +156,8 @@ async fn unban_user(
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
-    unban(&state, id, auth.user_id).await.map(Json)
+    let profile = decisions::unban(&state, id, auth.user_id).await?;
+    Ok(Json(profile.into()))
 }
 
 /// Replaces an account's roles; its sessions end, so no token keeps the old ones.
@@ -165,7 +172,7 @@ async fn set_roles(
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
     if body.roles.is_empty() {
-        return Err(invalid("roles", "must name at least one role"));
+        return Err(Error::invalid("roles", "must name at least one role"));
     }
     if id == auth.user_id && !body.roles.contains(&Role::Admin) {
         return Err(Error::Conflict(
@@ -185,7 +192,7 @@ async fn set_roles(
     roles.sort();
     roles.dedup();
     let event_roles = roles.clone();
-    change(
+    let profile = decisions::change(
         &state,
         id,
         move |p| {
@@ -200,8 +207,8 @@ async fn set_roles(
         },
         None,
     )
-    .await
-    .map(Json)
+    .await?;
+    Ok(Json(profile.into()))
 }
 
 /// Deletes an account and, through the `user_deleted` event, its data in every service.
@@ -214,134 +221,8 @@ async fn delete_user_by_admin(
 ) -> Result<StatusCode, Error> {
     auth.require(Role::Admin)?;
     not_self(&auth, id)?;
-    delete_user(&state, id, auth.user_id).await?;
+    decisions::delete_user(&state, id, auth.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Approves a pending account. `by` is the deciding admin (nil for the command line).
-pub(crate) async fn approve(state: &State, id: Uuid, by: Uuid) -> Result<AdminView, Error> {
-    change(
-        state,
-        id,
-        |p| {
-            if p.status != "pending" {
-                return Err(Error::Conflict(
-                    "not_pending",
-                    "only a pending account can be approved",
-                ));
-            }
-            p.status = "active".into();
-            Ok(())
-        },
-        |p| UserApproved {
-            user_id: p.user_id,
-            by,
-            at: Utc::now(),
-        },
-        None,
-    )
-    .await
-}
-
-/// Bans an account.
-pub(crate) async fn ban(
-    state: &State,
-    id: Uuid,
-    by: Uuid,
-    reason: Option<String>,
-) -> Result<AdminView, Error> {
-    let reason = reason
-        .map(|r| r.trim().chars().take(500).collect::<String>())
-        .filter(|r| !r.is_empty());
-    let event_reason = reason.clone();
-    change(
-        state,
-        id,
-        |p| {
-            if p.status == "banned" {
-                return Err(Error::Conflict(
-                    "already_banned",
-                    "the account is already banned",
-                ));
-            }
-            p.status = "banned".into();
-            Ok(())
-        },
-        move |p| UserBanned {
-            user_id: p.user_id,
-            by,
-            reason: event_reason.clone(),
-            at: Utc::now(),
-        },
-        reason.as_deref(),
-    )
-    .await
-}
-
-/// Lifts a ban.
-pub(crate) async fn unban(state: &State, id: Uuid, by: Uuid) -> Result<AdminView, Error> {
-    change(
-        state,
-        id,
-        |p| {
-            if p.status != "banned" {
-                return Err(Error::Conflict("not_banned", "the account is not banned"));
-            }
-            p.status = "active".into();
-            Ok(())
-        },
-        |p| UserUnbanned {
-            user_id: p.user_id,
-            by,
-            at: Utc::now(),
-        },
-        None,
-    )
-    .await
-}
-
-/// Deletes the profile and announces the deletion, in one transaction.
-pub(super) async fn delete_user(state: &State, id: Uuid, by: Uuid) -> Result<(), Error> {
-    let mut tx = state.store.db().begin().await?;
-    if !state.store.delete_profile(&mut tx, id).await? {
-        return Err(Error::NotFound(id));
-    }
-    state.store.delete_relations(&mut tx, id).await?;
-    enqueue(
-        &mut tx,
-        SERVICE,
-        &UserDeleted {
-            user_id: id,
-            by,
-            at: Utc::now(),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    state.outbox.wake();
-    Ok(())
-}
-
-/// Loads a profile, applies `edit`, saves it and enqueues the event `announce` makes, in one transaction.
-async fn change<E: agon_messages::Event>(
-    state: &State,
-    id: Uuid,
-    edit: impl FnOnce(&mut Profile) -> Result<(), Error>,
-    announce: impl FnOnce(&Profile) -> E,
-    ban_reason: Option<&str>,
-) -> Result<AdminView, Error> {
-    let mut profile = state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
-    edit(&mut profile)?;
-    profile.updated_at = agon_bus::now_text();
-    let mut tx = state.store.db().begin().await?;
-    state
-        .store
-        .save_state(&mut tx, &profile, ban_reason)
-        .await?;
-    enqueue(&mut tx, SERVICE, &announce(&profile)).await?;
-    tx.commit().await?;
-    state.outbox.wake();
-    Ok(profile.into())
 }
 
 fn not_self(auth: &AuthUser, id: Uuid) -> Result<(), Error> {
@@ -352,13 +233,6 @@ fn not_self(auth: &AuthUser, id: Uuid) -> Result<(), Error> {
         ));
     }
     Ok(())
-}
-
-fn invalid(field: &str, message: &str) -> Error {
-    Error::Invalid(vec![agon_kit::FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
 }
 
 impl From<Profile> for AdminView {

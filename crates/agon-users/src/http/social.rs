@@ -1,6 +1,6 @@
 //! Members among members: follows, nearby search, preferences, push devices.
 
-use agon_kit::{AuthUser, FieldError, Json, Page, PageParams, Path, Query, text::Lines};
+use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, text::Lines};
 use axum::{extract::State as AxumState, http::StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -102,7 +102,7 @@ async fn follow(
     let mut tx = state.store.db().begin().await?;
     if state
         .store
-        .follow(&mut tx, auth.user_id, id, &agon_bus::now_text())
+        .follow(&mut tx, auth.user_id, id, &agon_db::now_text())
         .await?
     {
         let event = agon_messages::users::UserFollowed {
@@ -179,22 +179,27 @@ async fn nearby(
     Query(params): Query<NearbyParams>,
 ) -> Result<Json<Page<NearbyMember>>, Error> {
     if !(params.radius_km > 0.0 && params.radius_km <= MAX_RADIUS_KM) {
-        return Err(invalid(
+        return Err(Error::invalid(
             "radius_km",
             &format!("must be more than 0 and at most {MAX_RADIUS_KM}"),
         ));
     }
     let center = match (params.latitude, params.longitude) {
         (Some(lat), Some(lon)) => {
-            domain::coordinates(lat, lon).map_err(|e| Error::Invalid(vec![e]))?
+            domain::coordinates(lat, lon).map_err(|e| Error::invalid_fields(vec![e]))?
         }
         (None, None) => state.store.location(auth.user_id).await?.ok_or_else(|| {
-            invalid(
+            Error::invalid(
                 "latitude",
                 "give a point, or set your location first (PUT /users/me/location)",
             )
         })?,
-        _ => return Err(invalid("longitude", "latitude and longitude go together")),
+        _ => {
+            return Err(Error::invalid(
+                "longitude",
+                "latitude and longitude go together",
+            ));
+        }
     };
     let page = PageParams {
         limit: params.limit,
@@ -238,10 +243,10 @@ async fn set_location(
     let at = body
         .map(|l| domain::coordinates(l.latitude, l.longitude))
         .transpose()
-        .map_err(|e| Error::Invalid(vec![e]))?;
+        .map_err(|e| Error::invalid_fields(vec![e]))?;
     state
         .store
-        .set_location(auth.user_id, at, &agon_bus::now_text())
+        .set_location(auth.user_id, at, &agon_db::now_text())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -273,7 +278,10 @@ async fn put_preferences(
 ) -> Result<Json<serde_json::Value>, Error> {
     let json = serde_json::to_string(&body).map_err(anyhow::Error::from)?;
     if json.len() > MAX_PREFERENCES_BYTES || body.len() > 100 {
-        return Err(invalid("", "preferences hold at most 8 KiB and 100 keys"));
+        return Err(Error::invalid(
+            "",
+            "preferences hold at most 8 KiB and 100 keys",
+        ));
     }
     preference_keys("", &body)?;
     state
@@ -283,7 +291,7 @@ async fn put_preferences(
         .ok_or(Error::NotFound(auth.user_id))?;
     state
         .store
-        .set_preferences(auth.user_id, &json, &agon_bus::now_text())
+        .set_preferences(auth.user_id, &json, &agon_db::now_text())
         .await?;
     Ok(Json(serde_json::Value::Object(body)))
 }
@@ -328,14 +336,15 @@ async fn register_device(
 ) -> Result<StatusCode, Error> {
     let token = body.token.trim();
     if token.is_empty() || token.len() > 4096 {
-        return Err(invalid("token", "must be 1 to 4096 characters"));
+        return Err(Error::invalid("token", "must be 1 to 4096 characters"));
     }
-    agon_kit::text::check("token", token, Lines::Single).map_err(|e| Error::Invalid(vec![e]))?;
+    agon_kit::text::check("token", token, Lines::Single)
+        .map_err(|e| Error::invalid_fields(vec![e]))?;
     if !["ios", "android", "web"].contains(&body.platform.as_str()) {
-        return Err(invalid("platform", "must be ios, android or web"));
+        return Err(Error::invalid("platform", "must be ios, android or web"));
     }
     let mut tx = state.store.db().begin().await?;
-    let now = agon_bus::now_text();
+    let now = agon_db::now_text();
     if !state
         .store
         .put_device(&mut tx, auth.user_id, token, &body.platform, &now)
@@ -409,7 +418,8 @@ fn preference_keys(
     object: &serde_json::Map<String, serde_json::Value>,
 ) -> Result<(), Error> {
     for (key, value) in object {
-        agon_kit::text::check(path, key, Lines::Single).map_err(|e| Error::Invalid(vec![e]))?;
+        agon_kit::text::check(path, key, Lines::Single)
+            .map_err(|e| Error::invalid_fields(vec![e]))?;
         if let serde_json::Value::Object(inner) = value {
             let field = if path.is_empty() {
                 key.clone()
@@ -420,11 +430,4 @@ fn preference_keys(
         }
     }
     Ok(())
-}
-
-fn invalid(field: &str, message: &str) -> Error {
-    Error::Invalid(vec![FieldError {
-        field: field.into(),
-        message: message.into(),
-    }])
 }

@@ -1,0 +1,269 @@
+//! Handling one client request: the gateway's own paths, route lookup, rate limit, edge authentication,
+//! forwarding with request id, trace context and the client's address, CORS, and the answers the gateway gives
+//! itself when it refuses (problem+json).
+
+use std::{borrow::Cow, net::SocketAddr};
+
+use agon_kit::{
+    auth::{AuthError, bearer_token},
+    error::{KitError, problem},
+    observe::{TRACEPARENT, X_REQUEST_ID},
+    telemetry::{REQUEST_ID, TraceContext, acceptable_request_id, new_request_id},
+};
+use axum::body::Body;
+use http::{HeaderValue, Method, Request, Response, StatusCode, header, uri::PathAndQuery};
+use hyper::body::Incoming;
+use tower::ServiceExt;
+
+use crate::{
+    Gateway, is_gateway_path,
+    route::{AuthPolicy, Lookup},
+    upstream::{self, ForwardError},
+};
+
+impl Gateway {
+    /// Handles one request from a client.
+    pub async fn handle(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
+        if is_gateway_path(req.uri().path()) {
+            let call = self.inner.local.clone().oneshot(req.map(Body::new));
+            // Served on the runtime that owns the gateway's database pool, whichever thread took the request.
+            return match self.inner.home.spawn(call).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_) => kit_response(KitError::Internal("the gateway's own API stopped".into())),
+            };
+        }
+        let request_id = match req.headers().get(&X_REQUEST_ID) {
+            Some(id) if acceptable_request_id(id) => id.clone(),
+            _ => new_request_id(),
+        };
+        let origin = req.headers().get(header::ORIGIN).cloned();
+        let mut response = match self.route(req, peer, &request_id).await {
+            Ok(response) => response,
+            // Only answers the gateway writes itself need the request id in scope (it goes into the body).
+            Err(rejection) => {
+                let id = request_id.to_str().unwrap_or_default().to_owned();
+                REQUEST_ID.sync_scope(id, || rejection.into_response())
+            }
+        };
+        response
+            .headers_mut()
+            .insert(X_REQUEST_ID.clone(), request_id);
+        if let Some(origin) = origin {
+            self.cors_headers(&origin, response.headers_mut());
+        }
+        response
+    }
+
+    async fn route(
+        &self,
+        mut req: Request<Incoming>,
+        peer: &Peer,
+        request_id: &HeaderValue,
+    ) -> Result<Response<Body>, Rejection> {
+        if req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+            && let Some(preflight) = self.preflight(&req)
+        {
+            return Ok(preflight);
+        }
+        let table = self.inner.tables.current.load();
+        let (route, path_and_query) = match table.lookup(req.method(), req.uri().path()) {
+            Lookup::Found(route, Cow::Borrowed(_)) => {
+                // Unchanged path: pass the request's own path and query on (a reference count, no copy).
+                let pq = req
+                    .uri()
+                    .path_and_query()
+                    .cloned()
+                    .unwrap_or_else(|| PathAndQuery::from_static("/"));
+                (route.clone(), pq)
+            }
+            Lookup::Found(route, Cow::Owned(path)) => {
+                let joined = match req.uri().query() {
+                    Some(q) if path.contains('?') => format!("{path}&{q}"),
+                    Some(q) => format!("{path}?{q}"),
+                    None => path,
+                };
+                let pq = joined
+                    .parse()
+                    .map_err(|_| Rejection::Kit(KitError::InvalidPath(joined.clone())))?;
+                (route.clone(), pq)
+            }
+            Lookup::MethodNotAllowed => return Err(Rejection::Kit(KitError::MethodNotAllowed)),
+            Lookup::NotFound => {
+                return Err(Rejection::Kit(KitError::NotFound(
+                    req.uri().path().to_owned(),
+                )));
+            }
+        };
+        drop(table);
+        // Behind a trusted proxy, the client is further left in X-Forwarded-For than the connecting address.
+        let client = self
+            .inner
+            .trusted_proxies
+            .client(peer.addr.ip(), req.headers());
+        let limited = if client == peer.addr.ip().to_canonical() {
+            self.inner
+                .limiter
+                .check(peer.forwarded_for.to_str().unwrap_or("unknown"))
+                .await
+        } else {
+            self.inner.limiter.check(&client.to_string()).await
+        };
+        if let Err(retry_after) = limited {
+            return Err(Rejection::RateLimited(retry_after));
+        }
+        if route.auth != AuthPolicy::Public {
+            self.authorize(&req, route.auth)
+                .await
+                .map_err(Rejection::Auth)?;
+        }
+        let trace =
+            TraceContext::continue_from(req.headers().get(&TRACEPARENT).map(HeaderValue::as_bytes));
+        let headers = req.headers_mut();
+        headers.insert(X_REQUEST_ID.clone(), request_id.clone());
+        headers.insert(TRACEPARENT.clone(), trace.header_value());
+        upstream::append_forwarded_for(headers, &peer.forwarded_for);
+        // An in-process service reads the client from here; extensions never cross a socket.
+        req.extensions_mut()
+            .insert(agon_kit::ClientAddr(Some(client)));
+        route
+            .upstream
+            .forward(req, path_and_query, &self.client, route.timeout)
+            .await
+            .map_err(|e| Rejection::Upstream(route.upstream_name.clone(), e))
+    }
+
+    async fn authorize(
+        &self,
+        req: &Request<Incoming>,
+        policy: AuthPolicy,
+    ) -> Result<(), AuthError> {
+        let header = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .ok_or(AuthError::Missing)?;
+        let token = bearer_token(header).ok_or(AuthError::Malformed)?;
+        let claims = self.inner.verifier.verify(token).await?;
+        match policy.required_role() {
+            Some(role) if !claims.roles.contains(&role) => Err(AuthError::MissingRole(role)),
+            _ => Ok(()),
+        }
+    }
+
+    fn origin_allowed(&self, origin: &HeaderValue) -> bool {
+        let allowed = &self.inner.cors.allowed_origins;
+        !allowed.is_empty()
+            && origin
+                .to_str()
+                .is_ok_and(|o| allowed.iter().any(|a| a == "*" || a == o))
+    }
+
+    fn preflight(&self, req: &Request<Incoming>) -> Option<Response<Body>> {
+        let origin = req.headers().get(header::ORIGIN)?;
+        if !self.origin_allowed(origin) {
+            return None;
+        }
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        let h = response.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        );
+        if let Some(requested) = req.headers().get(header::ACCESS_CONTROL_REQUEST_HEADERS) {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, requested.clone());
+        }
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from(self.inner.cors.max_age_secs),
+        );
+        Some(response)
+    }
+
+    fn cors_headers(&self, origin: &HeaderValue, headers: &mut http::HeaderMap) {
+        if self.origin_allowed(origin) {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("x-request-id"),
+            );
+            headers.append(header::VARY, HeaderValue::from_static("origin"));
+        }
+    }
+}
+
+fn kit_response(e: KitError) -> Response<Body> {
+    axum::response::IntoResponse::into_response(e)
+}
+
+/// The client's address as it goes into `X-Forwarded-For`, formatted once per connection.
+pub struct Peer {
+    pub addr: SocketAddr,
+    forwarded_for: HeaderValue,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Self {
+        let forwarded_for = HeaderValue::from_str(&addr.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Self {
+            addr,
+            forwarded_for,
+        }
+    }
+}
+
+/// An answer the gateway gives itself instead of the upstream's.
+enum Rejection {
+    RateLimited(u64),
+    Kit(KitError),
+    Auth(AuthError),
+    Upstream(String, ForwardError),
+}
+
+impl Rejection {
+    fn into_response(self) -> Response<Body> {
+        use axum::response::IntoResponse;
+        match self {
+            Rejection::RateLimited(retry_after) => {
+                metrics::counter!("agon_gateway_rate_limited_total").increment(1);
+                let mut response = problem(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many requests from this address; retry in {retry_after} s"),
+                    vec![],
+                );
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+                response
+            }
+            Rejection::Kit(e) => e.into_response(),
+            Rejection::Auth(e) => e.into_response(),
+            Rejection::Upstream(name, ForwardError::Timeout) => {
+                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "timeout")
+                    .increment(1);
+                problem(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!("{name} did not answer in time"),
+                    vec![],
+                )
+            }
+            Rejection::Upstream(name, ForwardError::Unreachable(why)) => {
+                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "unreachable")
+                    .increment(1);
+                tracing::warn!(upstream = %name, error = %why, "upstream unreachable");
+                problem(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    format!("{name} is unavailable"),
+                    vec![],
+                )
+            }
+        }
+    }
+}
