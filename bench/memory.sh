@@ -27,5 +27,7 @@ for _ in $(seq "$logins"); do
   curl -sf "localhost:$port/auth/token" -H 'content-type: application/json' \
     -d '{"grant_type":"password","email":"bench@agon.test","password":"a long passphrase"}' >/dev/null
 done
-sleep 3
-echo "after $logins logins (idle 3 s): $(rss); $(held)"
+for idle in 3 15 45; do
+  sleep $((idle - ${waited:-0})); waited=$idle
+  echo "after $logins logins (idle $idle s): $(rss); $(held)"
+done

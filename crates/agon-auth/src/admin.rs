@@ -3,7 +3,7 @@
 
 use agon_db::time_text;
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::{
     AccountStatus, State, domain,
     error::Error,
-    http::{Registered, SessionView},
+    http::{Registered, SessionView, open_account},
 };
 
 pub fn router() -> OpenApiRouter<State> {
@@ -37,10 +37,7 @@ pub struct RotatedKey {
 /// verifying until its tokens have expired.
 #[utoipa::path(post, path = "/auth/admin/keys/rotate", tag = "auth-admin", security(("bearer" = [])),
     responses((status = 200, body = RotatedKey), (status = 403)))]
-async fn rotate_keys(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<RotatedKey>, Error> {
+async fn rotate_keys(auth: AuthUser, state: State) -> Result<Json<RotatedKey>, Error> {
     auth.require(Role::Admin)?;
     let delay = chrono::Duration::seconds(state.config.key_publish_delay_secs);
     let kid = state.keys.rotate(delay).await?;
@@ -73,50 +70,29 @@ pub struct SetPassword {
     responses((status = 201, body = Registered), (status = 403), (status = 409), (status = 422)))]
 async fn create_user(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<CreateUser>,
 ) -> Result<(StatusCode, Json<Registered>), Error> {
     auth.require(Role::Admin)?;
     let mut problems = Vec::new();
-    let email = domain::Email::parse(&body.email)
-        .map_err(|e| problems.push(e))
-        .ok();
-    if let Err(e) = domain::check_password(&body.password) {
-        problems.push(e);
-    }
-    let display_name = domain::display_name(body.display_name)
-        .map_err(|e| problems.push(e))
-        .ok()
-        .flatten();
+    let signup = domain::signup(
+        &body.email,
+        &body.password,
+        body.display_name,
+        &mut problems,
+    );
     if body.roles.is_empty() {
         problems.push(agon_kit::FieldError {
             field: "roles".into(),
             message: "must name at least one role".into(),
         });
     }
-    let Some(email) = email.filter(|_| problems.is_empty()) else {
+    let Some(signup) = signup.filter(|_| problems.is_empty()) else {
         return Err(Error::invalid_fields(problems));
     };
-    let hash = state.hasher.hash(body.password).await?;
-    let user_id = crate::create_account(
-        &state,
-        &email,
-        &hash,
-        &body.roles,
-        AccountStatus::Active,
-        display_name,
-        "admin",
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Registered {
-            user_id,
-            email: email.as_str().to_owned(),
-            roles: body.roles,
-            pending: false,
-        }),
-    ))
+    let active = AccountStatus::Active;
+    let registered = open_account(&state, signup, body.password, body.roles, active, "admin");
+    Ok((StatusCode::CREATED, Json(registered.await?)))
 }
 
 /// Sets an account's password; all its sessions end.
@@ -124,7 +100,7 @@ async fn create_user(
     params(("id" = Uuid, Path)), request_body = SetPassword, responses((status = 204), (status = 404), (status = 422)))]
 async fn set_password(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
     Json(body): Json<SetPassword>,
 ) -> Result<StatusCode, Error> {
@@ -150,7 +126,7 @@ async fn set_password(
     params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Page<SessionView>), (status = 403)))]
 async fn user_sessions(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<SessionView>>, Error> {
@@ -165,7 +141,7 @@ async fn user_sessions(
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
 async fn end_session(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     auth.require(Role::Admin)?;

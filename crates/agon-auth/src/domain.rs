@@ -1,7 +1,13 @@
 //! Pure rules of the auth service: what a valid email and password are, how passwords are hashed, how tokens
 //! are made. No I/O except the bounded hashing pool.
 
-use std::sync::Arc;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use agon_kit::{FieldError, Role, auth::AccessClaims, text::Lines};
 use anyhow::Context;
@@ -64,6 +70,33 @@ pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
 
 /// A display name given at account creation, trimmed; `None` if absent or blank (the profile then starts from the
 /// email's local part). Held to the same rules as a profile edit: a length and `agon_kit::text`.
+/// A new account's checked email and display name (its password checked too).
+pub struct Signup {
+    pub email: Email,
+    pub display_name: Option<String>,
+}
+
+/// Checks what a new account is opened with, collecting every problem into `problems`.
+pub fn signup(
+    email: &str,
+    password: &str,
+    display_name: Option<String>,
+    problems: &mut Vec<FieldError>,
+) -> Option<Signup> {
+    let email = Email::parse(email).map_err(|e| problems.push(e)).ok();
+    if let Err(e) = check_password(password) {
+        problems.push(e);
+    }
+    let display_name = self::display_name(display_name)
+        .map_err(|e| problems.push(e))
+        .ok()
+        .flatten();
+    Some(Signup {
+        email: email?,
+        display_name,
+    })
+}
+
 pub fn display_name(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let Some(name) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
         return Ok(None);
@@ -143,7 +176,15 @@ impl AccountStatus {
     }
 }
 
-/// Argon2id hashing on the blocking pool, at most `permits` at once.
+impl TryFrom<String> for AccountStatus {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::parse(&text).ok_or_else(|| format!("unknown account status {text:?}"))
+    }
+}
+
+/// Argon2id hashing on the blocking pool, at most `permits` at once, its memory given back after a burst.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
@@ -151,10 +192,15 @@ pub struct Hasher {
     /// A hash of a random password, verified when the account does not exist so that the answer takes as long
     /// either way (no account enumeration by timing).
     decoy: Arc<String>,
+    /// Hashes finished so far; a release waits for this to stay still (see [`Hasher::release_later`]).
+    finished: Arc<AtomicU64>,
 }
 
+/// How long after the last hash of a burst its memory is given back.
+const RELEASE_AFTER: Duration = Duration::from_millis(1500);
+
 impl Hasher {
-    pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
+    pub async fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
         let params = Params::new(memory_kib, iterations, 1, None)
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
         let concurrency = if concurrency == 0 {
@@ -164,18 +210,40 @@ impl Hasher {
         } else {
             concurrency
         };
-        let decoy = hash_with(&params, &random_token())?;
-        Ok(Self {
+        let decoy_params = params.clone();
+        let decoy = tokio::task::spawn_blocking(move || hash_with(&decoy_params, &random_token()))
+            .await??;
+        let hasher = Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency)),
             decoy: Arc::new(decoy),
-        })
+            finished: Arc::default(),
+        };
+        hasher.release_later();
+        Ok(hasher)
     }
 
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let _permit = self.permits.acquire().await?;
         let params = self.params.clone();
-        tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?
+        let hashed = tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?;
+        self.release_later();
+        hashed
+    }
+
+    /// Gives a burst's hashing memory (the parameters' 19 MiB or more per hash) back to the system once no hash
+    /// has finished for [`RELEASE_AFTER`]. The allocator frees it lazily, at its next operation of its own — a
+    /// thread ending, a large allocation — which an idle server may never make; a thread that starts and ends
+    /// at once is such an operation.
+    fn release_later(&self) {
+        let stamp = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
+        let finished = self.finished.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(RELEASE_AFTER).await;
+            if finished.load(Ordering::Relaxed) == stamp {
+                let _ = tokio::task::spawn_blocking(|| std::thread::spawn(|| {}).join()).await;
+            }
+        });
     }
 
     /// Verifies `password` against `hash`, or against the decoy when there is no account.
@@ -193,6 +261,7 @@ impl Hasher {
             )
         })
         .await??;
+        self.release_later();
         Ok(ok && exists)
     }
 }
@@ -361,7 +430,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_decoy_never_matches() {
-        let hasher = Hasher::new(19 * 1024, 2, 1).unwrap();
+        let hasher = Hasher::new(19 * 1024, 2, 1).await.unwrap();
         let hash = hasher.hash("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(

@@ -3,6 +3,9 @@ use axum::http::StatusCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Bad input, authentication, cursors and faults, as every service has them.
+    #[error(transparent)]
+    Api(ApiError),
     #[error("an account with this email already exists")]
     EmailTaken,
     #[error("the credentials or the refresh token are invalid")]
@@ -39,11 +42,7 @@ pub enum Error {
     UserNotFound(uuid::Uuid),
     #[error("session {0} not found")]
     SessionNotFound(uuid::Uuid),
-    #[error(transparent)]
-    Api(ApiError),
 }
-
-agon_kit::service_error!(Error);
 
 impl ErrorCode for Error {
     fn code(&self) -> &'static str {
@@ -116,3 +115,5 @@ impl ErrorCode for Error {
         }
     }
 }
+
+agon_kit::service_error!(Error);

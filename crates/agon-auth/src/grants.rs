@@ -3,7 +3,7 @@
 
 use agon_db::{Tx, time_text};
 use agon_kit::{Json, auth::AccessClaims};
-use axum::{extract::State as AxumState, http::HeaderMap};
+use axum::http::HeaderMap;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -58,7 +58,7 @@ pub struct TokenResponse {
 #[utoipa::path(post, path = "/auth/token", tag = "auth", request_body = TokenRequest,
     responses((status = 200, body = TokenResponse), (status = 400, description = "invalid_grant")))]
 pub(crate) async fn token(
-    AxumState(state): AxumState<State>,
+    state: State,
     client: agon_kit::ClientAddr,
     headers: HeaderMap,
     Json(body): Json<TokenRequest>,

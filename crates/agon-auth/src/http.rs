@@ -1,25 +1,18 @@
 //! HTTP handlers and DTOs of the auth service.
 
-use agon_db::time_text;
 use std::sync::Arc;
 
+use agon_db::time_text;
 use agon_kit::{AuthUser, Page, PageParams, Path, Query};
 use agon_kit::{Json, Role};
-use axum::{
-    extract::State as AxumState,
-    http::{HeaderMap, StatusCode},
-};
+use axum::http::{HeaderMap, StatusCode};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use crate::{
-    State,
-    domain::{self, Email},
-    error::Error,
-};
+use crate::{AccountStatus, State, domain, error::Error};
 
 pub fn router(state: State) -> OpenApiRouter {
     OpenApiRouter::new()
@@ -105,55 +98,70 @@ pub struct Introspection {
     responses((status = 201, body = Registered), (status = 409, description = "email taken"),
               (status = 422, description = "invalid email or password")))]
 async fn register(
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Register>,
 ) -> Result<(StatusCode, Json<Registered>), Error> {
     let mut problems = Vec::new();
-    let email = Email::parse(&body.email).map_err(|e| problems.push(e)).ok();
-    if let Err(e) = domain::check_password(&body.password) {
-        problems.push(e);
-    }
-    let display_name = domain::display_name(body.display_name)
-        .map_err(|e| problems.push(e))
-        .ok()
-        .flatten();
-    let Some(email) = email.filter(|_| problems.is_empty()) else {
+    let signup = domain::signup(
+        &body.email,
+        &body.password,
+        body.display_name,
+        &mut problems,
+    );
+    let Some(signup) = signup.filter(|_| problems.is_empty()) else {
         return Err(Error::invalid_fields(problems));
     };
     let (role, status) = match body.role.unwrap_or(RequestedRole::Athlete) {
-        RequestedRole::Athlete => (Role::Athlete, crate::AccountStatus::Active),
+        RequestedRole::Athlete => (Role::Athlete, AccountStatus::Active),
         // Trainers and coaches act on other members' data: an admin vouches for them first.
-        RequestedRole::Trainer => (Role::Trainer, crate::AccountStatus::Pending),
-        RequestedRole::Coach => (Role::Coach, crate::AccountStatus::Pending),
+        RequestedRole::Trainer => (Role::Trainer, AccountStatus::Pending),
+        RequestedRole::Coach => (Role::Coach, AccountStatus::Pending),
     };
-    let hash = state.hasher.hash(body.password).await?;
-    let roles = vec![role];
-    let user_id = crate::create_account(
+    let registered = open_account(
         &state,
+        signup,
+        body.password,
+        vec![role],
+        status,
+        "password",
+    );
+    Ok((StatusCode::CREATED, Json(registered.await?)))
+}
+
+/// Hashes the password and creates the account: the one path of sign-up and of accounts staff create.
+pub(crate) async fn open_account(
+    state: &State,
+    signup: domain::Signup,
+    password: String,
+    roles: Vec<Role>,
+    status: AccountStatus,
+    method: &str,
+) -> Result<Registered, Error> {
+    let hash = state.hasher.hash(password).await?;
+    let email = signup.email;
+    let user_id = crate::create_account(
+        state,
         &email,
         &hash,
         &roles,
         status,
-        display_name,
-        "password",
+        signup.display_name,
+        method,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Registered {
-            user_id,
-            email: email.as_str().to_owned(),
-            roles,
-            pending: status == crate::AccountStatus::Pending,
-        }),
-    ))
+    Ok(Registered {
+        user_id,
+        email: email.as_str().to_owned(),
+        roles,
+        pending: status == AccountStatus::Pending,
+    })
 }
 
 /// Tells whether an access token is valid now, including whether its session is still open.
 #[utoipa::path(post, path = "/auth/introspect", tag = "auth", request_body = Introspect,
     responses((status = 200, body = Introspection)))]
 async fn introspect(
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Introspect>,
 ) -> Result<Json<Introspection>, Error> {
     let inactive = Introspection {
@@ -189,7 +197,7 @@ async fn introspect(
 /// The public keys that verify access tokens.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, description = "JSON Web Key Set (RFC 7517)")))]
-async fn jwks(AxumState(state): AxumState<State>) -> Json<Arc<jsonwebtoken::jwk::JwkSet>> {
+async fn jwks(state: State) -> Json<Arc<jsonwebtoken::jwk::JwkSet>> {
     Json(state.keys.jwks())
 }
 
@@ -239,7 +247,7 @@ pub struct FeedParams {
     responses((status = 204), (status = 401)))]
 async fn logout(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<LogoutParams>,
 ) -> Result<StatusCode, Error> {
     let only = if params.all {
@@ -256,7 +264,7 @@ async fn logout(
     responses((status = 200, body = Page<SessionView>), (status = 401)))]
 async fn list_sessions(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<SessionView>>, Error> {
     sessions_page(&state, auth.user_id, Some(auth.session_id), &page)
@@ -301,7 +309,7 @@ pub(crate) async fn sessions_page(
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
 async fn delete_session(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     match state
@@ -322,7 +330,7 @@ async fn delete_session(
     responses((status = 204), (status = 400, description = "wrong_password"), (status = 422)))]
 async fn change_password(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, Error> {
     domain::check_password(&body.new_password)
@@ -347,7 +355,7 @@ async fn change_password(
 #[utoipa::path(get, path = "/auth/revocations", tag = "auth", params(FeedParams),
     responses((status = 200, body = Vec<agon_kit::auth::Revoked>)))]
 async fn revocations(
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<FeedParams>,
 ) -> Result<Json<Vec<agon_kit::auth::Revoked>>, Error> {
     Ok(Json(

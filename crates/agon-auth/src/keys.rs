@@ -4,9 +4,9 @@
 //! ever meets a token signed by a key it has not seen. A replaced key keeps verifying until every token it
 //! signed has expired, and is then retired.
 
-use agon_db::time_text;
 use std::{sync::Arc, time::Duration};
 
+use agon_db::time_text;
 use agon_kit::auth::KeySet;
 use arc_swap::ArcSwap;
 use chrono::Utc;

@@ -45,6 +45,8 @@ struct State {
     config: Arc<Config>,
 }
 
+agon_kit::handler_state!(State);
+
 /// Opens and migrates the auth database, loads (or creates) the signing key and returns the service.
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
     let (mut skeleton, state) = open(deps, config).await?;
@@ -130,7 +132,8 @@ async fn open(
         config.argon2_memory_kib,
         config.argon2_iterations,
         config.max_concurrent_hashes,
-    )?;
+    )
+    .await?;
     let state = State {
         store,
         outbox: skeleton.outbox().await?,

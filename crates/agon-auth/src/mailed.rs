@@ -6,7 +6,7 @@
 
 use agon_db::time_text;
 use agon_kit::{Email, Json, Mail};
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -60,7 +60,7 @@ pub struct Confirm {
 #[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = Forgot,
     responses((status = 202, body = Accepted)))]
 async fn forgot_password(
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Forgot>,
 ) -> Result<(StatusCode, Json<Accepted>), Error> {
     let accepted = (
@@ -121,10 +121,7 @@ async fn forgot_password(
 /// Sets a new password with a mailed token; every session of the account ends.
 #[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = Reset,
     responses((status = 204), (status = 400, description = "invalid_reset_token"), (status = 422)))]
-async fn reset_password(
-    AxumState(state): AxumState<State>,
-    Json(body): Json<Reset>,
-) -> Result<StatusCode, Error> {
+async fn reset_password(state: State, Json(body): Json<Reset>) -> Result<StatusCode, Error> {
     domain::check_password(&body.new_password)
         .map_err(|e| Error::invalid("new_password", &e.message))?;
     let hash = state.hasher.hash(body.new_password).await?;
@@ -158,10 +155,7 @@ async fn reset_password(
 /// Confirms the account's email address with the token mailed at registration.
 #[utoipa::path(post, path = "/auth/email/confirm", tag = "auth", request_body = Confirm,
     responses((status = 204), (status = 400, description = "invalid_confirmation_token")))]
-async fn confirm_email(
-    AxumState(state): AxumState<State>,
-    Json(body): Json<Confirm>,
-) -> Result<StatusCode, Error> {
+async fn confirm_email(state: State, Json(body): Json<Confirm>) -> Result<StatusCode, Error> {
     let now = time_text(Utc::now());
     let mut tx = state.store.db().begin().await?;
     let user_id = state

@@ -6,7 +6,7 @@
 
 use agon_db::time_text;
 use agon_kit::{AuthUser, Json};
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use chrono::Utc;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -44,7 +44,7 @@ pub struct Enrollment {
 #[utoipa::path(post, path = "/auth/mfa/enrollment", tag = "auth", request_body = Enrollment,
     responses((status = 200, body = TotpEnrolment), (status = 400, description = "invalid_grant")))]
 async fn enroll_with_challenge(
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Enrollment>,
 ) -> Result<Json<TotpEnrolment>, Error> {
     let now = time_text(Utc::now());
@@ -152,10 +152,7 @@ pub struct RecoveryCodes {
 
 /// Whether TOTP is on, and how many recovery codes remain.
 #[utoipa::path(get, path = "/auth/mfa", tag = "auth", security(("bearer" = [])), responses((status = 200, body = MfaStatus)))]
-async fn mfa_status(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<MfaStatus>, Error> {
+async fn mfa_status(auth: AuthUser, state: State) -> Result<Json<MfaStatus>, Error> {
     let totp = state
         .store
         .totp(auth.user_id)
@@ -171,10 +168,7 @@ async fn mfa_status(
 /// Starts TOTP enrolment; it takes effect when a first code is confirmed.
 #[utoipa::path(post, path = "/auth/mfa/totp", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = TotpEnrolment), (status = 409, description = "mfa_already_enabled")))]
-async fn enroll_totp(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<TotpEnrolment>, Error> {
+async fn enroll_totp(auth: AuthUser, state: State) -> Result<Json<TotpEnrolment>, Error> {
     start_enrolment(&state, auth.user_id).await.map(Json)
 }
 
@@ -219,7 +213,7 @@ async fn start_enrolment(state: &State, user_id: Uuid) -> Result<TotpEnrolment, 
     responses((status = 200, body = RecoveryCodes), (status = 400, description = "invalid_mfa_code")))]
 async fn confirm_totp(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Code>,
 ) -> Result<Json<RecoveryCodes>, Error> {
     if state
@@ -241,7 +235,7 @@ async fn confirm_totp(
     responses((status = 204), (status = 400, description = "invalid_mfa_code")))]
 async fn disable_totp(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Code>,
 ) -> Result<StatusCode, Error> {
     let mut tx = state.store.db().begin().await?;

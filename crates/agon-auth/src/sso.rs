@@ -6,12 +6,11 @@
 //! (`email_verified`), or a new athlete account. Bans and pending approval apply exactly as to passwords.
 //! The session is Agon's own (its refresh tokens, its logout); the provider's logout URL is handed back too.
 
-use agon_db::time_text;
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
+use agon_db::time_text;
 use agon_kit::{AuthUser, Json, Path, Query};
 use axum::{
-    extract::State as AxumState,
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -27,6 +26,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::RwLock;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
+
+use uuid::Uuid;
 
 use crate::{AccountStatus, State, domain, error::Error, store::SsoState};
 
@@ -92,7 +93,7 @@ pub struct LogoutUrl {
 #[utoipa::path(get, path = "/auth/sso/{provider}/login", tag = "auth-sso", params(("provider" = String, Path), LoginParams),
     responses((status = 302, description = "to the provider"), (status = 404), (status = 422)))]
 async fn sso_login(
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(provider): Path<String>,
     Query(params): Query<LoginParams>,
 ) -> Result<Response, Error> {
@@ -146,7 +147,7 @@ async fn sso_login(
 #[utoipa::path(get, path = "/auth/sso/{provider}/callback", tag = "auth-sso", params(("provider" = String, Path), CallbackParams),
     responses((status = 200, body = crate::grants::TokenResponse), (status = 302), (status = 400), (status = 403)))]
 async fn sso_callback(
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(provider): Path<String>,
     Query(params): Query<CallbackParams>,
     headers: HeaderMap,
@@ -167,13 +168,40 @@ async fn sso_callback(
     if pending.provider != provider {
         return Err(Error::SsoFailed("unknown or expired state"));
     }
-    let discovered = discover(&state, config).await?;
-    let client = client(&state, config, &discovered)?;
+    let who = identify(&state, config, &provider, code, &pending).await?;
+    // A name the provider sends that a member could not have typed here is dropped, not refused: the profile
+    // then starts from the email's local part.
+    let name = domain::display_name(who.name).ok().flatten();
+    let email = who.email.as_deref();
+    let user_id = account_for(&state, &provider, &who.subject, email, who.verified, name).await?;
+    let agent = crate::http::user_agent(&headers);
+    log_in(&state, user_id, pending.return_to, agent.as_deref()).await
+}
+
+/// Who the provider says logged in.
+struct Identity {
+    subject: String,
+    email: Option<String>,
+    verified: bool,
+    name: Option<String>,
+}
+
+/// Exchanges the code (with the PKCE verifier) and verifies the ID token (with the nonce); asks the userinfo
+/// endpoint for the email when the ID token has none.
+async fn identify(
+    state: &State,
+    config: &ProviderConfig,
+    provider: &str,
+    code: String,
+    pending: &SsoState,
+) -> Result<Identity, Error> {
+    let discovered = discover(state, config).await?;
+    let client = client(state, config, &discovered)?;
     let http = http_client()?;
     let tokens = client
         .exchange_code(AuthorizationCode::new(code))
         .map_err(|e| anyhow::anyhow!("{e}"))?
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
         .request_async(&http)
         .await
         .map_err(|e| {
@@ -184,21 +212,24 @@ async fn sso_callback(
         .id_token()
         .ok_or(Error::SsoFailed("the provider sent no ID token"))?;
     let claims = id_token
-        .claims(&client.id_token_verifier(), &Nonce::new(pending.nonce))
+        .claims(
+            &client.id_token_verifier(),
+            &Nonce::new(pending.nonce.clone()),
+        )
         .map_err(|e| {
             tracing::warn!(%provider, error = %e, "ID token refused");
             Error::SsoFailed("the ID token did not verify")
         })?;
-    let subject = claims.subject().as_str().to_owned();
-    let (mut email, mut verified) = (
-        claims.email().map(|e| e.as_str().to_owned()),
-        claims.email_verified().unwrap_or(false),
-    );
-    let mut name = claims
-        .name()
-        .and_then(|n| n.get(None))
-        .map(|n| n.as_str().to_owned());
-    if email.is_none() {
+    let mut who = Identity {
+        subject: claims.subject().as_str().to_owned(),
+        email: claims.email().map(|e| e.as_str().to_owned()),
+        verified: claims.email_verified().unwrap_or(false),
+        name: claims
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned()),
+    };
+    if who.email.is_none() {
         // Some providers put the email in userinfo only.
         let info: CoreUserInfoClaims = client
             .user_info(
@@ -209,75 +240,57 @@ async fn sso_callback(
             .request_async(&http)
             .await
             .map_err(|e| anyhow::anyhow!("userinfo: {e}"))?;
-        email = info.email().map(|e| e.as_str().to_owned());
-        verified = info.email_verified().unwrap_or(false);
-        name = name.or_else(|| {
-            info.name()
-                .and_then(|n| n.get(None))
-                .map(|n| n.as_str().to_owned())
-        });
+        who.email = info.email().map(|e| e.as_str().to_owned());
+        who.verified = info.email_verified().unwrap_or(false);
+        let name = info
+            .name()
+            .and_then(|n| n.get(None))
+            .map(|n| n.as_str().to_owned());
+        who.name = who.name.or(name);
     }
-    // A name the provider sends that a member could not have typed here is dropped, not refused: the profile
-    // then starts from the email's local part.
-    let name = domain::display_name(name).ok().flatten();
-    let user_id = account_for(
-        &state,
-        &provider,
-        &subject,
-        email.as_deref(),
-        verified,
-        name,
-    )
-    .await?;
+    Ok(who)
+}
+
+/// Opens the session of a provider login: tokens as JSON, or a redirect to `return_to` with the tokens (or the
+/// second-factor challenge) in the fragment.
+async fn log_in(
+    state: &State,
+    user_id: Uuid,
+    return_to: Option<String>,
+    agent: Option<&str>,
+) -> Result<Response, Error> {
     let (roles, status) = state
         .store
         .roles_and_status(user_id)
         .await?
         .ok_or(Error::InvalidGrant)?;
-    match status.as_str() {
-        "banned" => return Err(Error::Banned),
-        "pending" => return Err(Error::Pending),
-        _ => {}
+    match status {
+        AccountStatus::Banned => return Err(Error::Banned),
+        AccountStatus::Pending => return Err(Error::Pending),
+        AccountStatus::Active => {}
     }
     // The provider's login does not replace a second factor the member turned on here.
-    if crate::mfa::enabled(&state, user_id).await? {
-        let challenge = crate::mfa::challenge(&state, user_id, crate::mfa::CHALLENGE).await?;
-        return Ok(match pending.return_to {
-            Some(to) => (
-                StatusCode::FOUND,
-                [(
-                    header::LOCATION,
-                    format!("{to}#error=mfa_required&mfa_token={challenge}"),
-                )],
-            )
-                .into_response(),
+    if crate::mfa::enabled(state, user_id).await? {
+        let challenge = crate::mfa::challenge(state, user_id, crate::mfa::CHALLENGE).await?;
+        return Ok(match return_to {
+            Some(to) => redirect(&format!("{to}#error=mfa_required&mfa_token={challenge}")),
             None => Error::MfaRequired(challenge).into_response(),
         });
     }
     let mut tx = state.store.db().begin().await?;
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.chars().take(200).collect::<String>());
-    let session_id =
-        crate::grants::new_session(&state, &mut tx, user_id, "sso", agent.as_deref()).await?;
-    let issued =
-        crate::grants::issue_tokens(&state, tx, user_id, session_id, &roles, agent.as_deref())
-            .await?;
-    Ok(match pending.return_to {
-        Some(to) => {
-            let fragment = format!(
-                "access_token={}&refresh_token={}&token_type=Bearer&expires_in={}",
-                issued.access_token, issued.refresh_token, issued.expires_in
-            );
-            (
-                StatusCode::FOUND,
-                [(header::LOCATION, format!("{to}#{fragment}"))],
-            )
-                .into_response()
-        }
+    let session_id = crate::grants::new_session(state, &mut tx, user_id, "sso", agent).await?;
+    let issued = crate::grants::issue_tokens(state, tx, user_id, session_id, &roles, agent).await?;
+    Ok(match return_to {
+        Some(to) => redirect(&format!(
+            "{to}#access_token={}&refresh_token={}&token_type=Bearer&expires_in={}",
+            issued.access_token, issued.refresh_token, issued.expires_in
+        )),
         None => Json(issued).into_response(),
     })
+}
+
+fn redirect(to: &str) -> Response {
+    (StatusCode::FOUND, [(header::LOCATION, to.to_owned())]).into_response()
 }
 
 /// Ends the caller's session and returns the provider's logout URL, to end the session there too.
@@ -285,7 +298,7 @@ async fn sso_callback(
     params(("provider" = String, Path)), responses((status = 200, body = LogoutUrl), (status = 404)))]
 async fn sso_logout(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(provider): Path<String>,
 ) -> Result<Json<LogoutUrl>, Error> {
     let config = provider_config(&state, &provider)?;

@@ -1,6 +1,6 @@
 //! All SQL of the auth service, written once for SQLite and PostgreSQL.
 
-use agon_db::{Db, ResultExt, Row, RowExt, Tx};
+use agon_db::{Db, ResultExt, Row, RowExt, Tx, query, query_as};
 use uuid::Uuid;
 
 use crate::{domain::AccountStatus, error::Error};
@@ -29,10 +29,13 @@ pub struct NewAccount<'a> {
 }
 
 /// What the token endpoint needs of an account.
+#[derive(sqlx::FromRow)]
 pub struct Credentials {
+    #[sqlx(rename = "id", try_from = "String")]
     pub user_id: Uuid,
     pub password_hash: String,
     pub roles: String,
+    #[sqlx(try_from = "String")]
     pub status: AccountStatus,
 }
 
@@ -68,16 +71,11 @@ impl Store {
             status,
             now,
         } = *a;
-        sqlx::query(
+        query(
             "insert into accounts (id, email, password_hash, roles, status, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $6)",
+            (id.to_string(), email, password_hash, roles, status.as_str(), now),
         )
-        .bind(id.to_string())
-        .bind(email)
-        .bind(password_hash)
-        .bind(roles)
-        .bind(status.as_str())
-        .bind(now)
         .execute(&mut **tx)
         .await
         .on_unique(|| Error::EmailTaken)?;
@@ -85,20 +83,12 @@ impl Store {
     }
 
     pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, Error> {
-        let row =
-            sqlx::query("select id, password_hash, roles, status from accounts where email = $1")
-                .bind(email)
-                .fetch_optional(self.db.pool())
-                .await?;
-        row.map(|row| {
-            Ok(Credentials {
-                user_id: row.id("id")?,
-                password_hash: row.try_get("password_hash")?,
-                roles: row.try_get("roles")?,
-                status: status(&row)?,
-            })
-        })
-        .transpose()
+        Ok(query_as(
+            "select id, password_hash, roles, status from accounts where email = $1",
+            (email,),
+        )
+        .fetch_optional(self.db.pool())
+        .await?)
     }
 
     pub async fn create_session(
@@ -109,13 +99,10 @@ impl Store {
         now: &str,
         expires_at: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into sessions (id, user_id, created_at, expires_at) values ($1, $2, $3, $4)",
+            (session_id.to_string(), user_id.to_string(), now, expires_at),
         )
-        .bind(session_id.to_string())
-        .bind(user_id.to_string())
-        .bind(now)
-        .bind(expires_at)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -129,13 +116,10 @@ impl Store {
         now: &str,
         expires_at: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into refresh_tokens (token_hash, session_id, expires_at, created_at) values ($1, $2, $3, $4)",
+            (token_hash, session_id.to_string(), expires_at, now),
         )
-        .bind(token_hash)
-        .bind(session_id.to_string())
-        .bind(expires_at)
-        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -149,22 +133,20 @@ impl Store {
         token_hash: &str,
         now: &str,
     ) -> Result<Redeemed, Error> {
-        let spent = sqlx::query(
+        let spent = query(
             "update refresh_tokens set used_at = $1 where token_hash = $2 and used_at is null and expires_at > $1 \
              returning session_id",
+            (now, token_hash),
         )
-        .bind(now)
-        .bind(token_hash)
         .fetch_optional(&mut **tx)
         .await?;
         if let Some(row) = spent {
             let session_id = row.id("session_id")?;
-            let session = sqlx::query(
+            let session = query(
                 "select s.user_id, a.roles from sessions s join accounts a on a.id = s.user_id \
                  where s.id = $1 and s.revoked_at is null and s.expires_at > $2 and a.status = 'active'",
+                (session_id.to_string(), now),
             )
-            .bind(session_id.to_string())
-            .bind(now)
             .fetch_optional(&mut **tx)
             .await?;
             return match session {
@@ -176,20 +158,19 @@ impl Store {
                 None => Ok(Redeemed::Invalid),
             };
         }
-        let used = sqlx::query(
+        let used = query(
             "select session_id from refresh_tokens where token_hash = $1 and used_at is not null",
+            (token_hash,),
         )
-        .bind(token_hash)
         .fetch_optional(&mut **tx)
         .await?;
         match used {
             Some(row) => {
                 let session_id = row.id("session_id")?;
-                sqlx::query(
+                query(
                     "update sessions set revoked_at = $1 where id = $2 and revoked_at is null",
+                    (now, session_id.to_string()),
                 )
-                .bind(now)
-                .bind(session_id.to_string())
                 .execute(&mut **tx)
                 .await?;
                 Ok(Redeemed::Reused)
@@ -200,11 +181,12 @@ impl Store {
 
     /// True when the session exists, is not revoked and has not expired.
     pub async fn session_active(&self, session_id: Uuid, now: &str) -> Result<bool, Error> {
-        let row = sqlx::query("select 1 as one from sessions where id = $1 and revoked_at is null and expires_at > $2")
-            .bind(session_id.to_string())
-            .bind(now)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select 1 as one from sessions where id = $1 and revoked_at is null and expires_at > $2",
+            (session_id.to_string(), now),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row.is_some())
     }
 
@@ -215,12 +197,10 @@ impl Store {
         before: &str,
         now: &str,
     ) -> Result<u64, Error> {
-        let done = sqlx::query(
+        let done = query(
             "update signing_keys set retired_at = $3 where retired_at is null and kid <> $1 and activates_at < $2",
+            (keep, before, now),
         )
-        .bind(keep)
-        .bind(before)
-        .bind(now)
         .execute(self.db.pool())
         .await?;
         Ok(done.rows_affected())
@@ -235,7 +215,9 @@ fn status(row: &agon_db::AnyRow) -> Result<AccountStatus, Error> {
 }
 
 /// A session as its owner sees it.
+#[derive(sqlx::FromRow)]
 pub struct SessionRow {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub created_at: String,
     pub last_used_at: Option<String>,
@@ -255,30 +237,31 @@ impl Store {
         now: &str,
         until_unix: i64,
     ) -> Result<Vec<Uuid>, Error> {
-        let rows = sqlx::query(
+        let rows = query(
             "select id from sessions where user_id = $1 and revoked_at is null and expires_at > $2 \
              and ($3 = '' or id = $3) and ($4 = '' or id <> $4)",
+            (
+                user_id.to_string(),
+                now,
+                only.map(|i| i.to_string()).unwrap_or_default(),
+                except.map(|i| i.to_string()).unwrap_or_default(),
+            ),
         )
-        .bind(user_id.to_string())
-        .bind(now)
-        .bind(only.map(|i| i.to_string()).unwrap_or_default())
-        .bind(except.map(|i| i.to_string()).unwrap_or_default())
         .fetch_all(&mut **tx)
         .await?;
         let mut revoked = Vec::with_capacity(rows.len());
         for row in rows {
             let id = row.id("id")?;
-            sqlx::query("update sessions set revoked_at = $1 where id = $2")
-                .bind(now)
-                .bind(id.to_string())
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(
-                "insert into revocations (session_id, until_unix, created_at) values ($1, $2, $3)",
+            query(
+                "update sessions set revoked_at = $1 where id = $2",
+                (now, id.to_string()),
             )
-            .bind(id.to_string())
-            .bind(until_unix)
-            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+            query(
+                "insert into revocations (session_id, until_unix, created_at) values ($1, $2, $3)",
+                (id.to_string(), until_unix, now),
+            )
             .execute(&mut **tx)
             .await?;
             revoked.push(id);
@@ -293,23 +276,13 @@ impl Store {
         now_unix: i64,
         limit: i64,
     ) -> Result<Vec<agon_kit::auth::Revoked>, Error> {
-        let rows = sqlx::query(
-            "select seq, session_id, until_unix from revocations where seq > $1 and until_unix > $2 order by seq limit $3",
+        Ok(query_as(
+            "select seq, session_id, until_unix as until from revocations \
+             where seq > $1 and until_unix > $2 order by seq limit $3",
+            (seq, now_unix, limit),
         )
-        .bind(seq)
-        .bind(now_unix)
-        .bind(limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(agon_kit::auth::Revoked {
-                    seq: row.try_get("seq")?,
-                    session_id: row.id("session_id")?,
-                    until: row.try_get("until_unix")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Open sessions of a user, newest first, after the `after` id (a page cursor).
@@ -320,37 +293,22 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<SessionRow>, Error> {
-        let rows = sqlx::query(
+        Ok(query_as(
             "select id, created_at, last_used_at, expires_at, user_agent from sessions \
              where user_id = $1 and revoked_at is null and expires_at > $2 and ($3 = '' or id < $3) \
              order by id desc limit $4",
+            (user_id.to_string(), now, after.unwrap_or_default(), limit),
         )
-        .bind(user_id.to_string())
-        .bind(now)
-        .bind(after.unwrap_or_default())
-        .bind(limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(SessionRow {
-                    id: row.id("id")?,
-                    created_at: row.try_get("created_at")?,
-                    last_used_at: row.try_get("last_used_at")?,
-                    expires_at: row.try_get("expires_at")?,
-                    user_agent: row.try_get("user_agent")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// The owner of an open session.
     pub async fn session_owner(&self, session_id: Uuid, now: &str) -> Result<Option<Uuid>, Error> {
-        let row = sqlx::query(
+        let row = query(
             "select user_id from sessions where id = $1 and revoked_at is null and expires_at > $2",
+            (session_id.to_string(), now),
         )
-        .bind(session_id.to_string())
-        .bind(now)
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| Ok(r.id("user_id")?)).transpose()
@@ -367,12 +325,11 @@ impl Store {
         let Some(agent) = user_agent else {
             return Ok(false);
         };
-        let row = sqlx::query(
+        let row = query(
             "select (select count(*) from sessions where user_id = $1) as total, \
              (select count(*) from sessions where user_id = $1 and user_agent = $2) as same",
+            (user_id.to_string(), agent),
         )
-        .bind(user_id.to_string())
-        .bind(agent)
         .fetch_one(&mut **tx)
         .await?;
         Ok(row.try_get::<i64, _>("total")? > 0 && row.try_get::<i64, _>("same")? == 0)
@@ -385,20 +342,22 @@ impl Store {
         now: &str,
         user_agent: Option<&str>,
     ) -> Result<(), Error> {
-        sqlx::query("update sessions set last_used_at = $2, user_agent = coalesce($3, user_agent) where id = $1")
-            .bind(session_id.to_string())
-            .bind(now)
-            .bind(user_agent.map(str::to_owned))
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "update sessions set last_used_at = $2, user_agent = coalesce($3, user_agent) where id = $1",
+            (session_id.to_string(), now, user_agent.map(str::to_owned)),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
     pub async fn password_hash(&self, user_id: Uuid) -> Result<Option<String>, Error> {
-        let row = sqlx::query("select password_hash from accounts where id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select password_hash from accounts where id = $1",
+            (user_id.to_string(),),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row.map(|r| r.try_get("password_hash")).transpose()?)
     }
 
@@ -409,13 +368,12 @@ impl Store {
         hash: &str,
         now: &str,
     ) -> Result<bool, Error> {
-        let done =
-            sqlx::query("update accounts set password_hash = $2, updated_at = $3 where id = $1")
-                .bind(user_id.to_string())
-                .bind(hash)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
+        let done = query(
+            "update accounts set password_hash = $2, updated_at = $3 where id = $1",
+            (user_id.to_string(), hash, now),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -425,26 +383,27 @@ impl Store {
         subject: &str,
         since: &str,
     ) -> Result<(i64, Option<String>), Error> {
-        let row = sqlx::query("select count(*) as n, min(at) as oldest from login_failures where subject = $1 and at > $2")
-            .bind(subject)
-            .bind(since)
-            .fetch_one(self.db.pool())
-            .await?;
+        let row = query(
+            "select count(*) as n, min(at) as oldest from login_failures where subject = $1 and at > $2",
+            (subject, since),
+        )
+        .fetch_one(self.db.pool())
+        .await?;
         Ok((row.try_get("n")?, row.try_get("oldest")?))
     }
 
     pub async fn record_failure(&self, subject: &str, now: &str) -> Result<(), Error> {
-        sqlx::query("insert into login_failures (subject, at) values ($1, $2)")
-            .bind(subject)
-            .bind(now)
-            .execute(self.db.pool())
-            .await?;
+        query(
+            "insert into login_failures (subject, at) values ($1, $2)",
+            (subject, now),
+        )
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 
     pub async fn clear_failures(&self, subject: &str) -> Result<(), Error> {
-        sqlx::query("delete from login_failures where subject = $1")
-            .bind(subject)
+        query("delete from login_failures where subject = $1", (subject,))
             .execute(self.db.pool())
             .await?;
         Ok(())
@@ -452,12 +411,13 @@ impl Store {
 
     /// Drops throttle records and revocation entries that no longer matter.
     pub async fn prune(&self, failures_before: &str, now_unix: i64) -> Result<(), Error> {
-        sqlx::query("delete from login_failures where at < $1")
-            .bind(failures_before)
-            .execute(self.db.pool())
-            .await?;
-        sqlx::query("delete from revocations where until_unix < $1")
-            .bind(now_unix)
+        query(
+            "delete from login_failures where at < $1",
+            (failures_before,),
+        )
+        .execute(self.db.pool())
+        .await?;
+        query("delete from revocations where until_unix < $1", (now_unix,))
             .execute(self.db.pool())
             .await?;
         Ok(())
@@ -476,13 +436,10 @@ impl Store {
     ) -> Result<bool, Error> {
         let mut changed = false;
         for old in from {
-            let done = sqlx::query(
+            let done = query(
                 "update accounts set status = $2, updated_at = $3 where id = $1 and status = $4",
+                (user_id.to_string(), status.as_str(), now, old.as_str()),
             )
-            .bind(user_id.to_string())
-            .bind(status.as_str())
-            .bind(now)
-            .bind(old.as_str())
             .execute(&mut **tx)
             .await?;
             changed |= done.rows_affected() > 0;
@@ -497,29 +454,27 @@ impl Store {
         roles: &str,
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query("update accounts set roles = $2, updated_at = $3 where id = $1")
-            .bind(user_id.to_string())
-            .bind(roles)
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "update accounts set roles = $2, updated_at = $3 where id = $1",
+            (user_id.to_string(), roles, now),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
     /// Deletes the account with its sessions and refresh tokens (cascade).
     pub async fn delete_account(&self, tx: &mut Tx, user_id: Uuid) -> Result<(), Error> {
-        sqlx::query("delete from refresh_tokens where session_id in (select id from sessions where user_id = $1)")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("delete from sessions where user_id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("delete from accounts where id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        let statements = [
+            "delete from refresh_tokens where session_id in (select id from sessions where user_id = $1)",
+            "delete from sessions where user_id = $1",
+            "delete from accounts where id = $1",
+        ];
+        for sql in statements {
+            query(sql, (user_id.to_string(),))
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
     }
 }
@@ -534,14 +489,9 @@ impl Store {
         expires_at: &str,
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into account_tokens (token_hash, user_id, purpose, expires_at, created_at) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(token_hash)
-        .bind(user_id.to_string())
-        .bind(purpose)
-        .bind(expires_at)
-        .bind(now)
+        (token_hash, user_id.to_string(), purpose, expires_at, now))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -555,13 +505,11 @@ impl Store {
         purpose: &str,
         now: &str,
     ) -> Result<Option<Uuid>, Error> {
-        let row = sqlx::query(
+        let row = query(
             "update account_tokens set used_at = $3 where token_hash = $1 and purpose = $2 and used_at is null \
              and expires_at > $3 returning user_id",
+            (token_hash, purpose, now),
         )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
         .fetch_optional(&mut **tx)
         .await?;
         row.map(|r| Ok(r.id("user_id")?)).transpose()
@@ -574,21 +522,22 @@ impl Store {
         purpose: &str,
         since: &str,
     ) -> Result<i64, Error> {
-        let row = sqlx::query("select count(*) as n from account_tokens where user_id = $1 and purpose = $2 and created_at > $3")
-            .bind(user_id.to_string())
-            .bind(purpose)
-            .bind(since)
-            .fetch_one(self.db.pool())
-            .await?;
+        let row = query(
+            "select count(*) as n from account_tokens where user_id = $1 and purpose = $2 and created_at > $3",
+            (user_id.to_string(), purpose, since),
+        )
+        .fetch_one(self.db.pool())
+        .await?;
         Ok(row.try_get("n")?)
     }
 
     pub async fn confirm_email(&self, tx: &mut Tx, user_id: Uuid, now: &str) -> Result<(), Error> {
-        sqlx::query("update accounts set email_confirmed_at = coalesce(email_confirmed_at, $2) where id = $1")
-            .bind(user_id.to_string())
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "update accounts set email_confirmed_at = coalesce(email_confirmed_at, $2) where id = $1",
+            (user_id.to_string(), now),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }
@@ -602,26 +551,21 @@ impl Store {
         step: i64,
         confirm_at: Option<&str>,
     ) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = query(
             "update mfa_totp set last_step = $2, confirmed_at = coalesce(confirmed_at, $3) where user_id = $1 and last_step < $2",
-        )
-        .bind(user_id.to_string())
-        .bind(step)
-        .bind(confirm_at.map(str::to_owned))
+        (user_id.to_string(), step, confirm_at.map(str::to_owned)))
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn delete_totp(&self, tx: &mut Tx, user_id: Uuid) -> Result<(), Error> {
-        sqlx::query("delete from mfa_totp where user_id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("delete from recovery_codes where user_id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        for table in ["mfa_totp", "recovery_codes"] {
+            let sql = format!("delete from {table} where user_id = $1");
+            query(sqlx::AssertSqlSafe(sql), (user_id.to_string(),))
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
     }
 
@@ -632,17 +576,17 @@ impl Store {
         hashes: &[String],
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query("delete from recovery_codes where user_id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "delete from recovery_codes where user_id = $1",
+            (user_id.to_string(),),
+        )
+        .execute(&mut **tx)
+        .await?;
         for hash in hashes {
-            sqlx::query(
+            query(
                 "insert into recovery_codes (code_hash, user_id, created_at) values ($1, $2, $3)",
+                (hash, user_id.to_string(), now),
             )
-            .bind(hash)
-            .bind(user_id.to_string())
-            .bind(now)
             .execute(&mut **tx)
             .await?;
         }
@@ -657,30 +601,32 @@ impl Store {
         hash: &str,
         now: &str,
     ) -> Result<bool, Error> {
-        let done = sqlx::query("update recovery_codes set used_at = $3 where code_hash = $1 and user_id = $2 and used_at is null")
-            .bind(hash)
-            .bind(user_id.to_string())
-            .bind(now)
-            .execute(&mut **tx)
-            .await?;
+        let done = query(
+            "update recovery_codes set used_at = $3 where code_hash = $1 and user_id = $2 and used_at is null",
+            (hash, user_id.to_string(), now),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn recovery_codes_left(&self, user_id: Uuid) -> Result<i64, Error> {
-        let row = sqlx::query(
+        let row = query(
             "select count(*) as n from recovery_codes where user_id = $1 and used_at is null",
+            (user_id.to_string(),),
         )
-        .bind(user_id.to_string())
         .fetch_one(self.db.pool())
         .await?;
         Ok(row.try_get("n")?)
     }
 
     pub async fn account_email(&self, user_id: Uuid) -> Result<Option<String>, Error> {
-        let row = sqlx::query("select email from accounts where id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select email from accounts where id = $1",
+            (user_id.to_string(),),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row.map(|r| r.try_get("email")).transpose()?)
     }
 }
@@ -690,10 +636,12 @@ impl Store {
         &self,
         user_id: Uuid,
     ) -> Result<Option<(String, AccountStatus)>, Error> {
-        let row = sqlx::query("select roles, status from accounts where id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select roles, status from accounts where id = $1",
+            (user_id.to_string(),),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         row.map(|r| Ok((r.try_get("roles")?, status(&r)?)))
             .transpose()
     }
@@ -707,12 +655,9 @@ impl Store {
         purpose: &str,
         now: &str,
     ) -> Result<Option<Uuid>, Error> {
-        let row = sqlx::query(
+        let row = query(
             "select user_id from account_tokens where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
-        )
-        .bind(token_hash)
-        .bind(purpose)
-        .bind(now)
+        (token_hash, purpose, now))
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| Ok(r.id("user_id")?)).transpose()

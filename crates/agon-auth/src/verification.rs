@@ -8,7 +8,7 @@ use agon_kit::{AuthUser, Json, KitError, Path, Role};
 use agon_messages::auth::VerificationRequested;
 use axum::{
     body::Bytes,
-    extract::{DefaultBodyLimit, State as AxumState, rejection::BytesRejection},
+    extract::{DefaultBodyLimit, rejection::BytesRejection},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -49,50 +49,14 @@ pub struct VerificationView {
     responses((status = 202, body = VerificationView), (status = 409), (status = 413), (status = 415), (status = 422)))]
 async fn request_verification(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Error> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let content_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if content_type != "image/jpeg" && content_type != "image/png" {
-        return Ok(KitError::UnsupportedMediaType
-            .into_response_with("send the photo as image/jpeg or image/png"));
-    }
-    let photo = match body {
-        Ok(bytes) => bytes,
-        Err(BytesRejection::FailedToBufferBody(e))
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-        {
-            return Ok(KitError::PayloadTooLarge(MAX_PHOTO_BYTES).into_response());
-        }
-        Err(other) => {
-            return Err(Error::from(anyhow::anyhow!(
-                "reading the photo: {}",
-                other.body_text()
-            )));
-        }
+    let (content_type, photo) = match read_photo(&headers, body) {
+        Ok(photo) => photo,
+        Err(refusal) => return Ok(*refusal),
     };
-    // The bytes must be what the header says: a JPEG starts FF D8 FF, a PNG with its 8-byte signature.
-    let matches = match content_type.as_str() {
-        "image/jpeg" => photo.starts_with(&[0xFF, 0xD8, 0xFF]),
-        _ => photo.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
-    };
-    if !matches || photo.len() < 64 {
-        return Err(Error::invalid(
-            "",
-            &format!("the body is not a {content_type} image"),
-        ));
-    }
     if state
         .store
         .verification(auth.user_id)
@@ -133,13 +97,58 @@ async fn request_verification(
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
 
+/// The photo in the body and its media type, or the answer refusing it: the wrong type (415), too large (413),
+/// or bytes that are not the image the header says (422).
+fn read_photo(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(String, Bytes), Box<Response>> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let content_type = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if content_type != "image/jpeg" && content_type != "image/png" {
+        return Err(KitError::UnsupportedMediaType
+            .into_response_with("send the photo as image/jpeg or image/png")
+            .into());
+    }
+    let photo = match body {
+        Ok(bytes) => bytes,
+        Err(BytesRejection::FailedToBufferBody(e))
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            return Err(KitError::PayloadTooLarge(MAX_PHOTO_BYTES)
+                .into_response()
+                .into());
+        }
+        Err(other) => {
+            let error = anyhow::anyhow!("reading the photo: {}", other.body_text());
+            return Err(Error::from(error).into_response().into());
+        }
+    };
+    // The bytes must be what the header says: a JPEG starts FF D8 FF, a PNG with its 8-byte signature.
+    let matches = match content_type.as_str() {
+        "image/jpeg" => photo.starts_with(&[0xFF, 0xD8, 0xFF]),
+        _ => photo.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]),
+    };
+    if !matches || photo.len() < 64 {
+        let problem = format!("the body is not a {content_type} image");
+        return Err(Error::invalid("", &problem).into_response().into());
+    }
+    Ok((content_type, photo))
+}
+
 /// The caller's verification status.
 #[utoipa::path(get, path = "/auth/verification", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = VerificationView)))]
-async fn my_verification(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<VerificationView>, Error> {
+async fn my_verification(auth: AuthUser, state: State) -> Result<Json<VerificationView>, Error> {
     view(&state, auth.user_id).await
 }
 
@@ -148,7 +157,7 @@ async fn my_verification(
     params(("id" = Uuid, Path)), responses((status = 200, body = VerificationView), (status = 403), (status = 404)))]
 async fn user_verification(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Json<VerificationView>, Error> {
     auth.require(Role::Admin)?;
@@ -161,7 +170,7 @@ async fn user_verification(
     params(("id" = Uuid, Path)), responses((status = 200, content_type = "image/jpeg"), (status = 404)))]
 async fn verification_photo(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Response, Error> {
     match state.store.verification_photo(id).await? {

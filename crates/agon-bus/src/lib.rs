@@ -11,10 +11,11 @@
 
 mod inprocess;
 mod rabbitmq;
+mod replay;
 
 use std::{marker::PhantomData, sync::Arc, time::Duration};
 
-use agon_db::{Db, RowExt, Tx, now_text, time_text};
+use agon_db::{Db, Tx, now_text, query, query_as};
 use agon_messages::Event;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -24,6 +25,7 @@ use uuid::Uuid;
 
 pub use inprocess::InProcess;
 pub use rabbitmq::RabbitMq;
+pub use replay::{INBOX_RETENTION, REPLAY_POLL};
 
 /// Most events one relay round hands to the broker. RabbitMQ confirms persistent messages after its batched
 /// fsync (tens to hundreds of milliseconds), so the window must be large for the relay to keep up under load.
@@ -32,14 +34,26 @@ pub const RELAY_BATCH: i64 = 2000;
 /// Attempts a consumer gets at one event before it is dead-lettered.
 pub const MAX_ATTEMPTS: u32 = 5;
 
-/// An event as it travels: the payload plus what a consumer needs to deduplicate and trace it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// An event as it travels: the payload plus what a consumer needs to deduplicate and trace it. Read from the
+/// outbox and the dead letters, where `created_at` is when it occurred.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Envelope {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub topic: String,
     pub source: String,
+    #[sqlx(rename = "created_at", try_from = "agon_db::TimeText")]
     pub occurred_at: DateTime<Utc>,
+    #[sqlx(try_from = "agon_db::JsonText")]
     pub payload: serde_json::Value,
+}
+
+/// An outbox row: the event and its place in the outbox.
+#[derive(sqlx::FromRow)]
+struct Queued {
+    seq: i64,
+    #[sqlx(flatten)]
+    envelope: Envelope,
 }
 
 /// A broker backend.
@@ -105,6 +119,8 @@ pub trait Consume<E: Event>: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct Bus {
     broker: Arc<dyn Broker>,
+    /// The dead-letter replay loops of this process, one per service database.
+    replays: Arc<replay::Replays>,
 }
 
 /// A service's outbox: where its transactions put events, and the wake-up signal for its relay.
@@ -117,7 +133,10 @@ pub struct Outbox {
 
 impl Bus {
     pub fn new(broker: Arc<dyn Broker>) -> Self {
-        Self { broker }
+        Self {
+            broker,
+            replays: Arc::default(),
+        }
     }
 
     /// The embedded bus of `agon up`.
@@ -168,7 +187,7 @@ impl Bus {
         self.broker
             .subscribe(consumer, &[E::TOPIC], handler.clone())
             .await?;
-        tokio::spawn(replay_forever(db.clone(), consumer.to_owned(), handler));
+        self.replays.register(db, consumer, handler);
         Ok(())
     }
 
@@ -182,14 +201,10 @@ impl Bus {
 pub async fn enqueue<E: Event>(tx: &mut Tx, source: &str, event: &E) -> anyhow::Result<Uuid> {
     let id = Uuid::now_v7();
     let payload = serde_json::to_string(event)?;
-    sqlx::query(
+    query(
         "insert into outbox (id, topic, source, payload, created_at) values ($1, $2, $3, $4, $5)",
+        (id.to_string(), E::TOPIC, source, payload, now_text()),
     )
-    .bind(id.to_string())
-    .bind(E::TOPIC)
-    .bind(source)
-    .bind(payload)
-    .bind(now_text())
     .execute(&mut **tx)
     .await?;
     Ok(id)
@@ -289,27 +304,12 @@ impl Outbox {
 
     /// Up to `limit` outbox rows after sequence number `after`, in order, with their sequence numbers.
     async fn read(&self, after: i64, limit: i64) -> anyhow::Result<(Vec<Envelope>, Vec<i64>)> {
-        use sqlx::Row;
-        let rows = sqlx::query(
-            "select seq, id, topic, source, payload, created_at from outbox where seq > $1 order by seq limit $2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.db.pool())
-        .await?;
-        let mut batch = Vec::with_capacity(rows.len());
-        let mut seqs = Vec::with_capacity(rows.len());
-        for row in &rows {
-            seqs.push(row.try_get::<i64, _>("seq")?);
-            batch.push(Envelope {
-                id: row.id("id")?,
-                topic: row.try_get("topic")?,
-                source: row.try_get("source")?,
-                occurred_at: row.time("created_at")?,
-                payload: row.json("payload")?,
-            });
-        }
-        Ok((batch, seqs))
+        let sql = "select seq, id, topic, source, payload, created_at from outbox \
+                   where seq > $1 order by seq limit $2";
+        let rows: Vec<Queued> = query_as(sql, (after, limit))
+            .fetch_all(self.db.pool())
+            .await?;
+        Ok(rows.into_iter().map(|q| (q.envelope, q.seq)).unzip())
     }
 
     /// Deletes exactly the rows that were published: a lower sequence number may still be uncommitted.
@@ -319,9 +319,10 @@ impl Outbox {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "delete from outbox where seq in ({list})"
-        )))
+        query(
+            sqlx::AssertSqlSafe(format!("delete from outbox where seq in ({list})")),
+            (),
+        )
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -330,7 +331,7 @@ impl Outbox {
     /// Events written but not yet handed to the broker.
     pub async fn pending(&self) -> anyhow::Result<i64> {
         use sqlx::Row;
-        let row = sqlx::query("select count(*) as n from outbox")
+        let row = query("select count(*) as n from outbox", ())
             .fetch_one(self.db.pool())
             .await?;
         Ok(row.try_get("n")?)
@@ -407,21 +408,18 @@ struct InboxHandler<C, E> {
 impl<E: Event, C: Consume<E>> InboxHandler<C, E> {
     /// Records the event in the inbox and applies it, inside `tx`; a known event is skipped.
     async fn apply(&self, tx: &mut Tx, envelope: &Envelope) -> anyhow::Result<()> {
-        let fresh = sqlx::query(
+        let fresh = query(
             "insert into inbox (event_id, consumer, processed_at) values ($1, $2, $3) \
              on conflict (event_id, consumer) do nothing",
+            (envelope.id.to_string(), &self.consumer, now_text()),
         )
-        .bind(envelope.id.to_string())
-        .bind(&self.consumer)
-        .bind(now_text())
         .execute(&mut **tx)
         .await?
         .rows_affected()
             == 1;
         if !fresh {
             tracing::debug!(event_id = %envelope.id, consumer = %self.consumer, "duplicate delivery ignored");
-            metrics::counter!("agon_bus_duplicates_skipped_total", "consumer" => self.consumer.clone())
-                .increment(1);
+            metrics::counter!("agon_bus_duplicates_skipped_total", "consumer" => self.consumer.clone()).increment(1);
             return Ok(());
         }
         let event: E = serde_json::from_value(envelope.payload.clone())
@@ -451,9 +449,7 @@ impl<E: Event, C: Consume<E>> Handler for InboxHandler<C, E> {
             "insert into inbox (event_id, consumer, processed_at) values {values} \
              on conflict (event_id, consumer) do nothing returning event_id"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&self.consumer)
-            .bind(now_text());
+        let mut query = query(sqlx::AssertSqlSafe(sql), (&self.consumer, now_text()));
         for envelope in envelopes {
             query = query.bind(envelope.id.to_string());
         }
@@ -494,20 +490,22 @@ impl<E: Event, C: Consume<E>> Handler for InboxHandler<C, E> {
         );
         metrics::counter!("agon_bus_dead_lettered_total", "consumer" => self.consumer.clone())
             .increment(1);
-        sqlx::query(
+        query(
             "insert into dead_letters (id, consumer, topic, source, payload, error, attempts, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8) on conflict (id, consumer) do update \
              set error = excluded.error, attempts = dead_letters.attempts + excluded.attempts, \
              created_at = excluded.created_at, replay_requested_at = null",
+            (
+                envelope.id.to_string(),
+                &self.consumer,
+                &envelope.topic,
+                &envelope.source,
+                envelope.payload.to_string(),
+                format!("{error:#}"),
+                i64::from(attempts),
+                now_text(),
+            ),
         )
-        .bind(envelope.id.to_string())
-        .bind(&self.consumer)
-        .bind(&envelope.topic)
-        .bind(&envelope.source)
-        .bind(envelope.payload.to_string())
-        .bind(format!("{error:#}"))
-        .bind(i64::from(attempts))
-        .bind(now_text())
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -515,15 +513,18 @@ impl<E: Event, C: Consume<E>> Handler for InboxHandler<C, E> {
 }
 
 /// An event a consumer gave up on, kept in the consumer's database until it is replayed.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct DeadLetter {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub consumer: String,
     pub topic: String,
     pub source: String,
+    #[sqlx(try_from = "agon_db::JsonText")]
     pub payload: serde_json::Value,
     pub error: String,
     pub attempts: i64,
+    #[sqlx(rename = "created_at")]
     pub dead_lettered_at: String,
     pub replay_requested_at: Option<String>,
 }
@@ -531,29 +532,13 @@ pub struct DeadLetter {
 /// The dead letters in `db` (one service's database), oldest first, at most `limit`.
 pub async fn dead_letters(db: &Db, limit: i64) -> anyhow::Result<Vec<DeadLetter>> {
     install(db).await?;
-    let rows = sqlx::query(
+    Ok(query_as(
         "select id, consumer, topic, source, payload, error, attempts, created_at, replay_requested_at \
          from dead_letters order by created_at, id limit $1",
+        (limit,),
     )
-    .bind(limit)
     .fetch_all(db.pool())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            use sqlx::Row;
-            Ok(DeadLetter {
-                id: row.id("id")?,
-                consumer: row.try_get("consumer")?,
-                topic: row.try_get("topic")?,
-                source: row.try_get("source")?,
-                payload: row.json("payload")?,
-                error: row.try_get("error")?,
-                attempts: row.try_get("attempts")?,
-                dead_lettered_at: row.try_get("created_at")?,
-                replay_requested_at: row.try_get("replay_requested_at")?,
-            })
-        })
-        .collect()
+    .await?)
 }
 
 /// Marks dead letters in `db` for replay: one event (`Some(id)`, for every consumer that gave up on it) or all.
@@ -561,93 +546,16 @@ pub async fn dead_letters(db: &Db, limit: i64) -> anyhow::Result<Vec<DeadLetter>
 pub async fn request_replay(db: &Db, id: Option<Uuid>) -> anyhow::Result<u64> {
     install(db).await?;
     let query = match id {
-        Some(id) => sqlx::query("update dead_letters set replay_requested_at = $1 where id = $2")
-            .bind(now_text())
-            .bind(id.to_string()),
-        None => sqlx::query("update dead_letters set replay_requested_at = $1").bind(now_text()),
+        Some(id) => query(
+            "update dead_letters set replay_requested_at = $1 where id = $2",
+            (now_text(), id.to_string()),
+        ),
+        None => query(
+            "update dead_letters set replay_requested_at = $1",
+            (now_text(),),
+        ),
     };
     Ok(query.execute(db.pool()).await?.rows_affected())
-}
-
-/// How often a consumer looks for dead letters an operator asked to replay.
-pub const REPLAY_POLL: Duration = Duration::from_secs(2);
-
-/// Replays what an operator marked, in the consumer's own process: the same delivery as the first time, so a
-/// success is recorded in the inbox like any other and a renewed failure dead-letters it again (mark cleared).
-async fn replay_forever(db: Db, consumer: String, handler: Arc<dyn Handler>) {
-    // Pruned at the first round, then hourly.
-    let mut pruned: Option<tokio::time::Instant> = None;
-    loop {
-        tokio::time::sleep(REPLAY_POLL).await;
-        if let Err(error) = replay_once(&db, &consumer, handler.as_ref()).await {
-            tracing::warn!(
-                consumer,
-                error = format!("{error:#}"),
-                "dead-letter replay failed"
-            );
-        }
-        if pruned.is_none_or(|at| at.elapsed() > Duration::from_secs(3600)) {
-            pruned = Some(tokio::time::Instant::now());
-            if let Err(error) = prune_inbox(&db, &consumer).await {
-                tracing::warn!(
-                    consumer,
-                    error = format!("{error:#}"),
-                    "inbox pruning failed"
-                );
-            }
-        }
-    }
-}
-
-/// How long a consumer remembers the events it processed. A redelivery comes within minutes (broker
-/// requeue) or, after a relay crash between publishing and cleaning up, when the relay runs again; a month
-/// covers any outage worth surviving while keeping the inbox from growing without bound.
-pub const INBOX_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
-
-async fn prune_inbox(db: &Db, consumer: &str) -> anyhow::Result<()> {
-    let cutoff = time_text(Utc::now() - chrono::Duration::from_std(INBOX_RETENTION)?);
-    let gone = sqlx::query("delete from inbox where consumer = $1 and processed_at < $2")
-        .bind(consumer)
-        .bind(cutoff)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-    if gone > 0 {
-        tracing::info!(consumer, gone, "inbox pruned");
-    }
-    Ok(())
-}
-
-async fn replay_once(db: &Db, consumer: &str, handler: &dyn Handler) -> anyhow::Result<()> {
-    use sqlx::Row;
-    let rows = sqlx::query(
-        "select id, topic, source, payload, created_at from dead_letters \
-         where consumer = $1 and replay_requested_at is not null order by created_at limit 100",
-    )
-    .bind(consumer)
-    .fetch_all(db.pool())
-    .await?;
-    for row in rows {
-        let envelope = Envelope {
-            id: row.id("id")?,
-            topic: row.try_get("topic")?,
-            source: row.try_get("source")?,
-            occurred_at: row.time("created_at")?,
-            payload: row.json("payload")?,
-        };
-        deliver(consumer, handler, &envelope).await?;
-        // Still marked only if it was handled: dead-lettering it again cleared the mark.
-        let done = sqlx::query(
-            "delete from dead_letters where id = $1 and consumer = $2 and replay_requested_at is not null",
-        )
-        .bind(envelope.id.to_string())
-        .bind(consumer)
-        .execute(db.pool())
-        .await?
-        .rows_affected();
-        tracing::info!(consumer, event_id = %envelope.id, replayed = done == 1, "dead letter replayed");
-    }
-    Ok(())
 }
 
 async fn install(db: &Db) -> anyhow::Result<()> {

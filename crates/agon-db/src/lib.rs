@@ -16,9 +16,11 @@ use sqlx::{
     migrate::Migrator,
 };
 
+mod query;
 mod row;
 
-pub use row::{RowExt, now_text, parse_time, time_text};
+pub use query::{Params, Statement, query, query_as};
+pub use row::{Flag, JsonText, OptionalId, RowExt, TimeText, now_text, parse_time, time_text};
 pub use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
 
 /// A transaction on a service's database.
@@ -92,6 +94,9 @@ impl Migrations {
     }
 }
 
+/// How long an idle SQLite connection stays open.
+const SQLITE_IDLE: Duration = Duration::from_secs(30);
+
 /// A pool on one service's database.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -155,87 +160,18 @@ impl Databases {
     /// Opens (creating if needed) the database of `service` without migrating it.
     pub async fn open(&self, service: &str) -> anyhow::Result<Db> {
         install_drivers();
-        match self {
-            Databases::SqliteDir(dir) => {
-                private_dir(dir)?;
-                let path = dir.join(format!("{service}.db"));
-                private_database_file(&path)?;
-                let url = format!("sqlite://{}?mode=rwc", path.display());
-                let options = AnyConnectOptions::from_str(&url)?;
-                // SQLite allows one writer: a small pool and a busy timeout let writers queue instead of failing,
-                // and WAL lets readers proceed while one writes.
-                let pool = AnyPoolOptions::new()
-                    .max_connections(8)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            sqlx::raw_sql(
-                                "pragma journal_mode = wal; pragma synchronous = normal; \
-                                 pragma busy_timeout = 10000; pragma foreign_keys = on;",
-                            )
-                            .execute(&mut *conn)
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await
-                    .with_context(|| format!("cannot open {}", path.display()))?;
-                Ok(Db {
-                    pool,
-                    dialect: Dialect::Sqlite,
-                    name: service.to_owned(),
-                })
-            }
-            Databases::Postgres { url, schema_prefix } => {
-                let schema = format!("{schema_prefix}{service}");
-                if !schema
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-                {
-                    anyhow::bail!(
-                        "invalid schema name {schema:?}: use letters, digits and underscores"
-                    );
-                }
-                let options = AnyConnectOptions::from_str(url).context("invalid database url")?;
-                // `if not exists` on an existing schema is a notice, not a problem: keep it out of the logs.
-                let create = format!(
-                    "set client_min_messages to warning; create schema if not exists {schema}"
-                );
-                let bootstrap = AnyPoolOptions::new()
-                    .max_connections(1)
-                    .connect_with(options.clone())
-                    .await;
-                let bootstrap =
-                    bootstrap.with_context(|| format!("cannot connect to {}", redact(url)))?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(create))
-                    .execute(&bootstrap)
-                    .await?;
-                bootstrap.close().await;
-                // Migrations' `if not exists` notices ("already exists, skipping") would read like errors.
-                let search_path =
-                    format!("set search_path to {schema}; set client_min_messages to warning");
-                let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(move |conn, _| {
-                        let search_path = search_path.clone();
-                        Box::pin(async move {
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(search_path))
-                                .execute(&mut *conn)
-                                .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect_with(options)
-                    .await?;
-                Ok(Db {
-                    pool,
-                    dialect: Dialect::Postgres,
-                    name: service.to_owned(),
-                })
-            }
-        }
+        let (pool, dialect) = match self {
+            Databases::SqliteDir(dir) => (open_sqlite(dir, service).await?, Dialect::Sqlite),
+            Databases::Postgres { url, schema_prefix } => (
+                open_postgres(url, &format!("{schema_prefix}{service}")).await?,
+                Dialect::Postgres,
+            ),
+        };
+        Ok(Db {
+            pool,
+            dialect,
+            name: service.to_owned(),
+        })
     }
 
     /// Opens the database of `service` and applies its pending migrations.
@@ -257,6 +193,11 @@ impl Db {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The service whose database this is.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     /// Starts a transaction; the returned value owns its connection.
@@ -305,6 +246,77 @@ impl Db {
             .with_context(|| format!("migrating the {} database", self.name))?;
         Ok(())
     }
+}
+
+/// One SQLite file per service under `dir`, private to its owner.
+async fn open_sqlite(dir: &std::path::Path, service: &str) -> anyhow::Result<AnyPool> {
+    private_dir(dir)?;
+    let path = dir.join(format!("{service}.db"));
+    private_database_file(&path)?;
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let options = AnyConnectOptions::from_str(&url)?;
+    // SQLite allows one writer: a small pool and a busy timeout let writers queue instead of failing,
+    // and WAL lets readers proceed while one writes. Each connection holds a worker thread and a page
+    // cache, so connections a burst opened close after a while idle: at rest a service keeps one.
+    let pool = AnyPoolOptions::new()
+        .max_connections(8)
+        .idle_timeout(SQLITE_IDLE)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::raw_sql(
+                    "pragma journal_mode = wal; pragma synchronous = normal; \
+                     pragma busy_timeout = 10000; pragma foreign_keys = on;",
+                )
+                .execute(&mut *conn)
+                .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(pool)
+}
+
+/// The service's own schema in the PostgreSQL database at `url`, created if missing.
+async fn open_postgres(url: &str, schema: &str) -> anyhow::Result<AnyPool> {
+    if !schema
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        anyhow::bail!("invalid schema name {schema:?}: use letters, digits and underscores");
+    }
+    let options = AnyConnectOptions::from_str(url).context("invalid database url")?;
+    // `if not exists` on an existing schema is a notice, not a problem: keep it out of the logs.
+    let create =
+        format!("set client_min_messages to warning; create schema if not exists {schema}");
+    let bootstrap = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.clone())
+        .await;
+    let bootstrap = bootstrap.with_context(|| format!("cannot connect to {}", redact(url)))?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(create))
+        .execute(&bootstrap)
+        .await?;
+    bootstrap.close().await;
+    // Migrations' `if not exists` notices ("already exists, skipping") would read like errors.
+    let search_path = format!("set search_path to {schema}; set client_min_messages to warning");
+    let pool = AnyPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _| {
+            let search_path = search_path.clone();
+            Box::pin(async move {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(search_path))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?;
+    Ok(pool)
 }
 
 /// Maps constraint violations to the caller's domain errors, so they become 409/422 instead of 500.

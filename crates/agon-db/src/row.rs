@@ -63,6 +63,77 @@ fn decode(column: &str, error: impl std::error::Error + Send + Sync + 'static) -
     }
 }
 
+/// A text column holding JSON, read into a `serde_json::Value` by a `#[derive(sqlx::FromRow)]` struct:
+/// `#[sqlx(try_from = "agon_db::JsonText")] payload: serde_json::Value`.
+pub struct JsonText(pub String);
+
+/// A text column holding a timestamp: `#[sqlx(try_from = "agon_db::TimeText")] at: DateTime<Utc>`.
+pub struct TimeText(pub String);
+
+/// An integer column holding a boolean (0 or 1): `#[sqlx(try_from = "agon_db::Flag")] critical: bool`.
+pub struct Flag(pub i64);
+
+/// A nullable text column holding a UUID: `#[sqlx(try_from = "agon_db::OptionalId")] id: Option<Uuid>`.
+pub struct OptionalId(pub Option<String>);
+
+impl TryFrom<JsonText> for serde_json::Value {
+    type Error = serde_json::Error;
+
+    fn try_from(text: JsonText) -> Result<Self, Self::Error> {
+        serde_json::from_str(&text.0)
+    }
+}
+
+impl TryFrom<TimeText> for DateTime<Utc> {
+    type Error = chrono::ParseError;
+
+    fn try_from(text: TimeText) -> Result<Self, Self::Error> {
+        parse_time(&text.0)
+    }
+}
+
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> Self {
+        flag.0 != 0
+    }
+}
+
+impl TryFrom<OptionalId> for Option<Uuid> {
+    type Error = uuid::Error;
+
+    fn try_from(id: OptionalId) -> Result<Self, Self::Error> {
+        id.0.map(|text| text.parse()).transpose()
+    }
+}
+
+/// Decodes and types a wrapper as the column type it wraps.
+macro_rules! column_as {
+    ($wrapper:ident, $inner:ty) => {
+        impl<'r> sqlx::Decode<'r, sqlx::Any> for $wrapper {
+            fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+                Ok($wrapper(<$inner as sqlx::Decode<'r, sqlx::Any>>::decode(
+                    value,
+                )?))
+            }
+        }
+
+        impl sqlx::Type<sqlx::Any> for $wrapper {
+            fn type_info() -> sqlx::any::AnyTypeInfo {
+                <$inner as sqlx::Type<sqlx::Any>>::type_info()
+            }
+
+            fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+                <$inner as sqlx::Type<sqlx::Any>>::compatible(ty)
+            }
+        }
+    };
+}
+
+column_as!(JsonText, String);
+column_as!(TimeText, String);
+column_as!(Flag, i64);
+column_as!(OptionalId, Option<String>);
+
 #[cfg(test)]
 mod tests {
     use super::*;

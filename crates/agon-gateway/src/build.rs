@@ -43,73 +43,15 @@ pub async fn build(
     mounts: Vec<Mount>,
 ) -> anyhow::Result<(Gateway, Vec<agon_kit::Task>)> {
     let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
-    let default_timeout = Duration::from_millis(config.timeout_ms.max(1));
-    let mut upstreams: BTreeMap<String, Upstream> = BTreeMap::new();
-    let mut prefixes = Vec::new();
-    let mut docs = Vec::new();
-    let mut remote_docs = Vec::new();
-    let mut checks = Vec::new();
-    let mut mounted = health::Mounted::default();
-    for mount in mounts {
-        for prefix in &mount.prefixes {
-            prefixes.push(RouteConfig {
-                prefix: Some(prefix.clone()),
-                path: None,
-                upstream: mount.name.clone(),
-                rewrite: None,
-                methods: None,
-                auth: AuthPolicy::Public,
-                timeout_ms: None,
-            });
-        }
-        if let Some(doc) = mount.openapi {
-            docs.push(doc);
-        }
-        if let Upstream::Http(up) = &mount.upstream {
-            // Replicas serve the same document; the upstream is ready while one of them is.
-            if let Some(first) = up.urls().next() {
-                remote_docs.push((mount.name.clone(), format!("{first}/openapi.json")));
-            }
-            checks.push(mounted.add(&mount.name, up.urls().map(str::to_owned).collect()));
-        }
-        checks.extend(mount.checks.into_iter().map(|mut c| {
-            c.name = format!("{}.{}", mount.name, c.name);
-            c
-        }));
-        upstreams.insert(mount.name, mount.upstream);
-    }
-    for (name, url) in &config.upstreams {
-        let up = HttpUpstream::parse(url)
-            .map_err(|e| anyhow::anyhow!("gateway.upstreams.{name}: {e}"))?;
-        upstreams.insert(name.clone(), Upstream::Http(Arc::new(up)));
-    }
-    let mut routes = Vec::new();
-    if let Some((name, profile_routes)) = &profile {
-        for (i, rc) in profile_routes.iter().enumerate() {
-            routes.push(resolve(
-                rc,
-                &format!("profile:{name}#{}", i + 1),
-                &upstreams,
-                default_timeout,
-            )?);
-        }
-    }
-    for (i, rc) in config.routes.iter().enumerate() {
-        routes.push(resolve(
-            rc,
-            &format!("gateway.routes[{i}]"),
-            &upstreams,
-            default_timeout,
-        )?);
-    }
-    for rc in &prefixes {
-        routes.push(resolve(
-            rc,
-            &format!("mount:{}", rc.upstream),
-            &upstreams,
-            default_timeout,
-        )?);
-    }
+    let Upstreams {
+        upstreams,
+        prefixes,
+        mut docs,
+        remote_docs,
+        mut checks,
+        mounted,
+    } = upstreams(mounts, &config)?;
+    let routes = fixed_routes(profile.as_ref(), &config, &prefixes, &upstreams)?;
     let tables = Arc::new(Tables {
         current: ArcSwap::from_pointee(RouteTable::default()),
         fixed: routes,
@@ -117,7 +59,6 @@ pub async fn build(
         fingerprint: tokio::sync::Mutex::new(String::new()),
     });
     tables.reload().await?;
-
     let registry = registry::Registry {
         db: db.clone(),
         tables: tables.clone(),
@@ -129,18 +70,7 @@ pub async fn build(
     docs.push(admin_doc);
     let docs = Arc::new(docs::Docs::new(docs, remote_docs));
     checks.insert(0, ReadyCheck::database(&db));
-    let local = admin
-        .merge(agon_kit::service::process_routes(checks))
-        .merge(docs.router())
-        .fallback(agon_kit::error::not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(
-            agon_kit::MAX_BODY_BYTES,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            SERVICE,
-            agon_kit::observe::observe,
-        ));
-
+    let local = local_router(admin, checks, &docs);
     let probe_every = Duration::from_secs(config.probe_interval_secs.max(1));
     let poll_every = Duration::from_secs(config.registry_poll_secs.max(1));
     let poller = tables.clone();
@@ -153,12 +83,8 @@ pub async fn build(
         agon_db::Databases::Postgres { schema_prefix, .. } => schema_prefix.as_str(),
         _ => "",
     };
-    let limiter = limit::Limiter::new(
-        config.rate_limit.clone(),
-        deps.redis_url.as_deref(),
-        namespace,
-    )
-    .await?;
+    let redis = deps.redis_url.as_deref();
+    let limiter = limit::Limiter::new(config.rate_limit.clone(), redis, namespace).await?;
     let gateway = Gateway {
         inner: Arc::new(Inner {
             tables,
@@ -173,6 +99,111 @@ pub async fn build(
         client: upstream::http_client(),
     };
     Ok((gateway, tasks))
+}
+
+/// What the mounts and the configured upstreams give the gateway.
+struct Upstreams {
+    upstreams: BTreeMap<String, Upstream>,
+    /// Each mount's prefixes, as routes.
+    prefixes: Vec<RouteConfig>,
+    /// In-process services' documents.
+    docs: Vec<OpenApi>,
+    /// HTTP upstreams' documents, fetched and refreshed: (name, URL).
+    remote_docs: Vec<(String, String)>,
+    checks: Vec<ReadyCheck>,
+    mounted: health::Mounted,
+}
+
+fn upstreams(mounts: Vec<Mount>, config: &Config) -> anyhow::Result<Upstreams> {
+    let mut found = Upstreams {
+        upstreams: BTreeMap::new(),
+        prefixes: Vec::new(),
+        docs: Vec::new(),
+        remote_docs: Vec::new(),
+        checks: Vec::new(),
+        mounted: health::Mounted::default(),
+    };
+    for mount in mounts {
+        found
+            .prefixes
+            .extend(mount.prefixes.iter().map(|prefix| RouteConfig {
+                prefix: Some(prefix.clone()),
+                path: None,
+                upstream: mount.name.clone(),
+                rewrite: None,
+                methods: None,
+                auth: AuthPolicy::Public,
+                timeout_ms: None,
+            }));
+        found.docs.extend(mount.openapi);
+        if let Upstream::Http(up) = &mount.upstream {
+            // Replicas serve the same document; the upstream is ready while one of them is.
+            if let Some(first) = up.urls().next() {
+                let url = format!("{first}/openapi.json");
+                found.remote_docs.push((mount.name.clone(), url));
+            }
+            let urls = up.urls().map(str::to_owned).collect();
+            found.checks.push(found.mounted.add(&mount.name, urls));
+        }
+        found.checks.extend(mount.checks.into_iter().map(|mut c| {
+            c.name = format!("{}.{}", mount.name, c.name);
+            c
+        }));
+        found.upstreams.insert(mount.name, mount.upstream);
+    }
+    for (name, url) in &config.upstreams {
+        let up = HttpUpstream::parse(url)
+            .map_err(|e| anyhow::anyhow!("gateway.upstreams.{name}: {e}"))?;
+        found
+            .upstreams
+            .insert(name.clone(), Upstream::Http(Arc::new(up)));
+    }
+    Ok(found)
+}
+
+/// The routes from configuration, in precedence order: the profile's, the config file's, the mounts'.
+fn fixed_routes(
+    profile: Option<&(String, Vec<RouteConfig>)>,
+    config: &Config,
+    prefixes: &[RouteConfig],
+    upstreams: &BTreeMap<String, Upstream>,
+) -> anyhow::Result<Vec<Route>> {
+    let timeout = Duration::from_millis(config.timeout_ms.max(1));
+    let profile_routes = profile.into_iter().flat_map(|(name, routes)| {
+        routes
+            .iter()
+            .enumerate()
+            .map(move |(i, rc)| (format!("profile:{name}#{}", i + 1), rc))
+    });
+    let config_routes =
+        (config.routes.iter().enumerate()).map(|(i, rc)| (format!("gateway.routes[{i}]"), rc));
+    let mount_routes = prefixes
+        .iter()
+        .map(|rc| (format!("mount:{}", rc.upstream), rc));
+    profile_routes
+        .chain(config_routes)
+        .chain(mount_routes)
+        .map(|(source, rc)| resolve(rc, &source, upstreams, timeout))
+        .collect()
+}
+
+/// The gateway's own API: the registry's admin routes, `/healthz`, `/readyz`, `/metrics` and the docs.
+fn local_router(
+    admin: axum::Router,
+    checks: Vec<ReadyCheck>,
+    docs: &Arc<docs::Docs>,
+) -> axum::Router {
+    admin
+        .merge(agon_kit::service::process_routes(checks))
+        .merge(docs.router())
+        .fallback(agon_kit::error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(
+            agon_kit::MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            SERVICE,
+            agon_kit::observe::observe,
+        ))
 }
 
 impl Tables {

@@ -4,9 +4,9 @@
 
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
-use agon_db::{AnyRow, Db, ResultExt, Row, RowExt};
+use agon_db::{Db, ResultExt, Row, query, query_as};
 use agon_kit::{AuthUser, ErrorCode, FieldError, Json, Page, PageParams, Path, Query, Role};
-use axum::{extract::State, http::StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -20,14 +20,19 @@ use crate::{
 };
 
 /// A registered service as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Entry {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub name: String,
     pub url: String,
+    /// Path prefix routed to this service.
     pub prefix: String,
+    #[sqlx(try_from = "String")]
     pub auth: AuthPolicy,
     pub timeout_ms: i64,
+    /// A blocked service keeps its entry but gets no traffic: its paths answer 404.
+    #[sqlx(try_from = "agon_db::Flag")]
     pub blocked: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -43,6 +48,8 @@ pub struct Registry {
     pub mounted: Arc<Mounted>,
     pub verifier: agon_kit::TokenVerifier,
 }
+
+agon_kit::handler_state!(Registry);
 
 impl axum::extract::FromRef<Registry> for agon_kit::TokenVerifier {
     fn from_ref(r: &Registry) -> Self {
@@ -65,21 +72,12 @@ agon_kit::service_error!(Error);
 /// A service in the registry.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ServiceView {
-    pub id: Uuid,
-    pub name: String,
-    pub url: String,
-    /// Path prefix routed to this service.
-    pub prefix: String,
-    pub auth: AuthPolicy,
-    pub timeout_ms: i64,
-    /// A blocked service keeps its entry but gets no traffic: its paths answer 404.
-    pub blocked: bool,
+    #[serde(flatten)]
+    pub entry: Entry,
     /// The last health probe of `{url}/healthz` answered 2xx for at least one replica.
     pub up: bool,
     /// Each replica (of a comma-separated `url`) and its last probe.
     pub replicas: Vec<ReplicaState>,
-    pub created_at: String,
-    pub updated_at: String,
 }
 
 /// A service to register.
@@ -136,7 +134,7 @@ pub fn router(registry: Registry) -> OpenApiRouter {
     responses((status = 200, body = Page<ServiceView>), (status = 401), (status = 403)))]
 async fn list_services(
     auth: AuthUser,
-    State(r): State<Registry>,
+    r: Registry,
     Query(q): Query<ListServices>,
 ) -> Result<Json<Page<ServiceView>>, Error> {
     auth.require(Role::Admin)?;
@@ -162,7 +160,9 @@ async fn list_services(
             break;
         }
     }
-    Ok(Json(page.page(items, |s| ServiceName(s.name.clone()))))
+    Ok(Json(
+        page.page(items, |s| ServiceName(s.entry.name.clone())),
+    ))
 }
 
 /// The key of the registry listing: a service name, in the shape `validate` allows.
@@ -188,10 +188,7 @@ fn valid_name(name: &str) -> bool {
 /// ready while every upstream has at least one ready replica.
 #[utoipa::path(get, path = "/gateway/upstreams", tag = "gateway", security(("bearer" = [])),
     responses((status = 200, body = Vec<UpstreamView>), (status = 401), (status = 403)))]
-async fn list_upstreams(
-    auth: AuthUser,
-    State(r): State<Registry>,
-) -> Result<Json<Vec<UpstreamView>>, Error> {
+async fn list_upstreams(auth: AuthUser, r: Registry) -> Result<Json<Vec<UpstreamView>>, Error> {
     auth.require(Role::Admin)?;
     Ok(Json(r.mounted.views()))
 }
@@ -201,7 +198,7 @@ async fn list_upstreams(
     params(("id" = Uuid, Path)), responses((status = 200, body = ServiceView), (status = 404)))]
 async fn get_service(
     auth: AuthUser,
-    State(r): State<Registry>,
+    r: Registry,
     Path(id): Path<Uuid>,
 ) -> Result<Json<ServiceView>, Error> {
     auth.require(Role::Admin)?;
@@ -214,7 +211,7 @@ async fn get_service(
     responses((status = 201, body = ServiceView), (status = 409), (status = 422)))]
 async fn create_service(
     auth: AuthUser,
-    State(r): State<Registry>,
+    r: Registry,
     Json(body): Json<CreateService>,
 ) -> Result<(StatusCode, Json<ServiceView>), Error> {
     auth.require(Role::Admin)?;
@@ -242,7 +239,7 @@ async fn create_service(
     responses((status = 200, body = ServiceView), (status = 404), (status = 409), (status = 422)))]
 async fn update_service(
     auth: AuthUser,
-    State(r): State<Registry>,
+    r: Registry,
     Path(id): Path<Uuid>,
     Json(body): Json<UpdateService>,
 ) -> Result<Json<ServiceView>, Error> {
@@ -266,12 +263,11 @@ async fn update_service(
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
 async fn delete_service(
     auth: AuthUser,
-    State(r): State<Registry>,
+    r: Registry,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     auth.require(Role::Admin)?;
-    let deleted = sqlx::query("delete from services where id = $1")
-        .bind(id.to_string())
+    let deleted = query("delete from services where id = $1", (id.to_string(),))
         .execute(r.db.pool())
         .await
         .map_err(anyhow::Error::from)?;
@@ -330,17 +326,9 @@ impl Registry {
             .replicas(&e.name, urls.iter().map(String::as_str));
         let up = replicas.iter().any(|r| r.up);
         ServiceView {
-            id: e.id,
-            name: e.name,
-            url: e.url,
-            prefix: e.prefix,
-            auth: e.auth,
-            timeout_ms: e.timeout_ms,
-            blocked: e.blocked,
+            entry: e,
             up,
             replicas,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
         }
     }
 
@@ -355,41 +343,36 @@ impl Registry {
         blocked: Option<bool>,
         limit: i64,
     ) -> Result<Vec<Entry>, Error> {
-        let rows = sqlx::query(
-            "select * from services where name > $1 and ($2 < 0 or blocked = $2) order by name limit $3",
-        )
-        .bind(after)
-        .bind(blocked.map_or(-1_i64, i64::from))
-        .bind(limit)
-        .fetch_all(self.db.pool())
-        .await
-        .map_err(anyhow::Error::from)?;
-        Ok(rows.iter().map(entry).collect::<anyhow::Result<_>>()?)
+        let sql = "select * from services where name > $1 and ($2 < 0 or blocked = $2) \
+                   order by name limit $3";
+        let params = (after, blocked.map_or(-1_i64, i64::from), limit);
+        Ok(query_as(sql, params).fetch_all(self.db.pool()).await?)
     }
 
     async fn get(&self, id: Uuid) -> Result<Option<Entry>, Error> {
-        let row = sqlx::query("select * from services where id = $1")
-            .bind(id.to_string())
-            .fetch_optional(self.db.pool())
-            .await
-            .map_err(anyhow::Error::from)?;
-        Ok(row.as_ref().map(entry).transpose()?)
+        Ok(
+            query_as("select * from services where id = $1", (id.to_string(),))
+                .fetch_optional(self.db.pool())
+                .await?,
+        )
     }
 
     async fn insert(&self, e: &Entry) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into services (id, name, url, prefix, auth, timeout_ms, blocked, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            (
+                e.id.to_string(),
+                &e.name,
+                &e.url,
+                &e.prefix,
+                policy_text(e.auth),
+                e.timeout_ms,
+                i64::from(e.blocked),
+                &e.created_at,
+                &e.updated_at,
+            ),
         )
-        .bind(e.id.to_string())
-        .bind(&e.name)
-        .bind(&e.url)
-        .bind(&e.prefix)
-        .bind(policy_text(e.auth))
-        .bind(e.timeout_ms)
-        .bind(i64::from(e.blocked))
-        .bind(&e.created_at)
-        .bind(&e.updated_at)
         .execute(self.db.pool())
         .await
         .on_unique(|| Error::NameTaken(e.name.clone()))?;
@@ -397,18 +380,20 @@ impl Registry {
     }
 
     async fn update(&self, e: &Entry) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "update services set name = $2, url = $3, prefix = $4, auth = $5, timeout_ms = $6, blocked = $7, \
              updated_at = $8 where id = $1",
+            (
+                e.id.to_string(),
+                &e.name,
+                &e.url,
+                &e.prefix,
+                policy_text(e.auth),
+                e.timeout_ms,
+                i64::from(e.blocked),
+                &e.updated_at,
+            ),
         )
-        .bind(e.id.to_string())
-        .bind(&e.name)
-        .bind(&e.url)
-        .bind(&e.prefix)
-        .bind(policy_text(e.auth))
-        .bind(e.timeout_ms)
-        .bind(i64::from(e.blocked))
-        .bind(&e.updated_at)
         .execute(self.db.pool())
         .await
         .on_unique(|| Error::NameTaken(e.name.clone()))?;
@@ -417,8 +402,9 @@ impl Registry {
 
     /// A cheap summary that changes whenever the registry does, so replicas notice edits made elsewhere.
     pub async fn fingerprint_of(db: &Db) -> anyhow::Result<String> {
-        let row = sqlx::query(
+        let row = query(
             "select count(*) as n, coalesce(max(updated_at), '') as latest from services",
+            (),
         )
         .fetch_one(db.pool())
         .await?;
@@ -464,25 +450,9 @@ fn replica_urls(url: &str) -> Vec<String> {
 
 /// Every registered service, by name.
 pub async fn all_entries(db: &Db) -> anyhow::Result<Vec<Entry>> {
-    let rows = sqlx::query("select * from services order by name")
+    Ok(query_as("select * from services order by name", ())
         .fetch_all(db.pool())
-        .await?;
-    rows.iter().map(entry).collect()
-}
-
-fn entry(row: &AnyRow) -> anyhow::Result<Entry> {
-    let auth: String = row.try_get("auth")?;
-    Ok(Entry {
-        id: row.id("id")?,
-        name: row.try_get("name")?,
-        url: row.try_get("url")?,
-        prefix: row.try_get("prefix")?,
-        auth: serde_json::from_value(serde_json::Value::String(auth))?,
-        timeout_ms: row.try_get("timeout_ms")?,
-        blocked: row.try_get::<i64, _>("blocked")? != 0,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
+        .await?)
 }
 
 fn policy_text(p: AuthPolicy) -> &'static str {

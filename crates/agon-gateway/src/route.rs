@@ -28,6 +28,15 @@ pub enum AuthPolicy {
     Admin,
 }
 
+impl TryFrom<String> for AuthPolicy {
+    type Error = serde_json::Error;
+
+    /// The policy as stored (`public`, `token`, a role name).
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        serde_json::from_value(serde_json::Value::String(text))
+    }
+}
+
 /// How a route matches paths.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Matcher {

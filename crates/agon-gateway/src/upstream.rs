@@ -193,54 +193,8 @@ impl Upstream {
                 }
             }
             Upstream::Http(balanced) => {
-                let client_side = upgrade.is_some().then(|| hyper::upgrade::on(&mut req));
-                // Without a body the request can go to another replica when one refuses the connection: nothing
-                // reached it. A body streams from the client and cannot be sent twice.
-                let bodiless = hyper::body::Body::is_end_stream(req.body());
-                let attempts = if bodiless {
-                    balanced.replicas.len().min(2)
-                } else {
-                    1
-                };
-                let (head, body) = req.into_parts();
-                let mut head = Some(head);
-                let mut body = Some(body);
-                let mut attempt = 0;
-                loop {
-                    attempt += 1;
-                    let up = balanced.pick();
-                    let uri = up.uri(&path_and_query)?;
-                    let body = match body.take() {
-                        Some(incoming) if !bodiless => http_body_util::Either::Left(incoming),
-                        _ => http_body_util::Either::Right(http_body_util::Empty::new()),
-                    };
-                    let request = rebuild(&mut head, attempt == attempts, uri, body);
-                    match tokio::time::timeout(timeout, client.request(request)).await {
-                        Ok(Ok(mut response)) => {
-                            if let (Some(client_side), StatusCode::SWITCHING_PROTOCOLS) =
-                                (client_side, response.status())
-                            {
-                                splice(client_side, hyper::upgrade::on(&mut response));
-                            }
-                            break response.map(Body::new);
-                        }
-                        Ok(Err(error)) => {
-                            if error.is_connect() {
-                                // Refused before anything was sent: rest this replica, the next requests
-                                // go to the others.
-                                up.resting_until.store(
-                                    now_millis() + REST.as_millis() as u64,
-                                    Ordering::Relaxed,
-                                );
-                                if attempt < attempts {
-                                    continue;
-                                }
-                            }
-                            return Err(ForwardError::Unreachable(error.to_string()));
-                        }
-                        Err(_) => return Err(ForwardError::Timeout),
-                    }
-                }
+                let upgrading = upgrade.is_some();
+                forward_http(balanced, req, &path_and_query, client, timeout, upgrading).await?
             }
             Upstream::Unavailable => {
                 return Err(ForwardError::Unreachable("no usable upstream URL".into()));
@@ -252,6 +206,64 @@ impl Upstream {
             set_upgrade(response.headers_mut(), protocol);
         }
         Ok(response)
+    }
+}
+
+/// One request to an HTTP upstream: to the next replica in turn, and to a second one when the first refuses the
+/// connection and the request has no body. A WebSocket handshake's two upgraded connections are spliced.
+async fn forward_http(
+    balanced: &HttpUpstream,
+    mut req: Request<Incoming>,
+    path_and_query: &http::uri::PathAndQuery,
+    client: &HttpClient,
+    timeout: Duration,
+    upgrading: bool,
+) -> Result<Response<Body>, ForwardError> {
+    let client_side = upgrading.then(|| hyper::upgrade::on(&mut req));
+    // Without a body the request can go to another replica when one refuses the connection: nothing
+    // reached it. A body streams from the client and cannot be sent twice.
+    let bodiless = hyper::body::Body::is_end_stream(req.body());
+    let attempts = if bodiless {
+        balanced.replicas.len().min(2)
+    } else {
+        1
+    };
+    let (head, body) = req.into_parts();
+    let mut head = Some(head);
+    let mut body = Some(body);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let up = balanced.pick();
+        let uri = up.uri(path_and_query)?;
+        let body = match body.take() {
+            Some(incoming) if !bodiless => http_body_util::Either::Left(incoming),
+            _ => http_body_util::Either::Right(http_body_util::Empty::new()),
+        };
+        let request = rebuild(&mut head, attempt == attempts, uri, body);
+        match tokio::time::timeout(timeout, client.request(request)).await {
+            Ok(Ok(mut response)) => {
+                if let (Some(client_side), StatusCode::SWITCHING_PROTOCOLS) =
+                    (client_side, response.status())
+                {
+                    splice(client_side, hyper::upgrade::on(&mut response));
+                }
+                return Ok(response.map(Body::new));
+            }
+            Ok(Err(error)) => {
+                if error.is_connect() {
+                    // Refused before anything was sent: rest this replica, the next requests
+                    // go to the others.
+                    up.resting_until
+                        .store(now_millis() + REST.as_millis() as u64, Ordering::Relaxed);
+                    if attempt < attempts {
+                        continue;
+                    }
+                }
+                return Err(ForwardError::Unreachable(error.to_string()));
+            }
+            Err(_) => return Err(ForwardError::Timeout),
+        }
     }
 }
 

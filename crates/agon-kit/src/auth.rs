@@ -104,9 +104,10 @@ pub struct Revocations {
 }
 
 /// One revoked session, as the auth service publishes it.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, sqlx::FromRow)]
 pub struct Revoked {
     pub seq: i64,
+    #[sqlx(try_from = "String")]
     pub session_id: Uuid,
     /// Unix time after which every token of the session has expired anyway.
     pub until: i64,

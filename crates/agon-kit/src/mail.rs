@@ -7,7 +7,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use agon_db::{Db, Row, Tx};
+use agon_db::{Db, Row, Tx, query};
 use anyhow::Context;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::Mailbox};
 use serde::{Deserialize, Serialize};
@@ -84,15 +84,17 @@ impl Mail {
     /// Queues `email` inside `tx`: it is sent if and only if `tx` commits. Call [`Mail::wake`] after the commit.
     pub async fn enqueue(tx: &mut Tx, email: &Email) -> anyhow::Result<()> {
         let now = agon_db::now_text();
-        sqlx::query(
+        query(
             "insert into mail_queue (id, recipient, subject, body, next_attempt_at, created_at) \
              values ($1, $2, $3, $4, $5, $5)",
+            (
+                uuid::Uuid::now_v7().to_string(),
+                &email.to,
+                &email.subject,
+                &email.text,
+                now,
+            ),
         )
-        .bind(uuid::Uuid::now_v7().to_string())
-        .bind(&email.to)
-        .bind(&email.subject)
-        .bind(&email.text)
-        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -115,11 +117,11 @@ impl Mail {
     /// Tries every due message once; returns how many were delivered.
     pub async fn deliver_due(&self) -> anyhow::Result<usize> {
         let now = agon_db::now_text();
-        let rows = sqlx::query(
+        let rows = query(
             "select id, recipient, subject, body, attempts from mail_queue where next_attempt_at <= $1 \
              order by created_at limit 50",
+            (&now,),
         )
-        .bind(&now)
         .fetch_all(self.db.pool())
         .await?;
         let mut delivered = 0;
@@ -133,8 +135,7 @@ impl Mail {
             };
             match self.send(&email).await {
                 Ok(()) => {
-                    sqlx::query("delete from mail_queue where id = $1")
-                        .bind(&id)
+                    query("delete from mail_queue where id = $1", (&id,))
                         .execute(self.db.pool())
                         .await?;
                     delivered += 1;
@@ -145,10 +146,7 @@ impl Mail {
                     let next = (chrono::Utc::now() + delay)
                         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
                     tracing::warn!(to = %email.to, attempts = attempts + 1, error = format!("{error:#}"), "mail not delivered; will retry");
-                    sqlx::query("update mail_queue set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where id = $1")
-                        .bind(&id)
-                        .bind(next)
-                        .bind(format!("{error:#}"))
+                    query("update mail_queue set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where id = $1", (&id, next, format!("{error:#}")))
                         .execute(self.db.pool())
                         .await?;
                 }

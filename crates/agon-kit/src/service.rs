@@ -322,3 +322,21 @@ async fn render_metrics() -> impl IntoResponse {
         crate::telemetry::prometheus().render(),
     )
 }
+
+/// Lets a service's handlers take its state as a plain argument (`state: State`): the state is its own
+/// extractor, cloned from the router's. `agon_kit::handler_state!(State);` beside the state's definition.
+#[macro_export]
+macro_rules! handler_state {
+    ($state:ty) => {
+        impl $crate::__private::axum::extract::FromRequestParts<$state> for $state {
+            type Rejection = ::std::convert::Infallible;
+
+            async fn from_request_parts(
+                _: &mut $crate::__private::axum::http::request::Parts,
+                state: &$state,
+            ) -> Result<Self, Self::Rejection> {
+                Ok(state.clone())
+            }
+        }
+    };
+}

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use agon_kit::{AuthUser, Json, Page, PageParams, Query, Role};
-use axum::extract::State as AxumState;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -94,7 +93,7 @@ fn bucket_start(day: NaiveDate, bucket: Bucket) -> NaiveDate {
     responses((status = 200, body = Metrics), (status = 401), (status = 403), (status = 422)))]
 async fn metrics(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<MetricsParams>,
 ) -> Result<Json<Metrics>, Error> {
     auth.require(Role::Admin)?;
@@ -227,7 +226,7 @@ pub struct StoredEvent {
     responses((status = 200, body = Page<StoredEvent>), (status = 401), (status = 403), (status = 422)))]
 async fn events(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<EventParams>,
 ) -> Result<Json<Page<StoredEvent>>, Error> {
     auth.require(Role::Admin)?;

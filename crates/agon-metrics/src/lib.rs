@@ -26,6 +26,8 @@ struct State {
     verifier: agon_kit::TokenVerifier,
 }
 
+agon_kit::handler_state!(State);
+
 /// Opens and migrates the metrics database, subscribes to every event and returns the service.
 pub async fn build(deps: &agon_kit::Deps) -> anyhow::Result<agon_kit::Service> {
     let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;

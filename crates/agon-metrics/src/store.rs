@@ -1,7 +1,7 @@
 //! All SQL of the metrics service: the append-only `events` store and the `daily_counts` projection.
 
 use agon_bus::Envelope;
-use agon_db::{Db, Dialect, Row, RowExt, Tx};
+use agon_db::{Db, Dialect, Row, Tx, query, query_as};
 use uuid::Uuid;
 
 /// A (metric, dimension, day) key of the projection.
@@ -13,20 +13,25 @@ pub struct Store {
 }
 
 /// A stored event as the rebuild reads it.
+#[derive(sqlx::FromRow)]
 pub struct Stored {
     pub seq: i64,
     pub topic: String,
     pub occurred_at: String,
+    #[sqlx(try_from = "agon_db::JsonText")]
     pub payload: serde_json::Value,
 }
 
 /// A stored event as the API shows it.
+#[derive(sqlx::FromRow)]
 pub struct EventRow {
     pub seq: i64,
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub topic: String,
     pub source: String,
     pub occurred_at: String,
+    #[sqlx(try_from = "agon_db::JsonText")]
     pub payload: serde_json::Value,
 }
 
@@ -52,16 +57,18 @@ impl Store {
         envelope: &Envelope,
         occurred_at: &str,
     ) -> anyhow::Result<bool> {
-        let inserted = sqlx::query(
+        let inserted = query(
             "insert into events (id, topic, source, occurred_at, payload, stored_at) values ($1, $2, $3, $4, $5, $6) \
              on conflict (id) do nothing",
+            (
+                envelope.id.to_string(),
+                &envelope.topic,
+                &envelope.source,
+                occurred_at,
+                envelope.payload.to_string(),
+                agon_db::now_text(),
+            ),
         )
-        .bind(envelope.id.to_string())
-        .bind(&envelope.topic)
-        .bind(&envelope.source)
-        .bind(occurred_at)
-        .bind(envelope.payload.to_string())
-        .bind(agon_db::now_text())
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -70,14 +77,11 @@ impl Store {
 
     /// Adds `n` to the count under `key`.
     pub async fn add(tx: &mut Tx, (metric, dimension, day): &Key, n: i64) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "insert into daily_counts (metric, dimension, day, count) values ($1, $2, $3, $4) \
              on conflict (metric, dimension, day) do update set count = daily_counts.count + excluded.count",
+            (metric, dimension, day, n),
         )
-        .bind(metric)
-        .bind(dimension)
-        .bind(day)
-        .bind(n)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -85,57 +89,39 @@ impl Store {
 
     /// Every count of the days from `from` to `to` (`YYYY-MM-DD`, inclusive): key and count.
     pub async fn daily_counts(&self, from: &str, to: &str) -> anyhow::Result<Vec<(Key, i64)>> {
-        let rows = sqlx::query(
-            "select metric, dimension, day, count from daily_counts where day >= $1 and day <= $2",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let key = (
-                    row.try_get("metric")?,
-                    row.try_get("dimension")?,
-                    row.try_get("day")?,
-                );
-                Ok((key, row.try_get("count")?))
-            })
-            .collect()
+        let sql =
+            "select metric, dimension, day, count from daily_counts where day >= $1 and day <= $2";
+        let rows: Vec<(String, String, String, i64)> =
+            query_as(sql, (from, to)).fetch_all(self.db.pool()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|(metric, dimension, day, count)| ((metric, dimension, day), count))
+            .collect())
     }
 
     /// Stored events matching `filter`, newest first. Day bounds compare as text: stored times are fixed-width
     /// RFC 3339 UTC.
     pub async fn events(&self, filter: EventFilter) -> anyhow::Result<Vec<EventRow>> {
-        let rows = sqlx::query(
+        let params = (
+            filter.topic,
+            filter.from,
+            filter.until,
+            filter.before,
+            filter.limit,
+        );
+        Ok(query_as(
             "select seq, id, topic, source, occurred_at, payload from events \
              where ($1 is null or topic = $1) and ($2 is null or occurred_at >= $2) \
              and ($3 is null or occurred_at < $3) and ($4 is null or seq < $4) order by seq desc limit $5",
+            params,
         )
-        .bind(filter.topic)
-        .bind(filter.from)
-        .bind(filter.until)
-        .bind(filter.before)
-        .bind(filter.limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(EventRow {
-                    seq: row.try_get("seq")?,
-                    id: row.id("id")?,
-                    topic: row.try_get("topic")?,
-                    source: row.try_get("source")?,
-                    occurred_at: row.try_get("occurred_at")?,
-                    payload: row.json("payload")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// How many events are stored.
     pub async fn count(db: &Db) -> anyhow::Result<i64> {
-        let row = sqlx::query("select count(*) as n from events")
+        let row = query("select count(*) as n from events", ())
             .fetch_one(db.pool())
             .await?;
         Ok(row.try_get("n")?)
@@ -143,14 +129,8 @@ impl Store {
 
     /// Up to `limit` stored events after sequence number `after`, in order.
     pub async fn scan(db: &Db, after: i64, limit: i64) -> anyhow::Result<Vec<Stored>> {
-        let rows = sqlx::query(
-            "select seq, topic, occurred_at, payload from events where seq > $1 order by seq limit $2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(db.pool())
-        .await?;
-        rows.iter().map(stored).collect()
+        let sql = "select seq, topic, occurred_at, payload from events where seq > $1 order by seq limit $2";
+        Ok(query_as(sql, (after, limit)).fetch_all(db.pool()).await?)
     }
 
     /// Starts the swap of a rebuilt projection: a transaction that holds `daily_counts` against concurrent
@@ -158,7 +138,7 @@ impl Store {
     pub async fn begin_swap(db: &Db) -> anyhow::Result<Tx> {
         let mut tx = db.begin().await?;
         if db.dialect() == Dialect::Postgres {
-            sqlx::query("lock table daily_counts in exclusive mode")
+            query("lock table daily_counts in exclusive mode", ())
                 .execute(&mut *tx)
                 .await?;
         }
@@ -167,14 +147,9 @@ impl Store {
 
     /// Events after sequence number `after` or stored since `since`: what a scan may not have seen.
     pub async fn late(tx: &mut Tx, after: i64, since: &str) -> anyhow::Result<Vec<Stored>> {
-        let rows = sqlx::query(
-            "select seq, topic, occurred_at, payload from events where seq > $1 or stored_at >= $2",
-        )
-        .bind(after)
-        .bind(since)
-        .fetch_all(&mut **tx)
-        .await?;
-        rows.iter().map(stored).collect()
+        let sql =
+            "select seq, topic, occurred_at, payload from events where seq > $1 or stored_at >= $2";
+        Ok(query_as(sql, (after, since)).fetch_all(&mut **tx).await?)
     }
 
     /// Replaces the whole projection with `counts`, inside the swap transaction.
@@ -182,7 +157,7 @@ impl Store {
         tx: &mut Tx,
         counts: impl IntoIterator<Item = (&Key, &i64)>,
     ) -> anyhow::Result<()> {
-        sqlx::query("delete from daily_counts")
+        query("delete from daily_counts", ())
             .execute(&mut **tx)
             .await?;
         for (key, n) in counts {
@@ -190,13 +165,4 @@ impl Store {
         }
         Ok(())
     }
-}
-
-fn stored(row: &agon_db::AnyRow) -> anyhow::Result<Stored> {
-    Ok(Stored {
-        seq: row.try_get("seq")?,
-        topic: row.try_get("topic")?,
-        occurred_at: row.try_get("occurred_at")?,
-        payload: row.json("payload")?,
-    })
 }

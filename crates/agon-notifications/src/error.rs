@@ -3,15 +3,14 @@ use axum::http::StatusCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Bad input, authentication, cursors and faults, as every service has them.
+    #[error(transparent)]
+    Api(ApiError),
     #[error("notification not found")]
     NotFound,
     #[error("{} recipient(s) are not members", .0.len())]
     UnknownRecipients(Vec<uuid::Uuid>),
-    #[error(transparent)]
-    Api(ApiError),
 }
-
-agon_kit::service_error!(Error);
 
 impl ErrorCode for Error {
     fn code(&self) -> &'static str {
@@ -44,3 +43,5 @@ impl ErrorCode for Error {
         }
     }
 }
+
+agon_kit::service_error!(Error);

@@ -5,7 +5,7 @@ use agon_kit::{
     AuthUser, Json, Page, PageParams, Path, Query, Role,
     text::{self, Lines},
 };
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -54,7 +54,7 @@ pub struct ListParams {
     responses((status = 200, body = Page<View>), (status = 401)))]
 async fn list(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<View>>, Error> {
     let page = PageParams {
@@ -77,10 +77,7 @@ pub struct UnreadCount {
 /// How many of the caller's notifications are unread.
 #[utoipa::path(get, path = "/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = UnreadCount), (status = 401)))]
-async fn unread_count(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<UnreadCount>, Error> {
+async fn unread_count(auth: AuthUser, state: State) -> Result<Json<UnreadCount>, Error> {
     Ok(Json(UnreadCount {
         unread: state.store.unread(auth.user_id).await?,
     }))
@@ -89,11 +86,7 @@ async fn unread_count(
 /// One of the caller's notifications.
 #[utoipa::path(get, path = "/notifications/{id}", tag = "notifications", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, body = View), (status = 401), (status = 404)))]
-async fn get_one(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-    Path(id): Path<Uuid>,
-) -> Result<Json<View>, Error> {
+async fn get_one(auth: AuthUser, state: State, Path(id): Path<Uuid>) -> Result<Json<View>, Error> {
     Ok(Json(state.store.get(auth.user_id, id).await?))
 }
 
@@ -102,7 +95,7 @@ async fn get_one(
     params(("id" = Uuid, Path)), responses((status = 204), (status = 401), (status = 404)))]
 async fn delete_one(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     if state.store.delete(auth.user_id, id).await? {
@@ -117,7 +110,7 @@ async fn delete_one(
     params(("id" = Uuid, Path)), responses((status = 200, body = View), (status = 401), (status = 404)))]
 async fn mark_read(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Json<View>, Error> {
     if !state
@@ -138,10 +131,7 @@ pub struct Updated {
 /// Marks every unread notification of the caller read.
 #[utoipa::path(post, path = "/notifications/read-all", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = Updated), (status = 401)))]
-async fn mark_all_read(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<Updated>, Error> {
+async fn mark_all_read(auth: AuthUser, state: State) -> Result<Json<Updated>, Error> {
     Ok(Json(Updated {
         updated: state
             .store
@@ -194,7 +184,7 @@ pub struct Sent {
     responses((status = 202, body = Sent), (status = 401), (status = 403), (status = 422)))]
 async fn send(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<SendRequest>,
 ) -> Result<(StatusCode, Json<Sent>), Error> {
     if ![Role::Admin, Role::Trainer, Role::Coach]
@@ -245,7 +235,7 @@ async fn send(
     responses((status = 202, body = Sent), (status = 401), (status = 403), (status = 422)))]
 async fn broadcast(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<BroadcastRequest>,
 ) -> Result<(StatusCode, Json<Sent>), Error> {
     auth.require(Role::Admin)?;
@@ -359,10 +349,7 @@ pub struct Preferences {
 /// The caller's effective preferences: every notification type × channel.
 #[utoipa::path(get, path = "/notifications/preferences", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = Preferences), (status = 401)))]
-async fn get_preferences(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<Preferences>, Error> {
+async fn get_preferences(auth: AuthUser, state: State) -> Result<Json<Preferences>, Error> {
     let stored = state.store.preferences(auth.user_id).await?;
     let mut items = Vec::new();
     for kind in domain::KINDS {
@@ -393,7 +380,7 @@ async fn get_preferences(
     responses((status = 200, body = Preferences), (status = 401), (status = 422)))]
 async fn put_preferences(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Preferences>,
 ) -> Result<Json<Preferences>, Error> {
     if body.items.len() > domain::KINDS.len() * Channel::ALL.len() {
@@ -416,7 +403,7 @@ async fn put_preferences(
         choices.push((kind.name, item.channel.as_str(), item.enabled));
     }
     state.store.set_preferences(auth.user_id, &choices).await?;
-    get_preferences(auth, AxumState(state)).await
+    get_preferences(auth, state).await
 }
 
 /// Where SMS notifications go.
@@ -430,10 +417,7 @@ pub struct Contact {
 /// The caller's SMS number.
 #[utoipa::path(get, path = "/notifications/contact", tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = Contact), (status = 401), (status = 404)))]
-async fn get_contact(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<Contact>, Error> {
+async fn get_contact(auth: AuthUser, state: State) -> Result<Json<Contact>, Error> {
     let phone = state
         .store
         .phone(auth.user_id)
@@ -448,7 +432,7 @@ async fn get_contact(
     responses((status = 200, body = Contact), (status = 401), (status = 404), (status = 422)))]
 async fn put_contact(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Contact>,
 ) -> Result<Json<Contact>, Error> {
     if let Some(phone) = &body.phone {
@@ -485,7 +469,7 @@ pub struct DeliveryParams {
     params(DeliveryParams), responses((status = 200, body = Page<Delivery>), (status = 401), (status = 403)))]
 async fn deliveries(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<DeliveryParams>,
 ) -> Result<Json<Page<Delivery>>, Error> {
     auth.require(Role::Admin)?;

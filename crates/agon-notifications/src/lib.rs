@@ -65,6 +65,8 @@ struct State {
     wake: Arc<Notify>,
 }
 
+agon_kit::handler_state!(State);
+
 /// Opens and migrates the notifications database, subscribes to the events it turns into notifications and
 /// returns the service with its workers (mail, providers and, with Redis, the fan-out receiver).
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {

@@ -72,7 +72,7 @@ async fn deliver_due(state: &State, client: &reqwest::Client) -> anyhow::Result<
 
 /// One attempt at handing a delivery to its provider, with its id as `Idempotency-Key`.
 async fn offer(state: &State, client: &reqwest::Client, due: &DueDelivery) -> Result<(), String> {
-    let url = match due.channel {
+    let url = match Channel::parse(&due.channel) {
         Some(Channel::Sms) => state.config.sms_url.as_deref(),
         Some(Channel::Push) => state.config.push_url.as_deref(),
         _ => None,

@@ -190,12 +190,12 @@ async fn preferences(
         Audience::Everyone => None,
     };
     let mut choices = HashMap::new();
-    for (user, channel, enabled) in Store::choices(tx, kind).await? {
-        if wanted.as_ref().is_some_and(|w| !w.contains(&user)) {
+    for choice in Store::choices(tx, kind).await? {
+        if wanted.as_ref().is_some_and(|w| !w.contains(&choice.user)) {
             continue;
         }
-        if let Some(channel) = Channel::parse(&channel) {
-            choices.insert((user, channel), enabled);
+        if let Some(channel) = Channel::parse(&choice.channel) {
+            choices.insert((choice.user, channel), choice.enabled);
         }
     }
     Ok(choices)

@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use agon_kit::{AuthUser, Query};
 use axum::{
-    extract::{
-        State as AxumState,
-        ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
-    },
+    extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade},
     http::{HeaderMap, header},
     response::Response,
 };
@@ -44,7 +41,7 @@ pub struct WsParams {
 #[utoipa::path(get, path = "/ws", tag = "notifications", params(WsParams),
     responses((status = 101, description = "switching to the WebSocket protocol"), (status = 401)))]
 pub async fn connect(
-    AxumState(state): AxumState<State>,
+    state: State,
     headers: HeaderMap,
     Query(params): Query<WsParams>,
     upgrade: WebSocketUpgrade,

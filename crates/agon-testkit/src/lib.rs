@@ -15,7 +15,7 @@
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 use agon::{Config, platform::Embedded};
-use agon_db::Databases;
+use agon_db::{Databases, query};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::{Client, RequestBuilder, Response};
 use serde_json::Value;
@@ -290,7 +290,7 @@ impl TestApp {
         use sqlx::Row;
         let db = self.database(service).await;
         let sql = format!("select count(*) as n from {table}");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = query(sqlx::AssertSqlSafe(sql), ())
             .fetch_one(db.pool())
             .await
             .unwrap();
@@ -312,8 +312,9 @@ impl TestApp {
     ) -> String {
         use sqlx::Row;
         let db = self.database("auth").await;
-        let row = sqlx::query(
+        let row = query(
             "select kid, private_pkcs8 from signing_keys order by created_at desc limit 1",
+            (),
         )
         .fetch_one(db.pool())
         .await

@@ -4,6 +4,9 @@ use uuid::Uuid;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Bad input, authentication, cursors and faults, as every service has them.
+    #[error(transparent)]
+    Api(ApiError),
     #[error("user {0} not found")]
     NotFound(Uuid),
     #[error("no such device")]
@@ -11,11 +14,7 @@ pub enum Error {
     /// A state change that does not apply (code, explanation).
     #[error("{1}")]
     Conflict(&'static str, &'static str),
-    #[error(transparent)]
-    Api(ApiError),
 }
-
-agon_kit::service_error!(Error);
 
 impl ErrorCode for Error {
     fn code(&self) -> &'static str {
@@ -42,3 +41,5 @@ impl ErrorCode for Error {
         }
     }
 }
+
+agon_kit::service_error!(Error);

@@ -1,7 +1,7 @@
 //! HTTP handlers and DTOs of the users service.
 
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, text::Lines};
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -27,17 +27,24 @@ pub fn router(state: State) -> OpenApiRouter {
         .with_state(state)
 }
 
-/// The caller's own profile, with private fields.
+/// What every member may see of a profile.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MyProfile {
+pub struct ProfileFields {
     pub id: Uuid,
-    pub email: String,
     pub display_name: String,
     pub bio: String,
     pub city: Option<String>,
     pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub roles: Vec<String>,
+}
+
+/// The caller's own profile, with private fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyProfile {
+    #[serde(flatten)]
+    pub fields: ProfileFields,
+    pub email: String,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -45,13 +52,8 @@ pub struct MyProfile {
 /// What any member sees of another.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicProfile {
-    pub id: Uuid,
-    pub display_name: String,
-    pub bio: String,
-    pub city: Option<String>,
-    pub country: Option<String>,
-    pub avatar_url: Option<String>,
-    pub roles: Vec<String>,
+    #[serde(flatten)]
+    pub fields: ProfileFields,
     /// How many members follow this one (on the single-profile view).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub followers: Option<i64>,
@@ -81,10 +83,7 @@ pub struct UpdateProfile {
 /// The caller's profile.
 #[utoipa::path(get, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = MyProfile), (status = 401), (status = 404)))]
-async fn get_me(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<MyProfile>, Error> {
+async fn get_me(auth: AuthUser, state: State) -> Result<Json<MyProfile>, Error> {
     let profile = state
         .store
         .profile(auth.user_id)
@@ -98,7 +97,7 @@ async fn get_me(
     responses((status = 200, body = MyProfile), (status = 401), (status = 422)))]
 async fn update_me(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<UpdateProfile>,
 ) -> Result<Json<MyProfile>, Error> {
     let edit = validate(body)?;
@@ -118,7 +117,7 @@ async fn update_me(
     params(("id" = Uuid, Path)), responses((status = 200, body = PublicProfile), (status = 401), (status = 404)))]
 async fn get_user(
     _auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Json<PublicProfile>, Error> {
     let profile = state.store.profile(id).await?.ok_or(Error::NotFound(id))?;
@@ -148,7 +147,7 @@ pub struct SearchParams {
     responses((status = 200, body = Page<PublicProfile>), (status = 401)))]
 async fn search_users(
     _auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<Page<PublicProfile>>, Error> {
     let page = PageParams {
@@ -163,16 +162,13 @@ async fn search_users(
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
-    Ok(Json(page.page(views, |p| p.id)))
+    Ok(Json(page.page(views, |p| p.fields.id)))
 }
 
 /// Deletes the caller's account: every service removes or anonymises its data on the `user_deleted` event.
 #[utoipa::path(delete, path = "/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 204), (status = 401)))]
-async fn delete_me(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<StatusCode, Error> {
+async fn delete_me(auth: AuthUser, state: State) -> Result<StatusCode, Error> {
     crate::decisions::delete_user(&state, auth.user_id, auth.user_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -188,6 +184,16 @@ fn cursor(page: &PageParams) -> Result<String, Error> {
 impl From<Profile> for PublicProfile {
     fn from(p: Profile) -> Self {
         Self {
+            fields: p.into(),
+            followers: None,
+            following: None,
+        }
+    }
+}
+
+impl From<Profile> for ProfileFields {
+    fn from(p: Profile) -> Self {
+        Self {
             id: p.user_id,
             display_name: p.display_name,
             bio: p.bio,
@@ -195,8 +201,6 @@ impl From<Profile> for PublicProfile {
             country: p.country,
             avatar_url: p.avatar_url,
             roles: p.roles,
-            followers: None,
-            following: None,
         }
     }
 }
@@ -242,16 +246,10 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 impl From<Profile> for MyProfile {
     fn from(p: Profile) -> Self {
         Self {
-            id: p.user_id,
-            email: p.email,
-            display_name: p.display_name,
-            bio: p.bio,
-            city: p.city,
-            country: p.country,
-            avatar_url: p.avatar_url,
-            roles: p.roles,
-            created_at: p.created_at,
-            updated_at: p.updated_at,
+            email: p.email.clone(),
+            created_at: p.created_at.clone(),
+            updated_at: p.updated_at.clone(),
+            fields: p.into(),
         }
     }
 }

@@ -34,6 +34,8 @@ struct State {
     config: Arc<Config>,
 }
 
+agon_kit::handler_state!(State);
+
 /// Opens and migrates the users database, subscribes to its events and returns the service.
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
     let (mut skeleton, state) = open(deps, config).await?;

@@ -1,6 +1,6 @@
 //! All SQL of the users service, written once for SQLite and PostgreSQL.
 
-use agon_db::{AnyRow, Db, Row, RowExt, Tx};
+use agon_db::{AnyRow, Db, Row, RowExt, Tx, query, query_as};
 use uuid::Uuid;
 
 use crate::{
@@ -22,44 +22,48 @@ impl Store {
 
     /// Creates the profile unless it exists (the event may be delivered again).
     pub async fn insert_profile(&self, tx: &mut Tx, p: &Profile) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "insert into profiles (user_id, email, display_name, bio, roles, status, created_at, updated_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $7) on conflict (user_id) do nothing",
+            (
+                p.user_id.to_string(),
+                &p.email,
+                &p.display_name,
+                &p.bio,
+                p.roles.join(","),
+                p.status.as_str(),
+                &p.created_at,
+            ),
         )
-        .bind(p.user_id.to_string())
-        .bind(&p.email)
-        .bind(&p.display_name)
-        .bind(&p.bio)
-        .bind(p.roles.join(","))
-        .bind(p.status.as_str())
-        .bind(&p.created_at)
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
     pub async fn profile(&self, user_id: Uuid) -> Result<Option<Profile>, Error> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "select {COLUMNS} from profiles where user_id = $1"
-        )))
-        .bind(user_id.to_string())
+        let row = query(
+            sqlx::AssertSqlSafe(format!("select {COLUMNS} from profiles where user_id = $1")),
+            (user_id.to_string(),),
+        )
         .fetch_optional(self.db.pool())
         .await?;
         row.as_ref().map(profile).transpose()
     }
 
     pub async fn update_profile(&self, p: &Profile) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "update profiles set display_name = $2, bio = $3, city = $4, country = $5, avatar_url = $6, \
              updated_at = $7 where user_id = $1",
+            (
+                p.user_id.to_string(),
+                &p.display_name,
+                &p.bio,
+                p.city.clone(),
+                p.country.clone(),
+                p.avatar_url.clone(),
+                &p.updated_at,
+            ),
         )
-        .bind(p.user_id.to_string())
-        .bind(&p.display_name)
-        .bind(&p.bio)
-        .bind(p.city.clone())
-        .bind(p.country.clone())
-        .bind(p.avatar_url.clone())
-        .bind(&p.updated_at)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -122,14 +126,18 @@ impl Store {
              and ($3 = '' or lower(coalesce(city, '')) = $3) \
              and ($4 = '' or status = $4) order by user_id limit $5"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(after)
-            .bind(like(filter.name))
-            .bind(filter.city.map(str::to_lowercase).unwrap_or_default())
-            .bind(filter.status.map_or("", Status::as_str))
-            .bind(limit)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows = query(
+            sqlx::AssertSqlSafe(sql),
+            (
+                after,
+                like(filter.name),
+                filter.city.map(str::to_lowercase).unwrap_or_default(),
+                filter.status.map_or("", Status::as_str),
+                limit,
+            ),
+        )
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(profile).collect()
     }
 
@@ -140,22 +148,28 @@ impl Store {
         p: &Profile,
         ban_reason: Option<&str>,
     ) -> Result<(), Error> {
-        sqlx::query("update profiles set status = $2, roles = $3, ban_reason = $4, updated_at = $5 where user_id = $1")
-            .bind(p.user_id.to_string())
-            .bind(p.status.as_str())
-            .bind(p.roles.join(","))
-            .bind(ban_reason.map(str::to_owned))
-            .bind(&p.updated_at)
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "update profiles set status = $2, roles = $3, ban_reason = $4, updated_at = $5 where user_id = $1",
+            (
+                p.user_id.to_string(),
+                p.status.as_str(),
+                p.roles.join(","),
+                ban_reason.map(str::to_owned),
+                &p.updated_at,
+            ),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
     pub async fn delete_profile(&self, tx: &mut Tx, user_id: Uuid) -> Result<bool, Error> {
-        let done = sqlx::query("delete from profiles where user_id = $1")
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        let done = query(
+            "delete from profiles where user_id = $1",
+            (user_id.to_string(),),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 }
@@ -175,7 +189,9 @@ fn contains_pattern(text: &str) -> String {
 }
 
 /// A member's device registered for push notifications.
+#[derive(sqlx::FromRow)]
 pub struct Device {
+    #[sqlx(try_from = "String")]
     pub id: Uuid,
     pub token: String,
     pub platform: String,
@@ -190,23 +206,22 @@ impl Store {
         at: Option<(f64, f64)>,
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "update profiles set latitude = $2, longitude = $3, updated_at = $4 where user_id = $1",
+            (user_id.to_string(), at.map(|a| a.0), at.map(|a| a.1), now),
         )
-        .bind(user_id.to_string())
-        .bind(at.map(|a| a.0))
-        .bind(at.map(|a| a.1))
-        .bind(now)
         .execute(self.db.pool())
         .await?;
         Ok(())
     }
 
     pub async fn location(&self, user_id: Uuid) -> Result<Option<(f64, f64)>, Error> {
-        let row = sqlx::query("select latitude, longitude from profiles where user_id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select latitude, longitude from profiles where user_id = $1",
+            (user_id.to_string(),),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let (lat, lon): (Option<f64>, Option<f64>) =
             (row.try_get("latitude")?, row.try_get("longitude")?);
@@ -224,12 +239,7 @@ impl Store {
             "select {COLUMNS}, latitude, longitude from profiles where status = 'active' and latitude between $1 and $2 \
              and longitude between $3 and $4 limit $5"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(lat.0)
-            .bind(lat.1)
-            .bind(lon.0)
-            .bind(lon.1)
-            .bind(cap)
+        let rows = query(sqlx::AssertSqlSafe(sql), (lat.0, lat.1, lon.0, lon.1, cap))
             .fetch_all(self.db.pool())
             .await?;
         rows.iter()
@@ -238,20 +248,22 @@ impl Store {
     }
 
     pub async fn preferences(&self, user_id: Uuid) -> Result<Option<String>, Error> {
-        let row = sqlx::query("select preferences from profiles where user_id = $1")
-            .bind(user_id.to_string())
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select preferences from profiles where user_id = $1",
+            (user_id.to_string(),),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         Ok(row.map(|r| r.try_get("preferences")).transpose()?)
     }
 
     pub async fn set_preferences(&self, user_id: Uuid, json: &str, now: &str) -> Result<(), Error> {
-        sqlx::query("update profiles set preferences = $2, updated_at = $3 where user_id = $1")
-            .bind(user_id.to_string())
-            .bind(json)
-            .bind(now)
-            .execute(self.db.pool())
-            .await?;
+        query(
+            "update profiles set preferences = $2, updated_at = $3 where user_id = $1",
+            (user_id.to_string(), json, now),
+        )
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 
@@ -263,24 +275,23 @@ impl Store {
         followee: Uuid,
         now: &str,
     ) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = query(
             "insert into follows (follower_id, followee_id, created_at) values ($1, $2, $3) \
              on conflict (follower_id, followee_id) do nothing",
+            (follower.to_string(), followee.to_string(), now),
         )
-        .bind(follower.to_string())
-        .bind(followee.to_string())
-        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn unfollow(&self, follower: Uuid, followee: Uuid) -> Result<(), Error> {
-        sqlx::query("delete from follows where follower_id = $1 and followee_id = $2")
-            .bind(follower.to_string())
-            .bind(followee.to_string())
-            .execute(self.db.pool())
-            .await?;
+        query(
+            "delete from follows where follower_id = $1 and followee_id = $2",
+            (follower.to_string(), followee.to_string()),
+        )
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 
@@ -306,21 +317,21 @@ impl Store {
             "select {columns} from follows f join profiles p on p.user_id = f.{theirs} \
              where f.{mine} = $1 and p.user_id > $2 order by p.user_id limit $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user_id.to_string())
-            .bind(after)
-            .bind(limit)
-            .fetch_all(self.db.pool())
-            .await?;
+        let rows = query(
+            sqlx::AssertSqlSafe(sql),
+            (user_id.to_string(), after, limit),
+        )
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(profile).collect()
     }
 
     pub async fn follow_counts(&self, user_id: Uuid) -> Result<(i64, i64), Error> {
-        let row = sqlx::query(
+        let row = query(
             "select (select count(*) from follows where followee_id = $1) as followers, \
              (select count(*) from follows where follower_id = $1) as following",
+            (user_id.to_string(),),
         )
-        .bind(user_id.to_string())
         .fetch_one(self.db.pool())
         .await?;
         Ok((row.try_get("followers")?, row.try_get("following")?))
@@ -337,17 +348,13 @@ impl Store {
         platform: &str,
         now: &str,
     ) -> Result<bool, Error> {
-        let done = sqlx::query(
+        let done = query(
             "insert into devices (id, token, user_id, platform, created_at, last_seen_at) \
              values ($1, $2, $3, $4, $5, $5) \
              on conflict (token) do update set platform = excluded.platform, last_seen_at = excluded.last_seen_at \
              where devices.user_id = excluded.user_id",
+            (Uuid::now_v7().to_string(), token, user_id.to_string(), platform, now),
         )
-        .bind(Uuid::now_v7().to_string())
-        .bind(token)
-        .bind(user_id.to_string())
-        .bind(platform)
-        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -362,20 +369,20 @@ impl Store {
         keep: &str,
         cap: i64,
     ) -> Result<Vec<String>, Error> {
-        let count: i64 = sqlx::query("select count(*) as n from devices where user_id = $1")
-            .bind(user_id.to_string())
-            .fetch_one(&mut **tx)
-            .await?
-            .try_get("n")?;
+        let count: i64 = query(
+            "select count(*) as n from devices where user_id = $1",
+            (user_id.to_string(),),
+        )
+        .fetch_one(&mut **tx)
+        .await?
+        .try_get("n")?;
         if count <= cap {
             return Ok(Vec::new());
         }
-        let rows = sqlx::query(
+        let rows = query(
             "select token from devices where user_id = $1 and token <> $2 order by last_seen_at, id limit $3",
+            (user_id.to_string(), keep, count - cap),
         )
-        .bind(user_id.to_string())
-        .bind(keep)
-        .bind(count - cap)
         .fetch_all(&mut **tx)
         .await?;
         rows.iter().map(|r| Ok(r.try_get("token")?)).collect()
@@ -388,26 +395,17 @@ impl Store {
         after: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Device>, Error> {
-        let rows = sqlx::query(
+        Ok(query_as(
             "select id, token, platform, created_at, last_seen_at from devices \
              where user_id = $1 and id > $2 order by id limit $3",
+            (
+                user_id.to_string(),
+                after.map(|id| id.to_string()).unwrap_or_default(),
+                limit,
+            ),
         )
-        .bind(user_id.to_string())
-        .bind(after.map(|id| id.to_string()).unwrap_or_default())
-        .bind(limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Device {
-                    id: r.id("id")?,
-                    token: r.try_get("token")?,
-                    platform: r.try_get("platform")?,
-                    created_at: r.try_get("created_at")?,
-                    last_seen_at: r.try_get("last_seen_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     pub async fn delete_device(
@@ -416,11 +414,12 @@ impl Store {
         user_id: Uuid,
         token: &str,
     ) -> Result<bool, Error> {
-        let done = sqlx::query("delete from devices where token = $1 and user_id = $2")
-            .bind(token)
-            .bind(user_id.to_string())
-            .execute(&mut **tx)
-            .await?;
+        let done = query(
+            "delete from devices where token = $1 and user_id = $2",
+            (token, user_id.to_string()),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -430,8 +429,7 @@ impl Store {
             "delete from follows where follower_id = $1 or followee_id = $1",
             "delete from devices where user_id = $1",
         ] {
-            sqlx::query(sql)
-                .bind(user_id.to_string())
+            query(sql, (user_id.to_string(),))
                 .execute(&mut **tx)
                 .await?;
         }
@@ -441,10 +439,10 @@ impl Store {
 
 impl Store {
     pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, Error> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "select {COLUMNS} from profiles where email = $1"
-        )))
-        .bind(email.trim().to_lowercase())
+        let row = query(
+            sqlx::AssertSqlSafe(format!("select {COLUMNS} from profiles where email = $1")),
+            (email.trim().to_lowercase(),),
+        )
         .fetch_optional(self.db.pool())
         .await?;
         row.as_ref().map(profile).transpose()

@@ -568,6 +568,12 @@ fn flags(command: &Command) -> serde_json::Value {
             data_dir,
             amqp_url,
             ..
+        }
+        | Command::Bus {
+            database_url,
+            data_dir,
+            amqp_url,
+            ..
         } => {
             put("amqp_url", amqp_url.clone().map(Into::into));
             put("database_url", database_url.clone().map(Into::into));
@@ -583,16 +589,6 @@ fn flags(command: &Command) -> serde_json::Value {
             data_dir,
             ..
         } => {
-            put("database_url", database_url.clone().map(Into::into));
-            put("data_dir", path(data_dir));
-        }
-        Command::Bus {
-            database_url,
-            data_dir,
-            amqp_url,
-            ..
-        } => {
-            put("amqp_url", amqp_url.clone().map(Into::into));
             put("database_url", database_url.clone().map(Into::into));
             put("data_dir", path(data_dir));
         }

@@ -1,7 +1,7 @@
 //! The auth service's secrets at rest — private signing keys and TOTP secrets — sealed under the configured keys
 //! (`agon_kit::sealed`), each bound to its row, and sealed again under the first key at start after a rotation.
 
-use agon_db::Row;
+use agon_db::{Row, query};
 use uuid::Uuid;
 
 use super::Store;
@@ -33,9 +33,10 @@ impl Store {
 
     /// Signing keys not yet retired, newest first, with when each starts signing.
     pub async fn signing_keys(&self) -> Result<Vec<(SigningKey, String)>, Error> {
-        let rows = sqlx::query(
+        let rows = query(
             "select kid, private_pkcs8, public_x, activates_at from signing_keys where retired_at is null \
              order by activates_at desc, kid desc",
+            (),
         )
         .fetch_all(self.db.pool())
         .await?;
@@ -62,14 +63,9 @@ impl Store {
         let sealed = self
             .keyring
             .seal(key.private_pkcs8.as_bytes(), &key_context(&key.kid))?;
-        sqlx::query(
+        query(
             "insert into signing_keys (kid, private_pkcs8, public_x, created_at, activates_at) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(&key.kid)
-        .bind(sealed)
-        .bind(&key.public_x)
-        .bind(now)
-        .bind(activates_at)
+        (&key.kid, sealed, &key.public_x, now, activates_at))
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -77,10 +73,12 @@ impl Store {
 
     pub async fn totp(&self, user_id: Uuid) -> Result<Option<Totp>, Error> {
         let id = user_id.to_string();
-        let row = sqlx::query("select secret, confirmed_at from mfa_totp where user_id = $1")
-            .bind(&id)
-            .fetch_optional(self.db.pool())
-            .await?;
+        let row = query(
+            "select secret, confirmed_at from mfa_totp where user_id = $1",
+            (&id,),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         row.map(|r| {
             let sealed: String = r.try_get("secret")?;
             Ok(Totp {
@@ -101,16 +99,18 @@ impl Store {
         let id = user_id.to_string();
         let sealed = self.keyring.seal(secret.as_bytes(), &totp_context(&id))?;
         let mut tx = self.db.begin().await?;
-        sqlx::query("delete from mfa_totp where user_id = $1 and confirmed_at is null")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("insert into mfa_totp (user_id, secret, created_at) values ($1, $2, $3)")
-            .bind(&id)
-            .bind(sealed)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        query(
+            "delete from mfa_totp where user_id = $1 and confirmed_at is null",
+            (&id,),
+        )
+        .execute(&mut *tx)
+        .await?;
+        query(
+            "insert into mfa_totp (user_id, secret, created_at) values ($1, $2, $3)",
+            (&id, sealed, now),
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -132,8 +132,7 @@ impl Store {
             let select = format!(
                 "select {id_column} as id, {column} as value from {table} where {column} not like $1"
             );
-            let rows = sqlx::query(sqlx::AssertSqlSafe(select))
-                .bind(format!("{current}%"))
+            let rows = query(sqlx::AssertSqlSafe(select), (format!("{current}%"),))
                 .fetch_all(self.db.pool())
                 .await?;
             let update = format!(
@@ -147,10 +146,7 @@ impl Store {
                 let context = context(&id);
                 let value = self.keyring.open(&stored, &context)?.value;
                 let sealed = self.keyring.seal(&value, &context)?;
-                let done = sqlx::query(sqlx::AssertSqlSafe(update.clone()))
-                    .bind(sealed)
-                    .bind(&id)
-                    .bind(&stored)
+                let done = query(sqlx::AssertSqlSafe(update.clone()), (sealed, &id, &stored))
                     .execute(self.db.pool())
                     .await?;
                 resealed += done.rows_affected();

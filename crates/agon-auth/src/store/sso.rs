@@ -1,6 +1,6 @@
 //! Single sign-on: logins in progress at an OpenID provider, and the identities linked to accounts.
 
-use agon_db::{Row, RowExt};
+use agon_db::{Row, RowExt, query};
 use uuid::Uuid;
 
 use super::Store;
@@ -22,17 +22,19 @@ impl Store {
         expires_at: &str,
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into sso_states (state, provider, pkce_verifier, nonce, return_to, expires_at, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7)",
+            (
+                state,
+                &s.provider,
+                &s.pkce_verifier,
+                &s.nonce,
+                s.return_to.clone(),
+                expires_at,
+                now,
+            ),
         )
-        .bind(state)
-        .bind(&s.provider)
-        .bind(&s.pkce_verifier)
-        .bind(&s.nonce)
-        .bind(s.return_to.clone())
-        .bind(expires_at)
-        .bind(now)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -40,11 +42,9 @@ impl Store {
 
     /// Takes (deletes and returns) an unexpired login state: each is used once.
     pub async fn take_sso_state(&self, state: &str, now: &str) -> Result<Option<SsoState>, Error> {
-        let row = sqlx::query(
+        let row = query(
             "delete from sso_states where state = $1 and expires_at > $2 returning provider, pkce_verifier, nonce, return_to",
-        )
-        .bind(state)
-        .bind(now)
+        (state, now))
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| {
@@ -59,12 +59,12 @@ impl Store {
     }
 
     pub async fn sso_identity(&self, provider: &str, subject: &str) -> Result<Option<Uuid>, Error> {
-        let row =
-            sqlx::query("select user_id from sso_identities where provider = $1 and subject = $2")
-                .bind(provider)
-                .bind(subject)
-                .fetch_optional(self.db.pool())
-                .await?;
+        let row = query(
+            "select user_id from sso_identities where provider = $1 and subject = $2",
+            (provider, subject),
+        )
+        .fetch_optional(self.db.pool())
+        .await?;
         row.map(|r| Ok(r.id("user_id")?)).transpose()
     }
 
@@ -75,14 +75,11 @@ impl Store {
         user_id: Uuid,
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into sso_identities (provider, subject, user_id, created_at) values ($1, $2, $3, $4) \
              on conflict (provider, subject) do nothing",
+            (provider, subject, user_id.to_string(), now),
         )
-        .bind(provider)
-        .bind(subject)
-        .bind(user_id.to_string())
-        .bind(now)
         .execute(self.db.pool())
         .await?;
         Ok(())

@@ -1,6 +1,6 @@
 //! Photo verification requests and the account's verification status.
 
-use agon_db::{Row, RowExt, Tx};
+use agon_db::{Row, RowExt, Tx, query};
 use uuid::Uuid;
 
 use super::Store;
@@ -15,12 +15,11 @@ pub struct Verification {
 
 impl Store {
     pub async fn verification(&self, user_id: Uuid) -> Result<Option<Verification>, Error> {
-        let row = sqlx::query(
+        let row = query(
             "select a.verification_status, r.id, r.created_at from accounts a left join verification_requests r \
              on r.user_id = a.id and r.created_at = (select max(created_at) from verification_requests where user_id = a.id) \
              where a.id = $1",
-        )
-        .bind(user_id.to_string())
+        (user_id.to_string(),))
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| {
@@ -42,22 +41,17 @@ impl Store {
         photo: &[u8],
         now: &str,
     ) -> Result<(), Error> {
-        sqlx::query(
+        query(
             "insert into verification_requests (id, user_id, content_type, photo, status, created_at) \
              values ($1, $2, $3, $4, 'pending', $5)",
+            (id.to_string(), user_id.to_string(), content_type, photo.to_vec(), now),
         )
-        .bind(id.to_string())
-        .bind(user_id.to_string())
-        .bind(content_type)
-        .bind(photo.to_vec())
-        .bind(now)
         .execute(&mut **tx)
         .await?;
-        sqlx::query(
+        query(
             "update accounts set verification_status = 'pending', updated_at = $2 where id = $1",
+            (user_id.to_string(), now),
         )
-        .bind(user_id.to_string())
-        .bind(now)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -68,10 +62,10 @@ impl Store {
         &self,
         id: Uuid,
     ) -> Result<Option<(Uuid, String, Vec<u8>)>, Error> {
-        let row = sqlx::query(
+        let row = query(
             "select user_id, content_type, photo from verification_requests where id = $1",
+            (id.to_string(),),
         )
-        .bind(id.to_string())
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| {

@@ -84,10 +84,11 @@ async fn reset_tokens_are_stored_hashed_and_expire() {
     let token = app.mail("ana@club.org", "Reset your password").await.code();
     use sqlx::Row;
     let db = app.database("auth").await;
-    let rows = sqlx::query("select token_hash, expires_at, created_at from account_tokens where purpose = 'password_reset'")
-        .fetch_all(db.pool())
-        .await
-        .unwrap();
+    let rows =
+        sqlx::query("select token_hash, expires_at, created_at from account_tokens where purpose = 'password_reset'")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
     assert_eq!(rows.len(), 1);
     let stored: String = rows[0].try_get("token_hash").unwrap();
     assert_ne!(stored, token, "only a digest is stored");

@@ -321,6 +321,9 @@ async fn a_provider_login_does_not_skip_the_members_second_factor() {
             .as_str()
             .unwrap()
             .to_owned();
-    let step = app.post_json("/auth/token", json!({ "grant_type": "mfa", "mfa_token": challenge, "code": totp.generate(now + 30).to_string() }));
+    let step = app.post_json(
+        "/auth/token",
+        json!({ "grant_type": "mfa", "mfa_token": challenge, "code": totp.generate(now + 30).to_string() }),
+    );
     assert_eq!(step.send().await.unwrap().status(), 200);
 }

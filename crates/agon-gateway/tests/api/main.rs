@@ -311,7 +311,12 @@ async fn registry_changes_under_load_drop_no_request() {
     }
     let as_admin = app.as_user(&admin);
     for round in 0..20 {
-        let created = register_service(&app, &admin, json!({ "name": format!("churn{round}"), "url": upstream.url, "prefix": format!("/churn{round}") })).await;
+        let created = register_service(
+            &app,
+            &admin,
+            json!({ "name": format!("churn{round}"), "url": upstream.url, "prefix": format!("/churn{round}") }),
+        )
+        .await;
         let id = created["id"].as_str().unwrap();
         as_admin
             .patch_json(
@@ -498,7 +503,10 @@ auth = "trainer"
     let admin = app.admin().await;
     let created = app
         .as_user(&admin)
-        .post_json("/auth/admin/users", json!({ "email": "tess@club.org", "password": agon_testkit::PASSWORD, "roles": ["trainer"] }))
+        .post_json(
+            "/auth/admin/users",
+            json!({ "email": "tess@club.org", "password": agon_testkit::PASSWORD, "roles": ["trainer"] }),
+        )
         .send()
         .await
         .unwrap();

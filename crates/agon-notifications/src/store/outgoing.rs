@@ -1,33 +1,51 @@
 //! The SQL of sending: notification rows, digests, queued deliveries and the provider worker's leases, and the
 //! recipient projection (who exists, their email, roles and push tokens) kept from the auth and users events.
 
-use agon_db::{Row, RowExt, Tx};
+use agon_db::{Tx, query, query_as};
 use uuid::Uuid;
 
 use super::{Store, View};
 use crate::{domain::Channel, send::Draft};
 
 /// A member as sending sees them.
+#[derive(sqlx::FromRow)]
 pub struct Recipient {
+    #[sqlx(rename = "user_id", try_from = "String")]
     pub user: Uuid,
     pub email: String,
     pub phone: Option<String>,
 }
 
 /// A delivery due to a provider, as read before its lease.
+#[derive(sqlx::FromRow)]
 pub struct DueDelivery {
     pub id: String,
-    pub channel: Option<Channel>,
+    pub channel: String,
     pub payload: String,
     pub attempts: i64,
     /// The `next_attempt_at` read: the lease moves it from exactly this value.
+    #[sqlx(rename = "next_attempt_at")]
     pub seen: String,
 }
 
-/// A digest whose window closed, with its member's contact details.
-pub struct DueDigest {
+/// A member's stored choice for one channel of a notification type.
+#[derive(sqlx::FromRow)]
+pub struct Choice {
+    #[sqlx(rename = "user_id", try_from = "String")]
     pub user: Uuid,
+    pub channel: String,
+    #[sqlx(try_from = "agon_db::Flag")]
+    pub enabled: bool,
+}
+
+/// A digest whose window closed, with its member's contact details.
+#[derive(sqlx::FromRow)]
+pub struct DueDigest {
+    #[sqlx(rename = "user_id", try_from = "String")]
+    pub user: Uuid,
+    #[sqlx(rename = "digest_key")]
     pub key: String,
+    #[sqlx(rename = "channel")]
     pub channel_text: String,
     pub count: i64,
     pub title: String,
@@ -39,19 +57,21 @@ pub struct DueDigest {
 impl Store {
     /// Stores `view` for `user` inside `tx`; false when it was there already (a redelivered event).
     pub async fn insert_notification(tx: &mut Tx, user: Uuid, view: &View) -> anyhow::Result<bool> {
-        let inserted = sqlx::query(
+        let inserted = query(
             "insert into notifications (user_id, id, type, title, body, link, data, critical, created_at) \
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9) on conflict (user_id, id) do nothing",
+            (
+                user.to_string(),
+                view.id.to_string(),
+                &view.kind,
+                &view.title,
+                &view.body,
+                view.link.clone(),
+                view.data.to_string(),
+                i64::from(view.critical),
+                &view.created_at,
+            ),
         )
-        .bind(user.to_string())
-        .bind(view.id.to_string())
-        .bind(&view.kind)
-        .bind(&view.title)
-        .bind(&view.body)
-        .bind(view.link.clone())
-        .bind(view.data.to_string())
-        .bind(i64::from(view.critical))
-        .bind(&view.created_at)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -68,18 +88,20 @@ impl Store {
         draft: &Draft,
         due: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "insert into digests (user_id, digest_key, channel, type, count, title, body, due_at) \
              values ($1, $2, $3, $4, 1, $5, $6, $7) on conflict (user_id, digest_key, channel) \
              do update set count = digests.count + 1, title = excluded.title, body = excluded.body",
+            (
+                user.to_string(),
+                key,
+                channel.as_str(),
+                draft.kind.name,
+                &draft.title,
+                &draft.body,
+                due,
+            ),
         )
-        .bind(user.to_string())
-        .bind(key)
-        .bind(channel.as_str())
-        .bind(draft.kind.name)
-        .bind(&draft.title)
-        .bind(&draft.body)
-        .bind(due)
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -94,16 +116,10 @@ impl Store {
         payload: &serde_json::Value,
         now: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "insert into deliveries (id, user_id, channel, destination, payload, status, attempts, next_attempt_at, created_at) \
              values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-        )
-        .bind(Uuid::now_v7().to_string())
-        .bind(user.to_string())
-        .bind(channel.as_str())
-        .bind(destination)
-        .bind(payload.to_string())
-        .bind(now)
+        (Uuid::now_v7().to_string(), user.to_string(), channel.as_str(), destination, payload.to_string(), now))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -111,83 +127,52 @@ impl Store {
 
     /// Every known member, or those of `users` that are known.
     pub async fn recipients(tx: &mut Tx, users: Option<&[Uuid]>) -> anyhow::Result<Vec<Recipient>> {
-        let rows = match users {
+        Ok(match users {
             None => {
-                sqlx::query("select user_id, email, phone from recipients order by user_id")
-                    .fetch_all(&mut **tx)
-                    .await?
+                query_as(
+                    "select user_id, email, phone from recipients order by user_id",
+                    (),
+                )
+                .fetch_all(&mut **tx)
+                .await?
             }
-            Some(users) => super::recipient_rows(tx, users, "user_id, email, phone").await?,
-        };
-        rows.iter()
-            .map(|row| {
-                Ok(Recipient {
-                    user: row.id("user_id")?,
-                    email: row.try_get("email")?,
-                    phone: row.try_get("phone")?,
-                })
-            })
-            .collect()
+            Some(users) => super::recipients_of(tx, users).await?,
+        })
     }
 
-    /// Every member's stored choices for the notification type `kind`: (member, channel, enabled).
-    pub async fn choices(tx: &mut Tx, kind: &str) -> anyhow::Result<Vec<(Uuid, String, bool)>> {
-        let rows = sqlx::query("select user_id, channel, enabled from preferences where type = $1")
-            .bind(kind)
-            .fetch_all(&mut **tx)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    row.id("user_id")?,
-                    row.try_get("channel")?,
-                    row.try_get::<i64, _>("enabled")? != 0,
-                ))
-            })
-            .collect()
+    /// Every member's stored choices for the notification type `kind`.
+    pub async fn choices(tx: &mut Tx, kind: &str) -> anyhow::Result<Vec<Choice>> {
+        let sql = "select user_id, channel, enabled from preferences where type = $1";
+        Ok(query_as(sql, (kind,)).fetch_all(&mut **tx).await?)
     }
 
     /// The member's push tokens.
     pub async fn push_tokens(tx: &mut Tx, user: Uuid) -> anyhow::Result<Vec<String>> {
-        let rows = sqlx::query("select token from push_tokens where user_id = $1 order by token")
-            .bind(user.to_string())
+        let sql = "select token from push_tokens where user_id = $1 order by token";
+        let rows: Vec<(String,)> = query_as(sql, (user.to_string(),))
             .fetch_all(&mut **tx)
             .await?;
-        rows.iter().map(|r| Ok(r.try_get("token")?)).collect()
+        Ok(rows.into_iter().map(|(token,)| token).collect())
     }
 
     /// Up to `limit` pending deliveries due at `now`, the most overdue first.
     pub async fn due_deliveries(&self, now: &str, limit: i64) -> anyhow::Result<Vec<DueDelivery>> {
-        let rows = sqlx::query(
+        Ok(query_as(
             "select id, channel, payload, attempts, next_attempt_at from deliveries \
              where status = 'pending' and next_attempt_at <= $1 order by next_attempt_at limit $2",
+            (now, limit),
         )
-        .bind(now)
-        .bind(limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DueDelivery {
-                    id: row.try_get("id")?,
-                    channel: Channel::parse(&row.try_get::<String, _>("channel")?),
-                    payload: row.try_get("payload")?,
-                    attempts: row.try_get("attempts")?,
-                    seen: row.try_get("next_attempt_at")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Takes the lease of a delivery until `until`: whoever moves `next_attempt_at` from what it read owns
     /// this attempt. False when another replica was first.
     pub async fn lease(&self, d: &DueDelivery, until: &str) -> anyhow::Result<bool> {
-        let moved = sqlx::query(
+        let moved = query(
             "update deliveries set next_attempt_at = $3 where id = $1 and next_attempt_at = $2 and status = 'pending'",
+            (&d.id, &d.seen, until),
         )
-        .bind(&d.id)
-        .bind(&d.seen)
-        .bind(until)
         .execute(self.db.pool())
         .await?
         .rows_affected();
@@ -195,12 +180,10 @@ impl Store {
     }
 
     pub async fn delivered(&self, id: &str, attempts: i64, now: &str) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "update deliveries set status = 'sent', attempts = $2, sent_at = $3, last_error = null where id = $1",
+            (id, attempts, now),
         )
-        .bind(id)
-        .bind(attempts)
-        .bind(now)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -215,14 +198,10 @@ impl Store {
         next: &str,
         error: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "update deliveries set status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 where id = $1",
+            (id, if failed { "failed" } else { "pending" }, attempts, next, error),
         )
-        .bind(id)
-        .bind(if failed { "failed" } else { "pending" })
-        .bind(attempts)
-        .bind(next)
-        .bind(error)
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -230,40 +209,22 @@ impl Store {
 
     /// Up to `limit` digests due at `now`, with their members' contact details.
     pub async fn due_digests(&self, now: &str, limit: i64) -> anyhow::Result<Vec<DueDigest>> {
-        let rows = sqlx::query(
+        Ok(query_as(
             "select d.user_id, d.digest_key, d.channel, d.count, d.title, d.body, r.email, r.phone \
              from digests d join recipients r on r.user_id = d.user_id where d.due_at <= $1 limit $2",
+            (now, limit),
         )
-        .bind(now)
-        .bind(limit)
         .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DueDigest {
-                    user: row.id("user_id")?,
-                    key: row.try_get("digest_key")?,
-                    channel_text: row.try_get("channel")?,
-                    count: row.try_get("count")?,
-                    title: row.try_get("title")?,
-                    body: row.try_get("body")?,
-                    email: row.try_get("email")?,
-                    phone: row.try_get("phone")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Deletes exactly the digest that was read; false when a message was added meanwhile (its count changed),
     /// and it waits for the next round.
     pub async fn take_digest(tx: &mut Tx, d: &DueDigest) -> anyhow::Result<bool> {
-        let deleted = sqlx::query(
+        let deleted = query(
             "delete from digests where user_id = $1 and digest_key = $2 and channel = $3 and count = $4",
+            (d.user.to_string(), &d.key, &d.channel_text, d.count),
         )
-        .bind(d.user.to_string())
-        .bind(&d.key)
-        .bind(&d.channel_text)
-        .bind(d.count)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -278,26 +239,29 @@ impl Store {
         display_name: Option<&str>,
         roles: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "insert into recipients (user_id, email, display_name, roles, created_at) values ($1, $2, $3, $4, $5) \
              on conflict (user_id) do nothing",
+            (
+                user.to_string(),
+                email,
+                display_name.map(str::to_owned),
+                roles,
+                agon_db::now_text(),
+            ),
         )
-        .bind(user.to_string())
-        .bind(email)
-        .bind(display_name.map(str::to_owned))
-        .bind(roles)
-        .bind(agon_db::now_text())
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
     pub async fn set_roles(tx: &mut Tx, user: Uuid, roles: &str) -> anyhow::Result<()> {
-        sqlx::query("update recipients set roles = $2 where user_id = $1")
-            .bind(user.to_string())
-            .bind(roles)
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "update recipients set roles = $2 where user_id = $1",
+            (user.to_string(), roles),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 
@@ -308,25 +272,23 @@ impl Store {
         token: &str,
         platform: &str,
     ) -> anyhow::Result<()> {
-        sqlx::query(
+        query(
             "insert into push_tokens (token, user_id, platform, created_at) values ($1, $2, $3, $4) \
              on conflict (token) do update set user_id = excluded.user_id, platform = excluded.platform",
+            (token, user.to_string(), platform, agon_db::now_text()),
         )
-        .bind(token)
-        .bind(user.to_string())
-        .bind(platform)
-        .bind(agon_db::now_text())
         .execute(&mut **tx)
         .await?;
         Ok(())
     }
 
     pub async fn remove_push_token(tx: &mut Tx, user: Uuid, token: &str) -> anyhow::Result<()> {
-        sqlx::query("delete from push_tokens where token = $1 and user_id = $2")
-            .bind(token)
-            .bind(user.to_string())
-            .execute(&mut **tx)
-            .await?;
+        query(
+            "delete from push_tokens where token = $1 and user_id = $2",
+            (token, user.to_string()),
+        )
+        .execute(&mut **tx)
+        .await?;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
 use agon_messages::users::RolesChanged;
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -73,7 +73,7 @@ pub struct SetRoles {
     responses((status = 200, body = Page<AdminView>), (status = 401), (status = 403)))]
 async fn list_users(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<AdminListParams>,
 ) -> Result<Json<Page<AdminView>>, Error> {
     auth.require(Role::Admin)?;
@@ -104,7 +104,7 @@ async fn list_users(
     params(("id" = Uuid, Path)), responses((status = 200, body = AdminView), (status = 403), (status = 404)))]
 async fn get_user_admin(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
@@ -123,7 +123,7 @@ async fn get_user_admin(
     params(("id" = Uuid, Path)), responses((status = 200, body = AdminView), (status = 404), (status = 409)))]
 async fn approve_user(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
@@ -137,7 +137,7 @@ async fn approve_user(
     responses((status = 200, body = AdminView), (status = 404), (status = 409)))]
 async fn ban_user(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
     Json(body): Json<Ban>,
 ) -> Result<Json<AdminView>, Error> {
@@ -152,7 +152,7 @@ async fn ban_user(
     params(("id" = Uuid, Path)), responses((status = 200, body = AdminView), (status = 404), (status = 409)))]
 async fn unban_user(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<Json<AdminView>, Error> {
     auth.require(Role::Admin)?;
@@ -166,7 +166,7 @@ async fn unban_user(
     responses((status = 200, body = AdminView), (status = 404), (status = 409), (status = 422)))]
 async fn set_roles(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
     Json(body): Json<SetRoles>,
 ) -> Result<Json<AdminView>, Error> {
@@ -216,7 +216,7 @@ async fn set_roles(
     params(("id" = Uuid, Path)), responses((status = 204), (status = 404), (status = 409)))]
 async fn delete_user_by_admin(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
     auth.require(Role::Admin)?;

@@ -1,7 +1,7 @@
 //! Members among members: follows, nearby search, preferences, push devices.
 
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, text::Lines};
-use axum::{extract::State as AxumState, http::StatusCode};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -82,11 +82,7 @@ pub struct DeviceView {
 /// Follows a member (idempotent).
 #[utoipa::path(put, path = "/users/{id}/follow", tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204), (status = 404), (status = 409)))]
-async fn follow(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, Error> {
+async fn follow(auth: AuthUser, state: State, Path(id): Path<Uuid>) -> Result<StatusCode, Error> {
     if id == auth.user_id {
         return Err(Error::Conflict(
             "cannot_follow_self",
@@ -121,11 +117,7 @@ async fn follow(
 /// Stops following a member (idempotent).
 #[utoipa::path(delete, path = "/users/{id}/follow", tag = "users", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204)))]
-async fn unfollow(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-    Path(id): Path<Uuid>,
-) -> Result<StatusCode, Error> {
+async fn unfollow(auth: AuthUser, state: State, Path(id): Path<Uuid>) -> Result<StatusCode, Error> {
     state.store.unfollow(auth.user_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -135,7 +127,7 @@ async fn unfollow(
     params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Page<PublicProfile>), (status = 404)))]
 async fn followers(
     _auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<PublicProfile>>, Error> {
@@ -147,7 +139,7 @@ async fn followers(
     params(("id" = Uuid, Path), PageParams), responses((status = 200, body = Page<PublicProfile>), (status = 404)))]
 async fn following(
     _auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(id): Path<Uuid>,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<PublicProfile>>, Error> {
@@ -167,7 +159,7 @@ async fn follow_page(
         .follow_list(id, followers, &after, page.fetch())
         .await?;
     let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();
-    Ok(Json(page.page(views, |p| p.id)))
+    Ok(Json(page.page(views, |p| p.fields.id)))
 }
 
 /// Active members within a radius of the caller (or of a point), nearest first.
@@ -175,7 +167,7 @@ async fn follow_page(
     responses((status = 200, body = Page<NearbyMember>), (status = 422)))]
 async fn nearby(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(params): Query<NearbyParams>,
 ) -> Result<Json<Page<NearbyMember>>, Error> {
     if !(params.radius_km > 0.0 && params.radius_km <= MAX_RADIUS_KM) {
@@ -223,13 +215,15 @@ async fn nearby(
     found.sort_by(|a, b| {
         a.distance_km
             .total_cmp(&b.distance_km)
-            .then(a.profile.id.cmp(&b.profile.id))
+            .then(a.profile.fields.id.cmp(&b.profile.fields.id))
     });
     if let Some((d, id)) = after {
-        found.retain(|m| (m.distance_km, m.profile.id) > (d, id));
+        found.retain(|m| (m.distance_km, m.profile.fields.id) > (d, id));
     }
     found.truncate(page.fetch() as usize);
-    Ok(Json(page.page(found, |m| (m.distance_km, m.profile.id))))
+    Ok(Json(
+        page.page(found, |m| (m.distance_km, m.profile.fields.id)),
+    ))
 }
 
 /// Sets the caller's location (used by nearby searches).
@@ -237,7 +231,7 @@ async fn nearby(
     responses((status = 204), (status = 422)))]
 async fn set_location(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<Option<Location>>,
 ) -> Result<StatusCode, Error> {
     let at = body
@@ -254,10 +248,7 @@ async fn set_location(
 /// The caller's preferences, a JSON object.
 #[utoipa::path(get, path = "/users/me/preferences", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Object)))]
-async fn get_preferences(
-    auth: AuthUser,
-    AxumState(state): AxumState<State>,
-) -> Result<Json<serde_json::Value>, Error> {
+async fn get_preferences(auth: AuthUser, state: State) -> Result<Json<serde_json::Value>, Error> {
     let raw = state
         .store
         .preferences(auth.user_id)
@@ -273,7 +264,7 @@ async fn get_preferences(
     responses((status = 200, body = Object), (status = 422)))]
 async fn put_preferences(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<serde_json::Map<String, serde_json::Value>>,
 ) -> Result<Json<serde_json::Value>, Error> {
     let json = serde_json::to_string(&body).map_err(anyhow::Error::from)?;
@@ -301,7 +292,7 @@ async fn put_preferences(
     responses((status = 200, body = Page<DeviceView>), (status = 400, description = "invalid_cursor"), (status = 401)))]
 async fn list_devices(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Query(page): Query<PageParams>,
 ) -> Result<Json<Page<DeviceView>>, Error> {
     let rows = state
@@ -331,7 +322,7 @@ async fn list_devices(
     responses((status = 204), (status = 409, description = "device_taken"), (status = 422)))]
 async fn register_device(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Json(body): Json<RegisterDevice>,
 ) -> Result<StatusCode, Error> {
     let token = body.token.trim();
@@ -379,7 +370,7 @@ async fn register_device(
     params(("token" = String, Path)), responses((status = 204), (status = 404)))]
 async fn delete_device(
     auth: AuthUser,
-    AxumState(state): AxumState<State>,
+    state: State,
     Path(token): Path<String>,
 ) -> Result<StatusCode, Error> {
     let mut tx = state.store.db().begin().await?;

@@ -13,7 +13,10 @@ use serde_json::Value;
 async fn registration_creates_the_profile_through_the_bus() {
     let app = TestApp::spawn().await;
     let response = app
-        .post_json("/auth/register", json!({ "email": "bo@club.org", "password": agon_testkit::PASSWORD, "display_name": "Bo" }))
+        .post_json(
+            "/auth/register",
+            json!({ "email": "bo@club.org", "password": agon_testkit::PASSWORD, "display_name": "Bo" }),
+        )
         .send()
         .await
         .unwrap();
