@@ -196,6 +196,20 @@ pub struct Hasher {
     finished: Arc<AtomicU64>,
 }
 
+/// Runs `work` (a hash: tens of milliseconds) on a thread that ends with it, so that its memory leaves with it
+/// rather than staying with a pooled thread.
+async fn on_own_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("agon-hash".into())
+        .spawn(move || {
+            let _ = done.send(work());
+        })?;
+    Ok(result.await?)
+}
+
 /// How long after the last hash of a burst its memory is given back.
 const RELEASE_AFTER: Duration = Duration::from_millis(1500);
 
@@ -211,8 +225,7 @@ impl Hasher {
             concurrency
         };
         let decoy_params = params.clone();
-        let decoy = tokio::task::spawn_blocking(move || hash_with(&decoy_params, &random_token()))
-            .await??;
+        let decoy = on_own_thread(move || hash_with(&decoy_params, &random_token())).await??;
         let hasher = Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency)),
@@ -226,22 +239,23 @@ impl Hasher {
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let _permit = self.permits.acquire().await?;
         let params = self.params.clone();
-        let hashed = tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?;
+        let hashed = on_own_thread(move || hash_with(&params, &password)).await?;
         self.release_later();
         hashed
     }
 
     /// Gives a burst's hashing memory (the parameters' 19 MiB or more per hash) back to the system once no hash
-    /// has finished for [`RELEASE_AFTER`]. The allocator frees it lazily, at its next operation of its own — a
-    /// thread ending, a large allocation — which an idle server may never make; a thread that starts and ends
-    /// at once is such an operation.
+    /// has finished for [`RELEASE_AFTER`]. Each hash runs on a thread of its own, which hands its memory back to
+    /// the allocator when it ends; the allocator returns it to the system lazily, at its next operation of its
+    /// own — a thread ending, a large allocation — which an idle server may never make: a thread that starts
+    /// and ends at once is such an operation.
     fn release_later(&self) {
         let stamp = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
         let finished = self.finished.clone();
         tokio::spawn(async move {
             tokio::time::sleep(RELEASE_AFTER).await;
             if finished.load(Ordering::Relaxed) == stamp {
-                let _ = tokio::task::spawn_blocking(|| std::thread::spawn(|| {}).join()).await;
+                let _ = on_own_thread(|| ()).await;
             }
         });
     }
@@ -251,7 +265,7 @@ impl Hasher {
         let _permit = self.permits.acquire().await?;
         let exists = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.as_ref().clone());
-        let ok = tokio::task::spawn_blocking(move || {
+        let ok = on_own_thread(move || {
             let parsed =
                 PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             Ok::<_, anyhow::Error>(

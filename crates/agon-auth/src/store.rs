@@ -117,7 +117,8 @@ impl Store {
         expires_at: &str,
     ) -> Result<(), Error> {
         query(
-            "insert into refresh_tokens (token_hash, session_id, expires_at, created_at) values ($1, $2, $3, $4)",
+            "insert into refresh_tokens (token_hash, session_id, expires_at, created_at) values \
+             ($1, $2, $3, $4)",
             (token_hash, session_id.to_string(), expires_at, now),
         )
         .execute(&mut **tx)
@@ -182,7 +183,8 @@ impl Store {
     /// True when the session exists, is not revoked and has not expired.
     pub async fn session_active(&self, session_id: Uuid, now: &str) -> Result<bool, Error> {
         let row = query(
-            "select 1 as one from sessions where id = $1 and revoked_at is null and expires_at > $2",
+            "select 1 as one from sessions where id = $1 and revoked_at is null and expires_at > \
+             $2",
             (session_id.to_string(), now),
         )
         .fetch_optional(self.db.pool())
@@ -198,7 +200,8 @@ impl Store {
         now: &str,
     ) -> Result<u64, Error> {
         let done = query(
-            "update signing_keys set retired_at = $3 where retired_at is null and kid <> $1 and activates_at < $2",
+            "update signing_keys set retired_at = $3 where retired_at is null and kid <> $1 and \
+             activates_at < $2",
             (keep, before, now),
         )
         .execute(self.db.pool())
@@ -343,7 +346,8 @@ impl Store {
         user_agent: Option<&str>,
     ) -> Result<(), Error> {
         query(
-            "update sessions set last_used_at = $2, user_agent = coalesce($3, user_agent) where id = $1",
+            "update sessions set last_used_at = $2, user_agent = coalesce($3, user_agent) where id \
+             = $1",
             (session_id.to_string(), now, user_agent.map(str::to_owned)),
         )
         .execute(&mut **tx)
@@ -384,7 +388,8 @@ impl Store {
         since: &str,
     ) -> Result<(i64, Option<String>), Error> {
         let row = query(
-            "select count(*) as n, min(at) as oldest from login_failures where subject = $1 and at > $2",
+            "select count(*) as n, min(at) as oldest from login_failures where subject = $1 and at \
+             > $2",
             (subject, since),
         )
         .fetch_one(self.db.pool())
@@ -466,7 +471,8 @@ impl Store {
     /// Deletes the account with its sessions and refresh tokens (cascade).
     pub async fn delete_account(&self, tx: &mut Tx, user_id: Uuid) -> Result<(), Error> {
         let statements = [
-            "delete from refresh_tokens where session_id in (select id from sessions where user_id = $1)",
+            "delete from refresh_tokens where session_id in (select id from sessions where user_id \
+             = $1)",
             "delete from sessions where user_id = $1",
             "delete from accounts where id = $1",
         ];
@@ -490,8 +496,10 @@ impl Store {
         now: &str,
     ) -> Result<(), Error> {
         query(
-            "insert into account_tokens (token_hash, user_id, purpose, expires_at, created_at) values ($1, $2, $3, $4, $5)",
-        (token_hash, user_id.to_string(), purpose, expires_at, now))
+            "insert into account_tokens (token_hash, user_id, purpose, expires_at, created_at) \
+             values ($1, $2, $3, $4, $5)",
+            (token_hash, user_id.to_string(), purpose, expires_at, now),
+        )
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -523,7 +531,8 @@ impl Store {
         since: &str,
     ) -> Result<i64, Error> {
         let row = query(
-            "select count(*) as n from account_tokens where user_id = $1 and purpose = $2 and created_at > $3",
+            "select count(*) as n from account_tokens where user_id = $1 and purpose = $2 and \
+             created_at > $3",
             (user_id.to_string(), purpose, since),
         )
         .fetch_one(self.db.pool())
@@ -533,7 +542,8 @@ impl Store {
 
     pub async fn confirm_email(&self, tx: &mut Tx, user_id: Uuid, now: &str) -> Result<(), Error> {
         query(
-            "update accounts set email_confirmed_at = coalesce(email_confirmed_at, $2) where id = $1",
+            "update accounts set email_confirmed_at = coalesce(email_confirmed_at, $2) where id = \
+             $1",
             (user_id.to_string(), now),
         )
         .execute(&mut **tx)
@@ -552,8 +562,10 @@ impl Store {
         confirm_at: Option<&str>,
     ) -> Result<bool, Error> {
         let done = query(
-            "update mfa_totp set last_step = $2, confirmed_at = coalesce(confirmed_at, $3) where user_id = $1 and last_step < $2",
-        (user_id.to_string(), step, confirm_at.map(str::to_owned)))
+            "update mfa_totp set last_step = $2, confirmed_at = coalesce(confirmed_at, $3) where \
+             user_id = $1 and last_step < $2",
+            (user_id.to_string(), step, confirm_at.map(str::to_owned)),
+        )
         .execute(&mut **tx)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -602,7 +614,8 @@ impl Store {
         now: &str,
     ) -> Result<bool, Error> {
         let done = query(
-            "update recovery_codes set used_at = $3 where code_hash = $1 and user_id = $2 and used_at is null",
+            "update recovery_codes set used_at = $3 where code_hash = $1 and user_id = $2 and \
+             used_at is null",
             (hash, user_id.to_string(), now),
         )
         .execute(&mut **tx)
@@ -656,8 +669,10 @@ impl Store {
         now: &str,
     ) -> Result<Option<Uuid>, Error> {
         let row = query(
-            "select user_id from account_tokens where token_hash = $1 and purpose = $2 and used_at is null and expires_at > $3",
-        (token_hash, purpose, now))
+            "select user_id from account_tokens where token_hash = $1 and purpose = $2 and used_at \
+             is null and expires_at > $3",
+            (token_hash, purpose, now),
+        )
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| Ok(r.id("user_id")?)).transpose()

@@ -123,7 +123,8 @@ async fn replay_once(group: &Group) -> anyhow::Result<()> {
         deliver(&consumer, handler.as_ref(), &envelope).await?;
         // Still marked only if it was handled: dead-lettering it again cleared the mark.
         let done = query(
-            "delete from dead_letters where id = $1 and consumer = $2 and replay_requested_at is not null",
+            "delete from dead_letters where id = $1 and consumer = $2 and replay_requested_at is \
+             not null",
             (envelope.id.to_string(), &consumer),
         )
         .execute(group.db.pool())

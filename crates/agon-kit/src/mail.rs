@@ -143,10 +143,11 @@ impl Mail {
                 Err(error) => {
                     // 10 s, 20 s, 40 s … capped at an hour; the message stays until the server takes it.
                     let delay = chrono::Duration::seconds((10_i64 << attempts.min(9)).min(3600));
-                    let next = (chrono::Utc::now() + delay)
-                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+                    let next = agon_db::time_text(chrono::Utc::now() + delay);
                     tracing::warn!(to = %email.to, attempts = attempts + 1, error = format!("{error:#}"), "mail not delivered; will retry");
-                    query("update mail_queue set attempts = attempts + 1, next_attempt_at = $2, last_error = $3 where id = $1", (&id, next, format!("{error:#}")))
+                    let sql = "update mail_queue set attempts = attempts + 1, next_attempt_at = $2, \
+                               last_error = $3 where id = $1";
+                    query(sql, (&id, next, format!("{error:#}")))
                         .execute(self.db.pool())
                         .await?;
                 }

@@ -71,7 +71,8 @@ impl Store {
     /// What the member missed since `after` (an id), oldest first: the WebSocket resume.
     pub async fn since(&self, user: Uuid, after: Uuid, limit: i64) -> Result<Vec<View>, Error> {
         let sql = format!(
-            "select {COLUMNS} from notifications where user_id = $1 and id > $2 order by id limit $3"
+            "select {COLUMNS} from notifications where user_id = $1 and id > $2 order by id limit \
+             $3"
         );
         let params = (user.to_string(), after.to_string(), limit);
         Ok(query_as(AssertSqlSafe(sql), params)
@@ -100,7 +101,8 @@ impl Store {
     /// Marks one notification read (keeping the first read time); false if it does not exist.
     pub async fn mark_read(&self, user: Uuid, id: Uuid, now: &str) -> Result<bool, Error> {
         let done = query(
-            "update notifications set read_at = coalesce(read_at, $3) where user_id = $1 and id = $2",
+            "update notifications set read_at = coalesce(read_at, $3) where user_id = $1 and id = \
+             $2",
             (user.to_string(), id.to_string(), now),
         )
         .execute(self.db.pool())
@@ -131,7 +133,8 @@ impl Store {
     /// The member's stored choices: (type, channel, enabled).
     pub async fn preferences(&self, user: Uuid) -> Result<Vec<(String, String, bool)>, Error> {
         let rows = query(
-            "select type, channel, enabled from preferences where user_id = $1 order by type, channel",
+            "select type, channel, enabled from preferences where user_id = $1 order by type, \
+             channel",
             (user.to_string(),),
         )
         .fetch_all(self.db.pool())

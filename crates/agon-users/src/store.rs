@@ -149,7 +149,8 @@ impl Store {
         ban_reason: Option<&str>,
     ) -> Result<(), Error> {
         query(
-            "update profiles set status = $2, roles = $3, ban_reason = $4, updated_at = $5 where user_id = $1",
+            "update profiles set status = $2, roles = $3, ban_reason = $4, updated_at = $5 where \
+             user_id = $1",
             (
                 p.user_id.to_string(),
                 p.status.as_str(),
@@ -380,7 +381,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let rows = query(
-            "select token from devices where user_id = $1 and token <> $2 order by last_seen_at, id limit $3",
+            "select token from devices where user_id = $1 and token <> $2 order by last_seen_at, \
+             id limit $3",
             (user_id.to_string(), keep, count - cap),
         )
         .fetch_all(&mut **tx)

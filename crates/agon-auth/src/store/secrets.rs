@@ -64,8 +64,10 @@ impl Store {
             .keyring
             .seal(key.private_pkcs8.as_bytes(), &key_context(&key.kid))?;
         query(
-            "insert into signing_keys (kid, private_pkcs8, public_x, created_at, activates_at) values ($1, $2, $3, $4, $5)",
-        (&key.kid, sealed, &key.public_x, now, activates_at))
+            "insert into signing_keys (kid, private_pkcs8, public_x, created_at, activates_at) \
+             values ($1, $2, $3, $4, $5)",
+            (&key.kid, sealed, &key.public_x, now, activates_at),
+        )
         .execute(self.db.pool())
         .await?;
         Ok(())
@@ -130,7 +132,8 @@ impl Store {
         for (table, id_column, column, context) in tables {
             // Only rows not sealed by the first key are read: after the first start nothing is, whatever the size.
             let select = format!(
-                "select {id_column} as id, {column} as value from {table} where {column} not like $1"
+                "select {id_column} as id, {column} as value from {table} where {column} not like \
+                 $1"
             );
             let rows = query(sqlx::AssertSqlSafe(select), (format!("{current}%"),))
                 .fetch_all(self.db.pool())

@@ -43,8 +43,10 @@ impl Store {
     /// Takes (deletes and returns) an unexpired login state: each is used once.
     pub async fn take_sso_state(&self, state: &str, now: &str) -> Result<Option<SsoState>, Error> {
         let row = query(
-            "delete from sso_states where state = $1 and expires_at > $2 returning provider, pkce_verifier, nonce, return_to",
-        (state, now))
+            "delete from sso_states where state = $1 and expires_at > $2 returning provider, \
+             pkce_verifier, nonce, return_to",
+            (state, now),
+        )
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| {

@@ -16,10 +16,11 @@ pub struct Verification {
 impl Store {
     pub async fn verification(&self, user_id: Uuid) -> Result<Option<Verification>, Error> {
         let row = query(
-            "select a.verification_status, r.id, r.created_at from accounts a left join verification_requests r \
-             on r.user_id = a.id and r.created_at = (select max(created_at) from verification_requests where user_id = a.id) \
-             where a.id = $1",
-        (user_id.to_string(),))
+            "select a.verification_status, r.id, r.created_at from accounts a \
+             left join verification_requests r on r.user_id = a.id and r.created_at = \
+             (select max(created_at) from verification_requests where user_id = a.id) where a.id = $1",
+            (user_id.to_string(),),
+        )
         .fetch_optional(self.db.pool())
         .await?;
         row.map(|r| {

@@ -116,10 +116,13 @@ impl Store {
         payload: &serde_json::Value,
         now: &str,
     ) -> anyhow::Result<()> {
+        let id = Uuid::now_v7().to_string();
+        let (user, payload) = (user.to_string(), payload.to_string());
         query(
-            "insert into deliveries (id, user_id, channel, destination, payload, status, attempts, next_attempt_at, created_at) \
-             values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
-        (Uuid::now_v7().to_string(), user.to_string(), channel.as_str(), destination, payload.to_string(), now))
+            "insert into deliveries (id, user_id, channel, destination, payload, status, attempts, \
+             next_attempt_at, created_at) values ($1, $2, $3, $4, $5, 'pending', 0, $6, $6)",
+            (id, user, channel.as_str(), destination, payload, now),
+        )
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -170,7 +173,8 @@ impl Store {
     /// this attempt. False when another replica was first.
     pub async fn lease(&self, d: &DueDelivery, until: &str) -> anyhow::Result<bool> {
         let moved = query(
-            "update deliveries set next_attempt_at = $3 where id = $1 and next_attempt_at = $2 and status = 'pending'",
+            "update deliveries set next_attempt_at = $3 where id = $1 and next_attempt_at = $2 and \
+             status = 'pending'",
             (&d.id, &d.seen, until),
         )
         .execute(self.db.pool())
@@ -181,7 +185,8 @@ impl Store {
 
     pub async fn delivered(&self, id: &str, attempts: i64, now: &str) -> anyhow::Result<()> {
         query(
-            "update deliveries set status = 'sent', attempts = $2, sent_at = $3, last_error = null where id = $1",
+            "update deliveries set status = 'sent', attempts = $2, sent_at = $3, last_error = null \
+             where id = $1",
             (id, attempts, now),
         )
         .execute(self.db.pool())
@@ -199,8 +204,15 @@ impl Store {
         error: &str,
     ) -> anyhow::Result<()> {
         query(
-            "update deliveries set status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 where id = $1",
-            (id, if failed { "failed" } else { "pending" }, attempts, next, error),
+            "update deliveries set status = $2, attempts = $3, next_attempt_at = $4, last_error = \
+             $5 where id = $1",
+            (
+                id,
+                if failed { "failed" } else { "pending" },
+                attempts,
+                next,
+                error,
+            ),
         )
         .execute(self.db.pool())
         .await?;
@@ -222,7 +234,8 @@ impl Store {
     /// and it waits for the next round.
     pub async fn take_digest(tx: &mut Tx, d: &DueDigest) -> anyhow::Result<bool> {
         let deleted = query(
-            "delete from digests where user_id = $1 and digest_key = $2 and channel = $3 and count = $4",
+            "delete from digests where user_id = $1 and digest_key = $2 and channel = $3 and count \
+             = $4",
             (d.user.to_string(), &d.key, &d.channel_text, d.count),
         )
         .execute(&mut **tx)
