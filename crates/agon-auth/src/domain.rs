@@ -1,13 +1,7 @@
 //! Pure rules of the auth service: what a valid email and password are, how passwords are hashed, how tokens
 //! are made. No I/O except the bounded hashing pool.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicU64, Ordering},
-    },
-    time::Duration,
-};
+use std::sync::Arc;
 
 use agon_kit::{FieldError, Role, auth::AccessClaims, text::Lines};
 use anyhow::Context;
@@ -68,8 +62,6 @@ impl Email {
 
 pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
 
-/// A display name given at account creation, trimmed; `None` if absent or blank (the profile then starts from the
-/// email's local part). Held to the same rules as a profile edit: a length and `agon_kit::text`.
 /// A new account's checked email and display name (its password checked too).
 pub struct Signup {
     pub email: Email,
@@ -97,6 +89,8 @@ pub fn signup(
     })
 }
 
+/// A display name given at account creation, trimmed; `None` if absent or blank (the profile then starts from the
+/// email's local part). Held to the same rules as a profile edit: a length and `agon_kit::text`.
 pub fn display_name(raw: Option<String>) -> Result<Option<String>, FieldError> {
     let Some(name) = raw.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) else {
         return Ok(None);
@@ -184,7 +178,7 @@ impl TryFrom<String> for AccountStatus {
     }
 }
 
-/// Argon2id hashing on the blocking pool, at most `permits` at once, its memory given back after a burst.
+/// Argon2id hashing on the blocking pool, at most `permits` at once.
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
@@ -192,26 +186,7 @@ pub struct Hasher {
     /// A hash of a random password, verified when the account does not exist so that the answer takes as long
     /// either way (no account enumeration by timing).
     decoy: Arc<String>,
-    /// Hashes finished so far; a release waits for this to stay still (see [`Hasher::release_later`]).
-    finished: Arc<AtomicU64>,
 }
-
-/// Runs `work` (a hash: tens of milliseconds) on a thread that ends with it, so that its memory leaves with it
-/// rather than staying with a pooled thread.
-async fn on_own_thread<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> anyhow::Result<T> {
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("agon-hash".into())
-        .spawn(move || {
-            let _ = done.send(work());
-        })?;
-    Ok(result.await?)
-}
-
-/// How long after the last hash of a burst its memory is given back.
-const RELEASE_AFTER: Duration = Duration::from_millis(1500);
 
 impl Hasher {
     pub async fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
@@ -225,39 +200,19 @@ impl Hasher {
             concurrency
         };
         let decoy_params = params.clone();
-        let decoy = on_own_thread(move || hash_with(&decoy_params, &random_token())).await??;
-        let hasher = Self {
+        let decoy = tokio::task::spawn_blocking(move || hash_with(&decoy_params, &random_token()))
+            .await??;
+        Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency)),
             decoy: Arc::new(decoy),
-            finished: Arc::default(),
-        };
-        hasher.release_later();
-        Ok(hasher)
+        })
     }
 
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let _permit = self.permits.acquire().await?;
         let params = self.params.clone();
-        let hashed = on_own_thread(move || hash_with(&params, &password)).await?;
-        self.release_later();
-        hashed
-    }
-
-    /// Gives a burst's hashing memory (the parameters' 19 MiB or more per hash) back to the system once no hash
-    /// has finished for [`RELEASE_AFTER`]. Each hash runs on a thread of its own, which hands its memory back to
-    /// the allocator when it ends; the allocator returns it to the system lazily, at its next operation of its
-    /// own — a thread ending, a large allocation — which an idle server may never make: a thread that starts
-    /// and ends at once is such an operation.
-    fn release_later(&self) {
-        let stamp = self.finished.fetch_add(1, Ordering::Relaxed) + 1;
-        let finished = self.finished.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(RELEASE_AFTER).await;
-            if finished.load(Ordering::Relaxed) == stamp {
-                let _ = on_own_thread(|| ()).await;
-            }
-        });
+        tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?
     }
 
     /// Verifies `password` against `hash`, or against the decoy when there is no account.
@@ -265,7 +220,7 @@ impl Hasher {
         let _permit = self.permits.acquire().await?;
         let exists = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.decoy.as_ref().clone());
-        let ok = on_own_thread(move || {
+        let ok = tokio::task::spawn_blocking(move || {
             let parsed =
                 PasswordHash::new(&hash).map_err(|e| anyhow::anyhow!("stored hash: {e}"))?;
             Ok::<_, anyhow::Error>(
@@ -275,7 +230,6 @@ impl Hasher {
             )
         })
         .await??;
-        self.release_later();
         Ok(ok && exists)
     }
 }

@@ -109,7 +109,7 @@ impl Keys {
         let Some((_, active_since)) = keys.iter().find(|(k, _)| k.kid == active.kid) else {
             return Ok(());
         };
-        let active_since = chrono::DateTime::parse_from_rfc3339(active_since)?.with_timezone(&Utc);
+        let active_since = agon_db::parse_time(active_since)?;
         // Tokens signed by an older key were issued before `active_since`: once a token's lifetime has passed
         // since then, none of them is valid any more.
         if Utc::now() - active_since > chrono::Duration::seconds(token_ttl_secs + 60) {

@@ -115,13 +115,13 @@ async fn open(
     config: Config,
 ) -> anyhow::Result<(agon_kit::Skeleton, State)> {
     config.validate()?;
+    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;
     if deps.keyring.is_empty() {
         anyhow::bail!(
             "the auth service seals its signing keys and TOTP secrets: configure secret_keys \
              (AGON_SECRET_KEYS; `agon secret-key` prints a new key)"
         );
     }
-    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;
     let store = store::Store::new(skeleton.db().clone(), deps.keyring.clone());
     let resealed = store.reseal().await?;
     if resealed > 0 {

@@ -70,8 +70,8 @@ impl<'a> Attempt<'a> {
             return Ok(());
         }
         let retry = oldest
-            .and_then(|o| DateTime::parse_from_rfc3339(&o).ok())
-            .map(|o| (o.with_timezone(&Utc) + window - now).num_seconds() + 1)
+            .and_then(|o| agon_db::parse_time(&o).ok())
+            .map(|o| (o + window - now).num_seconds() + 1)
             .unwrap_or(self.state.config.failure_window_secs);
         tracing::warn!(
             subject = subject.split(':').next().unwrap_or_default(),

@@ -8,8 +8,9 @@ use std::{
     time::Duration,
 };
 
-use agon_db::{Db, query, query_as, time_text};
+use agon_db::{Db, query, time_text};
 use chrono::Utc;
+use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::{Envelope, Handler, deliver};
 
@@ -100,27 +101,41 @@ async fn prune_inbox(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Replays up to 100 marked dead letters of this process's consumers, oldest first. Rows of consumers that run
+/// elsewhere (or no longer exist) are left alone, so they never hold up the others; one that fails again is
+/// dead-lettered again and the round goes on.
 async fn replay_once(group: &Group) -> anyhow::Result<()> {
-    let rows: Vec<Marked> = query_as(
+    let handlers = group
+        .handlers
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    if handlers.is_empty() {
+        return Ok(());
+    }
+    let placeholders = (1..=handlers.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
         "select id, consumer, topic, source, payload, created_at from dead_letters \
-         where replay_requested_at is not null order by created_at limit 100",
-        (),
-    )
-    .fetch_all(group.db.pool())
-    .await?;
-    for row in rows {
+         where replay_requested_at is not null and consumer in ({placeholders}) order by created_at limit 100"
+    );
+    let mut marked = query(AssertSqlSafe(sql), ());
+    for consumer in handlers.keys() {
+        marked = marked.bind(consumer);
+    }
+    let marked = marked.try_map(|row: agon_db::AnyRow| Marked::from_row(&row));
+    for row in marked.fetch_all(group.db.pool()).await? {
         let (consumer, envelope) = (row.consumer, row.envelope);
-        let handler = group
-            .handlers
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&consumer)
-            .cloned();
-        // A consumer of this database that another process runs (or that no longer exists) replays there.
-        let Some(handler) = handler else {
+        let Some(handler) = handlers.get(&consumer) else {
             continue;
         };
-        deliver(&consumer, handler.as_ref(), &envelope).await?;
+        if let Err(error) = deliver(&consumer, handler.as_ref(), &envelope).await {
+            tracing::warn!(consumer, event_id = %envelope.id, error = format!("{error:#}"),
+                "dead letter not replayed; kept for the next round");
+            continue;
+        }
         // Still marked only if it was handled: dead-lettering it again cleared the mark.
         let done = query(
             "delete from dead_letters where id = $1 and consumer = $2 and replay_requested_at is \

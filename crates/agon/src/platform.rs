@@ -59,10 +59,8 @@ pub fn service_names() -> Vec<&'static str> {
 /// The catalog row of `name`.
 pub fn service(name: &str) -> anyhow::Result<&'static ServiceDef> {
     SERVICES.iter().find(|s| s.name == name).ok_or_else(|| {
-        anyhow::anyhow!(
-            "unknown service {name:?} (known: {})",
-            service_names().join(", ")
-        )
+        let known: Vec<&str> = SERVICES.iter().map(|s| s.name).collect();
+        anyhow::anyhow!("unknown service {name:?} (known: {})", known.join(", "))
     })
 }
 
