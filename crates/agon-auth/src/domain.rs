@@ -7,7 +7,9 @@ use agon_kit::{FieldError, Role, auth::AccessClaims, text::Lines};
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Params, Version,
-    password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng},
+    password_hash::{
+        Output, PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+    },
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
@@ -189,7 +191,7 @@ pub struct Hasher {
 }
 
 impl Hasher {
-    pub async fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
+    pub fn new(memory_kib: u32, iterations: u32, concurrency: usize) -> anyhow::Result<Self> {
         let params = Params::new(memory_kib, iterations, 1, None)
             .map_err(|e| anyhow::anyhow!("argon2: {e}"))?;
         let concurrency = if concurrency == 0 {
@@ -199,9 +201,7 @@ impl Hasher {
         } else {
             concurrency
         };
-        let decoy_params = params.clone();
-        let decoy = tokio::task::spawn_blocking(move || hash_with(&decoy_params, &random_token()))
-            .await??;
+        let decoy = decoy(&params)?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(concurrency)),
@@ -246,6 +246,24 @@ impl Hasher {
             || value("t") != Some(self.params.t_cost())
             || value("p") != Some(self.params.p_cost())
     }
+}
+
+/// A hash no password matches that costs as much to verify as a real one with `params`: a random salt and a random
+/// output. Nothing is hashed to make it, so starting costs no hashing time and no hashing memory.
+fn decoy(params: &Params) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    let mut output = [0_u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut output);
+    let decoy = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: params
+            .try_into()
+            .map_err(|e| anyhow::anyhow!("argon2: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output).map_err(|e| anyhow::anyhow!("argon2: {e}"))?),
+    };
+    Ok(decoy.to_string())
 }
 
 fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
@@ -398,9 +416,12 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_verify_and_decoy_never_matches() {
-        let hasher = Hasher::new(19 * 1024, 2, 1).await.unwrap();
+        let hasher = Hasher::new(19 * 1024, 2, 1).unwrap();
         let hash = hasher.hash("correct horse".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        // The decoy costs what a real hash costs to verify: the same algorithm and parameters.
+        assert!(hasher.decoy.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(PasswordHash::new(&hasher.decoy).is_ok());
         assert!(
             hasher
                 .verify("correct horse".into(), Some(hash.clone()))

@@ -132,8 +132,7 @@ async fn open(
         config.argon2_memory_kib,
         config.argon2_iterations,
         config.max_concurrent_hashes,
-    )
-    .await?;
+    )?;
     let state = State {
         store,
         outbox: skeleton.outbox().await?,
