@@ -377,4 +377,41 @@ mod tests {
         );
         assert_eq!(redact("sqlite://x.db"), "sqlite://x.db");
     }
+
+    fn migrator(versions: &[i64]) -> Migrator {
+        use sqlx::migrate::{Migration, MigrationType};
+        Migrator::with_migrations(
+            versions
+                .iter()
+                .map(|v| {
+                    let sql = sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(format!(
+                        "create table t{v} (id integer)"
+                    )));
+                    let description = format!("t{v}").into();
+                    Migration::new(*v, description, MigrationType::Simple, sql, false)
+                })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn each_dialect_gets_the_shared_migrations_and_its_own_in_version_order() {
+        let migrations = Migrations {
+            shared: migrator(&[1, 3]),
+            sqlite: migrator(&[2]),
+            postgres: migrator(&[4]),
+        };
+        let versions = |d| {
+            let merged = migrations.for_dialect(d).unwrap();
+            merged.iter().map(|m| m.version).collect::<Vec<_>>()
+        };
+        assert_eq!(versions(Dialect::Sqlite), [1, 2, 3]);
+        assert_eq!(versions(Dialect::Postgres), [1, 3, 4]);
+        let clash = Migrations {
+            shared: migrator(&[1]),
+            sqlite: migrator(&[1]),
+            postgres: migrator(&[]),
+        };
+        assert!(clash.for_dialect(Dialect::Sqlite).is_err());
+    }
 }

@@ -148,4 +148,60 @@ mod tests {
         assert_eq!(parse_time(&text).unwrap(), t);
         assert_eq!(now_text().len(), text.len());
     }
+
+    /// A row as a service reads it, through the column wrappers.
+    #[derive(sqlx::FromRow)]
+    struct Stored {
+        #[sqlx(try_from = "String")]
+        id: Uuid,
+        #[sqlx(try_from = "crate::OptionalId")]
+        parent: Option<Uuid>,
+        #[sqlx(try_from = "crate::JsonText")]
+        data: serde_json::Value,
+        #[sqlx(try_from = "crate::Flag")]
+        done: bool,
+        #[sqlx(try_from = "crate::TimeText")]
+        at: DateTime<Utc>,
+    }
+
+    #[tokio::test]
+    async fn values_bound_from_a_tuple_read_back_through_the_wrappers() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Databases::SqliteDir(dir.path().to_owned())
+            .open("rows")
+            .await
+            .unwrap();
+        crate::query(
+            "create table t (id text, parent text, data text, done integer, at text)",
+            (),
+        )
+        .execute(db.pool())
+        .await
+        .unwrap();
+        let (id, at) = (Uuid::now_v7(), Utc::now());
+        let rows = [(id, None, true), (Uuid::now_v7(), Some(id), false)];
+        for (row, parent, done) in rows {
+            crate::query(
+                "insert into t (id, parent, data, done, at) values ($1, $2, $3, $4, $5)",
+                (
+                    row.to_string(),
+                    parent.map(|p| p.to_string()),
+                    r#"{"n": 1}"#,
+                    i64::from(done),
+                    time_text(at),
+                ),
+            )
+            .execute(db.pool())
+            .await
+            .unwrap();
+        }
+        let read: Vec<Stored> = crate::query_as("select * from t order by done desc", ())
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+        assert_eq!((read[0].id, read[0].parent, read[0].done), (id, None, true));
+        assert_eq!((read[1].parent, read[1].done), (Some(id), false));
+        assert_eq!(read[0].data, serde_json::json!({"n": 1}));
+        assert_eq!(read[0].at, parse_time(&time_text(at)).unwrap());
+    }
 }
