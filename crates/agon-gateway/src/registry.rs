@@ -138,10 +138,7 @@ async fn list_services(
     Query(q): Query<ListServices>,
 ) -> Result<Json<Page<ServiceView>>, Error> {
     auth.require(Role::Admin)?;
-    let page = PageParams {
-        limit: q.limit,
-        cursor: q.cursor,
-    };
+    let page = PageParams::new(q.limit, q.cursor);
     let after = page.after::<ServiceName>()?;
     // Filtering on `up` happens after the query (health is in memory), so fetch in rounds until the page fills.
     let mut items = Vec::new();

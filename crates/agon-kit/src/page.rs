@@ -28,6 +28,13 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
+impl PageParams {
+    /// The page a list endpoint's own query parameters ask for.
+    pub fn new(limit: Option<u32>, cursor: Option<String>) -> Self {
+        Self { limit, cursor }
+    }
+}
+
 /// One page of a list.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Page<T> {

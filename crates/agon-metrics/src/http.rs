@@ -240,10 +240,7 @@ async fn events(
         .as_deref()
         .map(|t| parse_day("to", t))
         .transpose()?;
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
+    let page = PageParams::new(params.limit, params.cursor);
     let rows = state
         .store
         .events(EventFilter {

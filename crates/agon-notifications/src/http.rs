@@ -57,10 +57,7 @@ async fn list(
     state: State,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<View>>, Error> {
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
+    let page = PageParams::new(params.limit, params.cursor);
     let before = page.after::<Uuid>()?.map(|id| id.to_string());
     let rows = state
         .store
@@ -478,10 +475,7 @@ async fn deliveries(
     {
         return Err(Error::invalid("status", "must be pending, sent or failed"));
     }
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
+    let page = PageParams::new(params.limit, params.cursor);
     let before = page.after::<Uuid>()?.map(|id| id.to_string());
     let rows = state
         .store

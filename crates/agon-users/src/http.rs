@@ -150,10 +150,7 @@ async fn search_users(
     state: State,
     Query(params): Query<SearchParams>,
 ) -> Result<Json<Page<PublicProfile>>, Error> {
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
+    let page = PageParams::new(params.limit, params.cursor);
     let after = cursor(&page)?;
     let filter = Filter {
         name: params.q.as_deref(),

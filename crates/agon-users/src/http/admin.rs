@@ -84,10 +84,7 @@ async fn list_users(
         ),
         None => None,
     };
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
+    let page = PageParams::new(params.limit, params.cursor);
     let after = super::cursor(&page)?;
     let filter = Filter {
         name: params.q.as_deref(),

@@ -193,10 +193,7 @@ async fn nearby(
             ));
         }
     };
-    let page = PageParams {
-        limit: params.limit,
-        cursor: params.cursor,
-    };
+    let page = PageParams::new(params.limit, params.cursor);
     let after = page.after::<(f64, Uuid)>()?;
     let (lat, lon) = domain::bounding_box(center, params.radius_km);
     let mut found: Vec<NearbyMember> = state
