@@ -1,5 +1,5 @@
 //! How values are written to and read from rows on both engines: timestamps as fixed-width RFC 3339 UTC text,
-//! ids as UUID text, JSON as text. One home for each, so every service stores them alike.
+//! ids as UUID text, JSON as text, booleans as integers. One home for each, so every service stores them alike.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::{Row, any::AnyRow};
@@ -21,38 +21,16 @@ pub fn parse_time(text: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
     Ok(DateTime::parse_from_rfc3339(text)?.with_timezone(&Utc))
 }
 
-/// Typed reads of the columns Agon stores as text.
+/// A UUID column read from a row mapped by hand (a single value, a tuple); a `#[derive(sqlx::FromRow)]` struct
+/// uses `#[sqlx(try_from = "String")]` and the wrappers below instead.
 pub trait RowExt {
-    /// A UUID column.
     fn id(&self, column: &str) -> Result<Uuid, sqlx::Error>;
-    /// A nullable UUID column.
-    fn opt_id(&self, column: &str) -> Result<Option<Uuid>, sqlx::Error>;
-    /// A timestamp column.
-    fn time(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error>;
-    /// A JSON column.
-    fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> Result<T, sqlx::Error>;
 }
 
 impl RowExt for AnyRow {
     fn id(&self, column: &str) -> Result<Uuid, sqlx::Error> {
         let text: String = self.try_get(column)?;
         text.parse().map_err(|e| decode(column, e))
-    }
-
-    fn opt_id(&self, column: &str) -> Result<Option<Uuid>, sqlx::Error> {
-        let text: Option<String> = self.try_get(column)?;
-        text.map(|t| t.parse().map_err(|e| decode(column, e)))
-            .transpose()
-    }
-
-    fn time(&self, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
-        let text: String = self.try_get(column)?;
-        parse_time(&text).map_err(|e| decode(column, e))
-    }
-
-    fn json<T: serde::de::DeserializeOwned>(&self, column: &str) -> Result<T, sqlx::Error> {
-        let text: String = self.try_get(column)?;
-        serde_json::from_str(&text).map_err(|e| decode(column, e))
     }
 }
 

@@ -97,10 +97,6 @@ impl Skeleton {
         &self.db
     }
 
-    pub fn deps(&self) -> &Deps {
-        &self.deps
-    }
-
     pub fn verifier(&self) -> TokenVerifier {
         self.deps.verifier.clone()
     }

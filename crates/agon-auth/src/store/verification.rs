@@ -1,36 +1,30 @@
 //! Photo verification requests and the account's verification status.
 
-use agon_db::{Row, RowExt, Tx, query};
+use agon_db::{Row, RowExt, Tx, query, query_as};
 use uuid::Uuid;
 
 use super::Store;
 use crate::error::Error;
 
 /// The latest verification request of an account.
+#[derive(sqlx::FromRow)]
 pub struct Verification {
     pub status: String,
+    #[sqlx(try_from = "agon_db::OptionalId")]
     pub request_id: Option<Uuid>,
     pub requested_at: Option<String>,
 }
 
 impl Store {
     pub async fn verification(&self, user_id: Uuid) -> Result<Option<Verification>, Error> {
-        let row = query(
-            "select a.verification_status, r.id, r.created_at from accounts a \
-             left join verification_requests r on r.user_id = a.id and r.created_at = \
+        Ok(query_as(
+            "select a.verification_status as status, r.id as request_id, r.created_at as requested_at \
+             from accounts a left join verification_requests r on r.user_id = a.id and r.created_at = \
              (select max(created_at) from verification_requests where user_id = a.id) where a.id = $1",
             (user_id.to_string(),),
         )
         .fetch_optional(self.db.pool())
-        .await?;
-        row.map(|r| {
-            Ok(Verification {
-                status: r.try_get("verification_status")?,
-                request_id: r.opt_id("id")?,
-                requested_at: r.try_get("created_at")?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 
     pub async fn insert_verification(

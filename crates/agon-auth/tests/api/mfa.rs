@@ -78,11 +78,9 @@ async fn totp_guards_the_login_once_confirmed() {
         "invalid_mfa_code",
     )
     .await;
+    let first = code(&secret, 0);
     let confirmed: Value = me
-        .post_json(
-            "/auth/mfa/totp/confirm",
-            json!({ "code": code(&secret, 0) }),
-        )
+        .post_json("/auth/mfa/totp/confirm", json!({ "code": first }))
         .send()
         .await
         .unwrap()
@@ -117,9 +115,10 @@ async fn totp_guards_the_login_once_confirmed() {
             .as_str()
             .unwrap()
             .to_owned();
-    // The code used to confirm cannot be used again (same time step): single use.
+    // The code used to confirm cannot be used again: single use. The same text, not a fresh code for "now", so a
+    // time step ending in between cannot turn the replay into a new code.
     assert_problem(
-        mfa_step(&app, &challenge, &code(&secret, 0)).await,
+        mfa_step(&app, &challenge, &first).await,
         400,
         "invalid_mfa_code",
     )
