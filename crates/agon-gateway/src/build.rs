@@ -10,8 +10,10 @@ use http::Method;
 use utoipa::openapi::OpenApi;
 
 use crate::{
-    Config, Gateway, Inner, RouteConfig, RouteRow, SERVICE, conn, docs, health, limit, registry,
-    route::{AuthPolicy, Matcher, Route, RouteTable},
+    Config, Gateway, Inner, RouteConfig, RouteRow, SERVICE, conn, docs, health, limit,
+    profile::{Profile, ProfileRoute},
+    registry,
+    route::{AuthPolicy, Lookup, Matcher, Route, RouteTable},
     upstream::{self, HttpUpstream, Upstream},
 };
 
@@ -39,7 +41,7 @@ pub struct Tables {
 pub async fn build(
     deps: &agon_kit::Deps,
     config: Config,
-    profile: Option<(String, Vec<RouteConfig>)>,
+    profile: Option<Profile>,
     mounts: Vec<Mount>,
 ) -> anyhow::Result<(Gateway, Vec<agon_kit::Task>)> {
     let db = deps.database(SERVICE, &agon_db::migrations!()).await?;
@@ -163,28 +165,76 @@ fn upstreams(mounts: Vec<Mount>, config: &Config) -> anyhow::Result<Upstreams> {
 
 /// The routes from configuration, in precedence order: the profile's, the config file's, the mounts'.
 fn fixed_routes(
-    profile: Option<&(String, Vec<RouteConfig>)>,
+    profile: Option<&Profile>,
     config: &Config,
     prefixes: &[RouteConfig],
     upstreams: &BTreeMap<String, Upstream>,
 ) -> anyhow::Result<Vec<Route>> {
     let timeout = Duration::from_millis(config.timeout_ms.max(1));
-    let profile_routes = profile.into_iter().flat_map(|(name, routes)| {
-        routes
-            .iter()
-            .enumerate()
-            .map(move |(i, rc)| (format!("profile:{name}#{}", i + 1), rc))
-    });
     let config_routes =
         (config.routes.iter().enumerate()).map(|(i, rc)| (format!("gateway.routes[{i}]"), rc));
     let mount_routes = prefixes
         .iter()
         .map(|rc| (format!("mount:{}", rc.upstream), rc));
-    profile_routes
-        .chain(config_routes)
-        .chain(mount_routes)
-        .map(|(source, rc)| resolve(rc, &source, upstreams, timeout))
-        .collect()
+    let mut routes = Vec::new();
+    if let Some(profile) = profile {
+        for (i, route) in profile.routes.iter().enumerate() {
+            let source = format!("profile:{}#{}", profile.name, i + 1);
+            routes.push(match route {
+                ProfileRoute::Forward(rc) => Route {
+                    canonical: false,
+                    ..resolve(rc, &source, upstreams, timeout)?
+                },
+                ProfileRoute::Shaped {
+                    matcher,
+                    methods,
+                    shaped,
+                } => Route {
+                    name: source,
+                    matcher: matcher.clone(),
+                    rewrite: None,
+                    methods: methods.clone(),
+                    auth: AuthPolicy::Public,
+                    timeout,
+                    upstream_name: "profile".into(),
+                    upstream: Upstream::Unavailable,
+                    shaped: Some(shaped.clone()),
+                    canonical: false,
+                },
+            });
+        }
+    }
+    for (source, rc) in config_routes.chain(mount_routes) {
+        routes.push(resolve(rc, &source, upstreams, timeout)?);
+    }
+    check_calls(&routes)?;
+    Ok(routes)
+}
+
+/// Every call of a reshaping route must reach a platform route (references in its path standing as `x`).
+fn check_calls(routes: &[Route]) -> anyhow::Result<()> {
+    let table = RouteTable::new(routes.to_vec());
+    for route in routes {
+        let Some(shaped) = &route.shaped else {
+            continue;
+        };
+        for (i, call) in shaped.calls.iter().enumerate() {
+            let sample = call.path.sample_path();
+            if !matches!(
+                table.lookup_canonical(&call.method, &sample),
+                Lookup::Found(..)
+            ) {
+                anyhow::bail!(
+                    "{} ({}): call #{} `{} {sample}` reaches no platform route",
+                    route.name,
+                    shaped.label,
+                    i + 1,
+                    call.method
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The gateway's own API: the registry's admin routes, `/healthz`, `/readyz`, `/metrics` and the docs.
@@ -227,6 +277,8 @@ impl Tables {
                 timeout: Duration::from_millis(u64::try_from(e.timeout_ms).unwrap_or(30_000)),
                 upstream_name: e.name,
                 upstream,
+                shaped: None,
+                canonical: true,
             });
         }
         self.current.store(Arc::new(RouteTable::new(routes)));
@@ -258,7 +310,11 @@ impl Tables {
             .iter()
             .map(|r| RouteRow {
                 matcher: r.matcher.describe(),
-                rewrite: r.rewrite.clone(),
+                rewrite: r
+                    .shaped
+                    .as_ref()
+                    .map(|s| s.describe())
+                    .or_else(|| r.rewrite.clone()),
                 methods: r.methods.as_ref().map_or("*".into(), |m| {
                     m.iter().map(Method::as_str).collect::<Vec<_>>().join(",")
                 }),
@@ -307,6 +363,8 @@ fn resolve(
         timeout: rc.timeout_ms.map_or(default_timeout, Duration::from_millis),
         upstream_name: rc.upstream.clone(),
         upstream,
+        shaped: None,
+        canonical: true,
     })
 }
 

@@ -18,7 +18,7 @@ use tower::ServiceExt;
 use crate::{
     Gateway, is_gateway_path,
     route::{AuthPolicy, Lookup},
-    upstream::{self, ForwardError},
+    upstream::{self, ForwardError, UpstreamBody},
 };
 
 impl Gateway {
@@ -71,6 +71,11 @@ impl Gateway {
         }
         let table = self.inner.tables.current.load();
         let (route, path_and_query) = match table.lookup(req.method(), req.uri().path()) {
+            Lookup::Found(route, _) if route.shaped.is_some() => {
+                let route = route.clone();
+                drop(table);
+                return Ok(self.shaped(route, req, peer, request_id).await);
+            }
             Lookup::Found(route, Cow::Borrowed(_)) => {
                 // Unchanged path: pass the request's own path and query on (a reference count, no copy).
                 let pq = req
@@ -99,27 +104,76 @@ impl Gateway {
             }
         };
         drop(table);
-        // Behind a trusted proxy, the client is further left in X-Forwarded-For than the connecting address.
-        let client = self
-            .inner
+        let client = self.client_of(&req, peer);
+        self.limit(client, peer)
+            .await
+            .map_err(Rejection::RateLimited)?;
+        if route.auth != AuthPolicy::Public {
+            self.authorize(&req, route.auth)
+                .await
+                .map_err(Rejection::Auth)?;
+        }
+        self.stamp(&mut req, peer, request_id, client);
+        route
+            .upstream
+            .forward(
+                req.map(UpstreamBody::Left),
+                path_and_query,
+                &self.client,
+                route.timeout,
+            )
+            .await
+            .map_err(|e| Rejection::Upstream(route.upstream_name.clone(), e))
+    }
+
+    /// The client: behind a trusted proxy, further left in X-Forwarded-For than the connecting address.
+    fn client_of(&self, req: &Request<Incoming>, peer: &Peer) -> std::net::IpAddr {
+        self.inner
             .trusted_proxies
-            .client(peer.addr.ip(), req.headers());
-        let limited = if client == peer.addr.ip().to_canonical() {
+            .client(peer.addr.ip(), req.headers())
+    }
+
+    /// The rate limit for `client`; `Err` carries the seconds to wait.
+    async fn limit(&self, client: std::net::IpAddr, peer: &Peer) -> Result<(), u64> {
+        if client == peer.addr.ip().to_canonical() {
             self.inner
                 .limiter
                 .check(peer.forwarded_for.to_str().unwrap_or("unknown"))
                 .await
         } else {
             self.inner.limiter.check(&client.to_string()).await
+        }
+    }
+
+    /// A reshaping profile route: rate-limited like any, then served by the profile engine (`profile/`).
+    async fn shaped(
+        &self,
+        route: std::sync::Arc<crate::route::Route>,
+        mut req: Request<Incoming>,
+        peer: &Peer,
+        request_id: &HeaderValue,
+    ) -> Response<Body> {
+        let client = self.client_of(&req, peer);
+        if let Err(retry_after) = self.limit(client, peer).await {
+            return Rejection::RateLimited(retry_after).into_response();
+        }
+        self.stamp(&mut req, peer, request_id, client);
+        let Some(shaped) = &route.shaped else {
+            return Rejection::Kit(KitError::NotFound(req.uri().path().to_owned())).into_response();
         };
-        if let Err(retry_after) = limited {
-            return Err(Rejection::RateLimited(retry_after));
-        }
-        if route.auth != AuthPolicy::Public {
-            self.authorize(&req, route.auth)
-                .await
-                .map_err(Rejection::Auth)?;
-        }
+        let params = route.matcher.captures(req.uri().path()).unwrap_or_default();
+        self.serve_shaped(shaped, params, req).await
+    }
+
+    /// What every forwarded request carries: the request id, trace context, `X-Forwarded-For` and, for an
+    /// in-process service, the client's address.
+    fn stamp(
+        &self,
+        req: &mut Request<Incoming>,
+        peer: &Peer,
+        request_id: &HeaderValue,
+        client: std::net::IpAddr,
+    ) {
         let trace =
             TraceContext::continue_from(req.headers().get(&TRACEPARENT).map(HeaderValue::as_bytes));
         let headers = req.headers_mut();
@@ -129,11 +183,6 @@ impl Gateway {
         // An in-process service reads the client from here; extensions never cross a socket.
         req.extensions_mut()
             .insert(agon_kit::ClientAddr(Some(client)));
-        route
-            .upstream
-            .forward(req, path_and_query, &self.client, route.timeout)
-            .await
-            .map_err(|e| Rejection::Upstream(route.upstream_name.clone(), e))
     }
 
     async fn authorize(

@@ -15,6 +15,7 @@ mod docs;
 mod handle;
 mod health;
 pub mod limit;
+pub mod profile;
 mod registry;
 mod route;
 mod server;
@@ -30,6 +31,7 @@ pub use build::{Mount, Tables, build, merge_docs};
 pub use config::{Config, CorsConfig, RouteConfig};
 pub use conn::ConnectionConfig;
 pub use handle::Peer;
+pub use profile::Profile;
 pub use route::{AuthPolicy, Matcher};
 pub use upstream::Upstream;
 

@@ -7,7 +7,7 @@ use agon_kit::Role;
 use http::Method;
 use serde::{Deserialize, Serialize};
 
-use crate::upstream::Upstream;
+use crate::{profile::Shaped, upstream::Upstream};
 
 /// Who may pass a route at the gateway. Services check tokens again themselves; this rejects early and cheaply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -67,6 +67,10 @@ pub struct Route {
     pub timeout: Duration,
     pub upstream_name: String,
     pub upstream: Upstream,
+    /// A profile route that reshapes: its calls onto canonical routes and its answer (`profile/`).
+    pub shaped: Option<Arc<Shaped>>,
+    /// A route of the platform's own API (not a profile's): the only ones a shaped route's calls reach.
+    pub canonical: bool,
 }
 
 /// The routes, most specific first.
@@ -155,28 +159,8 @@ impl Matcher {
                     }
                 })
             }
-            Matcher::Pattern(segments) => {
-                let mut params: Vec<(&str, String)> = Vec::new();
-                let mut parts = path[1.min(path.len())..].split('/');
-                for segment in segments {
-                    match segment {
-                        Segment::Literal(lit) => {
-                            if parts.next()? != lit {
-                                return None;
-                            }
-                        }
-                        Segment::Param(name) => {
-                            let part = parts.next().filter(|p| !p.is_empty())?;
-                            params.push((name, part.to_owned()));
-                        }
-                        Segment::Rest(name) => {
-                            params.push((name, parts.by_ref().collect::<Vec<_>>().join("/")));
-                        }
-                    }
-                }
-                if parts.next().is_some() {
-                    return None;
-                }
+            Matcher::Pattern(_) => {
+                let params = self.captures(path)?;
                 Some(match rewrite {
                     None => Cow::Borrowed(path),
                     Some(template) => {
@@ -190,6 +174,50 @@ impl Matcher {
                     }
                 })
             }
+        }
+    }
+
+    /// A pattern's parameters in `path` as sent (still percent-encoded); `None` when it does not match. A prefix
+    /// has none.
+    pub fn captures(&self, path: &str) -> Option<Vec<(String, String)>> {
+        let Matcher::Pattern(segments) = self else {
+            return Some(Vec::new());
+        };
+        let mut params = Vec::new();
+        let mut parts = path[1.min(path.len())..].split('/');
+        for segment in segments {
+            match segment {
+                Segment::Literal(lit) => {
+                    if parts.next()? != lit {
+                        return None;
+                    }
+                }
+                Segment::Param(name) => {
+                    let part = parts.next().filter(|p| !p.is_empty())?;
+                    params.push((name.clone(), part.to_owned()));
+                }
+                Segment::Rest(name) => {
+                    params.push((name.clone(), parts.by_ref().collect::<Vec<_>>().join("/")));
+                }
+            }
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(params)
+    }
+
+    /// The names of a pattern's parameters.
+    pub fn params(&self) -> Vec<String> {
+        match self {
+            Matcher::Prefix(_) => Vec::new(),
+            Matcher::Pattern(segments) => segments
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Param(n) | Segment::Rest(n) => Some(n.clone()),
+                    Segment::Literal(_) => None,
+                })
+                .collect(),
         }
     }
 
@@ -241,8 +269,17 @@ impl RouteTable {
     }
 
     pub fn lookup<'a>(&'a self, method: &Method, path: &'a str) -> Lookup<'a> {
+        self.lookup_in(method, path, false)
+    }
+
+    /// Like `lookup`, among the platform's own routes only: where a profile's calls go.
+    pub fn lookup_canonical<'a>(&'a self, method: &Method, path: &'a str) -> Lookup<'a> {
+        self.lookup_in(method, path, true)
+    }
+
+    fn lookup_in<'a>(&'a self, method: &Method, path: &'a str, canonical: bool) -> Lookup<'a> {
         let mut method_mismatch = false;
-        for route in &self.routes {
+        for route in self.routes.iter().filter(|r| r.canonical || !canonical) {
             if let Some(rewritten) = route.matcher.rewrite(path, route.rewrite.as_deref()) {
                 match &route.methods {
                     Some(methods) if !methods.contains(method) => method_mismatch = true,
@@ -294,6 +331,8 @@ mod tests {
             timeout: Duration::from_secs(1),
             upstream_name: name.into(),
             upstream: Upstream::Unavailable,
+            shaped: None,
+            canonical: true,
         }
     }
 

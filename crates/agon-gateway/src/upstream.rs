@@ -54,9 +54,9 @@ fn now_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// What the gateway sends upstream: the client's body, streamed, or nothing (a request without a body can be
-/// sent again to another replica).
-pub type UpstreamBody = http_body_util::Either<Incoming, http_body_util::Empty<bytes::Bytes>>;
+/// What the gateway sends upstream: the client's body, streamed, or a body it holds (a reshaped request's, or
+/// nothing: a request without a body can be sent again to another replica).
+pub type UpstreamBody = http_body_util::Either<Incoming, http_body_util::Full<bytes::Bytes>>;
 
 /// The pooled client every HTTP upstream shares.
 pub type HttpClient = Client<HttpConnector, UpstreamBody>;
@@ -169,7 +169,7 @@ impl Upstream {
     /// Sends `req` (whose URI is the upstream path and query) and returns the upstream's answer.
     pub async fn forward(
         &self,
-        mut req: Request<Incoming>,
+        mut req: Request<UpstreamBody>,
         path_and_query: http::uri::PathAndQuery,
         client: &HttpClient,
         timeout: Duration,
@@ -213,7 +213,7 @@ impl Upstream {
 /// connection and the request has no body. A WebSocket handshake's two upgraded connections are spliced.
 async fn forward_http(
     balanced: &HttpUpstream,
-    mut req: Request<Incoming>,
+    mut req: Request<UpstreamBody>,
     path_and_query: &http::uri::PathAndQuery,
     client: &HttpClient,
     timeout: Duration,
@@ -237,8 +237,8 @@ async fn forward_http(
         let up = balanced.pick();
         let uri = up.uri(path_and_query)?;
         let body = match body.take() {
-            Some(incoming) if !bodiless => http_body_util::Either::Left(incoming),
-            _ => http_body_util::Either::Right(http_body_util::Empty::new()),
+            Some(body) if !bodiless => body,
+            _ => http_body_util::Either::Right(http_body_util::Full::default()),
         };
         let request = rebuild(&mut head, attempt == attempts, uri, body);
         match tokio::time::timeout(timeout, client.request(request)).await {

@@ -116,6 +116,16 @@ impl TestApp {
         }
     }
 
+    /// The platform serving the seed profile `name` from the workspace's `profiles/`, as `agon up --profile`.
+    pub async fn spawn_profile(name: &str) -> Self {
+        Self::spawn_with(|c| {
+            c.profiles_dir =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
+            c.profile = Some(name.to_owned());
+        })
+        .await
+    }
+
     /// The platform after `adjust` changed the test configuration.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");

@@ -121,16 +121,6 @@ impl Default for LogConfig {
     }
 }
 
-/// A gateway profile file.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Profile {
-    /// What the profile serves, for `agon routes` and the logs.
-    pub description: String,
-    #[serde(default)]
-    pub routes: Vec<agon_gateway::RouteConfig>,
-}
-
 impl Config {
     /// Loads the layers. `file` is read when given (and must exist) or when `agon.toml` exists here;
     /// `flags` holds only the flags given on the command line.
@@ -164,7 +154,7 @@ impl Config {
     }
 
     /// Reads the profile named in the config, if any.
-    pub fn load_profile(&self) -> anyhow::Result<Option<(String, Profile)>> {
+    pub fn load_profile(&self) -> anyhow::Result<Option<agon_gateway::Profile>> {
         let Some(name) = &self.profile else {
             return Ok(None);
         };
@@ -179,10 +169,7 @@ impl Config {
         if !path.exists() {
             anyhow::bail!("profile {name:?} not found at {}", path.display());
         }
-        let profile: Profile = Figment::from(Toml::file(&path))
-            .extract()
-            .map_err(|e| anyhow::anyhow!("invalid profile {}: {e}", path.display()))?;
-        Ok(Some((name.clone(), profile)))
+        Ok(Some(agon_gateway::Profile::load(name, &path)?))
     }
 
     pub fn log_format(&self) -> LogFormat {

@@ -92,7 +92,7 @@ impl Embedded {
                 checks: service.checks.clone(),
             });
         }
-        let profile = config.load_profile()?.map(|(name, p)| (name, p.routes));
+        let profile = config.load_profile()?;
         let (gateway, mut gateway_tasks) =
             agon_gateway::build(&deps, config.gateway.clone(), profile, mounts).await?;
         tasks.append(&mut gateway_tasks);
@@ -211,6 +211,6 @@ pub async fn distributed_gateway(
     gateway_config
         .upstreams
         .retain(|name, _| !SERVICES.iter().any(|d| d.name == name));
-    let profile = config.load_profile()?.map(|(name, p)| (name, p.routes));
+    let profile = config.load_profile()?;
     agon_gateway::build(deps, gateway_config, profile, mounts).await
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conn;
+mod profiles;
 mod ready;
 mod upstream;
 

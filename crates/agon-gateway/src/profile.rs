@@ -1,0 +1,595 @@
+//! Profiles: a seed system's API served by the platform, declared in `profiles/<name>.toml`.
+//!
+//! A profile route either forwards as any configured route does (`upstream`, `rewrite`: streamed, unchanged)
+//! or reshapes: it reads the client's request (at most [`MAX_SHAPED_BODY`]), makes one or more calls onto the
+//! platform's own routes (`calls`, each with its body, query and bearer written as templates), and writes the
+//! answer the seed's clients expect — its body (`response`), its status codes (`status`), its error shape
+//! (`errors`) — or answers a constant (`answer`). Every template and reference is checked when the file loads;
+//! a broken file stops the start with the file, the route and the reason. `docs/profiles.md` documents each
+//! operation with an example.
+//!
+//! Operations are named fields with templates (`template.rs`) rather than a jq program: a profile stays a
+//! readable table of "this seed route is that platform route, shaped so", and a shaped request costs a few map
+//! lookups, not an interpreter.
+
+mod serve;
+pub mod template;
+
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{
+    RouteConfig,
+    route::{AuthPolicy, Matcher},
+};
+pub use serve::MAX_SHAPED_BODY;
+use template::{ANSWER_ROOTS, ERROR_ROOTS, REQUEST_ROOTS, RESPONSE_ROOTS, Scope, Template};
+
+/// A loaded, checked profile.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    /// The seed's own configuration names, each an alias of an Agon setting (`ADMIN_EMAIL = "auth.admin.email"`).
+    pub settings: BTreeMap<String, String>,
+    pub routes: Vec<ProfileRoute>,
+}
+
+/// One route of a profile, ready for the route table.
+#[derive(Debug, Clone)]
+pub enum ProfileRoute {
+    /// Forwarded like a configured route.
+    Forward(RouteConfig),
+    /// Reshaped: matched by `matcher` and `methods`, served by `shaped`.
+    Shaped {
+        matcher: Matcher,
+        methods: Option<Vec<Method>>,
+        shaped: Arc<Shaped>,
+    },
+}
+
+/// What a reshaping route does.
+#[derive(Debug)]
+pub struct Shaped {
+    /// `POST /auth/signin`, for logs and `agon routes`.
+    pub label: String,
+    pub calls: Vec<Call>,
+    pub response: ResponseShape,
+    pub require: Option<Require>,
+    /// Seed status by platform error code or platform status (`"201"`); the route's over the profile's.
+    pub status: BTreeMap<String, u16>,
+    /// The message an error carries (`{error.message}`) by platform error code.
+    pub messages: BTreeMap<String, String>,
+    pub errors: Arc<ErrorShape>,
+    pub answer: Option<Answer>,
+}
+
+impl Shaped {
+    /// What the route does, for `agon routes`: its calls, or its constant answer.
+    pub fn describe(&self) -> String {
+        if let Some(answer) = &self.answer {
+            return format!("answers {}", answer.status);
+        }
+        let calls: Vec<String> = self
+            .calls
+            .iter()
+            .map(|c| format!("{} {}", c.method, c.path.sample_path()))
+            .collect();
+        format!("calls {}", calls.join(" then "))
+    }
+}
+
+/// One call onto a platform route.
+#[derive(Debug)]
+pub struct Call {
+    pub method: Method,
+    /// The platform path; references in it are percent-encoded as one segment each.
+    pub path: Template,
+    /// The platform query; absent: the client's query as sent.
+    pub query: Option<Template>,
+    /// The platform body; absent: the client's body as sent.
+    pub body: Option<Template>,
+    /// The bearer token sent; absent: the client's `Authorization` as sent.
+    pub bearer: Option<Template>,
+}
+
+/// How a successful answer is written.
+#[derive(Debug, Default)]
+pub struct ResponseShape {
+    pub body: Option<Template>,
+    pub text: Option<Template>,
+    pub empty: bool,
+    pub drop: Vec<Vec<String>>,
+}
+
+/// A condition on the calls' answers; when it does not hold the route answers this error.
+#[derive(Debug)]
+pub struct Require {
+    pub value: Template,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+/// How errors are written: a JSON body, plain text, or (neither) the platform's problem+json.
+#[derive(Debug, Default)]
+pub struct ErrorShape {
+    pub body: Option<Template>,
+    pub text: Option<Template>,
+}
+
+/// A constant answer, with no call.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Option<Template>,
+    pub text: Option<Template>,
+    pub location: Option<Template>,
+}
+
+// ---- The file -------------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    description: String,
+    #[serde(default)]
+    settings: BTreeMap<String, String>,
+    #[serde(default)]
+    errors: ErrorsSpec,
+    #[serde(default)]
+    routes: Vec<RouteSpec>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ErrorsSpec {
+    body: Option<Value>,
+    text: Option<String>,
+    #[serde(default)]
+    messages: BTreeMap<String, String>,
+    #[serde(default)]
+    status: BTreeMap<String, u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteSpec {
+    path: Option<String>,
+    prefix: Option<String>,
+    method: Option<String>,
+    methods: Option<Vec<String>>,
+    #[serde(default)]
+    slash: Slash,
+    upstream: Option<String>,
+    rewrite: Option<String>,
+    #[serde(default)]
+    auth: AuthPolicy,
+    timeout_ms: Option<u64>,
+    call: Option<String>,
+    #[serde(default)]
+    calls: Vec<CallSpec>,
+    response: Option<ResponseSpec>,
+    require: Option<RequireSpec>,
+    #[serde(default)]
+    status: BTreeMap<String, u16>,
+    #[serde(default)]
+    messages: BTreeMap<String, String>,
+    answer: Option<AnswerSpec>,
+}
+
+/// How a path with or without its trailing slash is treated.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum Slash {
+    /// Only the path as written.
+    #[default]
+    Strict,
+    /// Both forms.
+    Either,
+    /// The other form answers 308 to the one written (Flask, FastAPI).
+    Redirect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallSpec {
+    to: String,
+    body: Option<Value>,
+    query: Option<Value>,
+    bearer: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseSpec {
+    body: Option<Value>,
+    text: Option<String>,
+    #[serde(default)]
+    empty: bool,
+    #[serde(default)]
+    drop: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequireSpec {
+    value: String,
+    status: u16,
+    code: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnswerSpec {
+    #[serde(default = "ok")]
+    status: u16,
+    body: Option<Value>,
+    text: Option<String>,
+}
+
+fn ok() -> u16 {
+    200
+}
+
+impl Profile {
+    /// Reads and checks `path`; the error names the file and the line or the route.
+    pub fn load(name: &str, path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::anyhow!("profile {name:?}: cannot read {}: {e}", path.display())
+        })?;
+        Self::parse(name, &text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
+    /// Parses and checks a profile's text.
+    pub fn parse(name: &str, text: &str) -> Result<Self, String> {
+        let spec: FileSpec = toml::from_str(text).map_err(|e| e.to_string())?;
+        let errors = Arc::new(ErrorShape {
+            body: optional(spec.errors.body.as_ref(), ERROR_ROOTS, &[], 0)
+                .map_err(|e| format!("[errors] body: {e}"))?,
+            text: optional_text(spec.errors.text.as_deref(), ERROR_ROOTS, &[], 0)
+                .map_err(|e| format!("[errors] text: {e}"))?,
+        });
+        if errors.body.is_some() && errors.text.is_some() {
+            return Err("[errors]: give `body` or `text`, not both".into());
+        }
+        let shared = Shared {
+            errors,
+            messages: spec.errors.messages,
+            status: spec.errors.status,
+        };
+        check_statuses(&shared.status).map_err(|e| format!("[errors] status: {e}"))?;
+        let mut routes = Vec::new();
+        for (i, route) in spec.routes.into_iter().enumerate() {
+            let label = route.label();
+            let compiled = route
+                .compile(&shared)
+                .map_err(|e| format!("route #{} ({label}): {e}", i + 1))?;
+            routes.extend(compiled);
+        }
+        Ok(Profile {
+            name: name.to_owned(),
+            description: spec.description,
+            settings: spec.settings,
+            routes,
+        })
+    }
+}
+
+/// What every route of a profile shares.
+struct Shared {
+    errors: Arc<ErrorShape>,
+    messages: BTreeMap<String, String>,
+    status: BTreeMap<String, u16>,
+}
+
+impl RouteSpec {
+    fn label(&self) -> String {
+        let methods = match (&self.method, &self.methods) {
+            (Some(m), _) => m.to_uppercase(),
+            (None, Some(list)) => list.join(",").to_uppercase(),
+            (None, None) => "*".into(),
+        };
+        let path = self
+            .path
+            .as_deref()
+            .or(self.prefix.as_deref())
+            .unwrap_or("?");
+        format!("{methods} {path}")
+    }
+
+    fn methods(&self) -> Result<Option<Vec<Method>>, String> {
+        let list = match (&self.method, &self.methods) {
+            (Some(_), Some(_)) => return Err("give `method` or `methods`, not both".into()),
+            (Some(m), None) => vec![m.clone()],
+            (None, Some(list)) => list.clone(),
+            (None, None) => return Ok(None),
+        };
+        list.iter()
+            .map(|m| {
+                Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                    .map_err(|_| format!("bad method {m:?}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn compile(self, shared: &Shared) -> Result<Vec<ProfileRoute>, String> {
+        let methods = self.methods()?;
+        let shaping = self.call.is_some() || !self.calls.is_empty() || self.answer.is_some();
+        if let Some(upstream) = &self.upstream {
+            if shaping || self.response.is_some() || self.require.is_some() {
+                return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response` or `require`".into());
+            }
+            if self.slash != Slash::Strict {
+                return Err("`slash` applies to reshaping routes".into());
+            }
+            return Ok(vec![ProfileRoute::Forward(RouteConfig {
+                prefix: self.prefix,
+                path: self.path,
+                upstream: upstream.clone(),
+                rewrite: self.rewrite,
+                methods: self.methods,
+                auth: self.auth,
+                timeout_ms: self.timeout_ms,
+            })]);
+        }
+        if !shaping {
+            return Err(
+                "a route needs `upstream` (forward), `call`/`calls` (reshape) or `answer`".into(),
+            );
+        }
+        if self.prefix.is_some() || self.rewrite.is_some() || self.auth != AuthPolicy::Public {
+            return Err("a reshaping route takes a `path`, and no `prefix`, `rewrite` or `auth` (the platform routes it calls check tokens)".into());
+        }
+        let path = self
+            .path
+            .clone()
+            .ok_or("a reshaping route needs a `path`")?;
+        let matcher = Matcher::parse(None, Some(&path))?;
+        let params = matcher.params();
+        let shaped = Arc::new(self.shaped(&params, shared)?);
+        let mut routes = vec![ProfileRoute::Shaped {
+            matcher,
+            methods: methods.clone(),
+            shaped: shaped.clone(),
+        }];
+        if self.slash != Slash::Strict && path.len() > 1 {
+            let other = match path.strip_suffix('/') {
+                Some(without) => without.to_owned(),
+                None => format!("{path}/"),
+            };
+            let shaped = if self.slash == Slash::Either {
+                shaped
+            } else {
+                Arc::new(redirect(&path, &params, shared)?)
+            };
+            routes.push(ProfileRoute::Shaped {
+                matcher: Matcher::parse(None, Some(&other))?,
+                methods,
+                shaped,
+            });
+        }
+        Ok(routes)
+    }
+
+    fn shaped(&self, params: &[String], shared: &Shared) -> Result<Shaped, String> {
+        let mut specs: Vec<CallSpec> = Vec::new();
+        if let Some(to) = &self.call {
+            if !self.calls.is_empty() {
+                return Err("give `call` or `calls`, not both".into());
+            }
+            specs.push(CallSpec {
+                to: to.clone(),
+                body: None,
+                query: None,
+                bearer: None,
+            });
+        }
+        let calls = specs
+            .iter()
+            .chain(&self.calls)
+            .enumerate()
+            .map(|(i, c)| {
+                c.compile(params, i)
+                    .map_err(|e| format!("call #{}: {e}", i + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let answer = match &self.answer {
+            Some(_) if !calls.is_empty() => return Err("an `answer` route makes no calls".into()),
+            Some(a) => Some(a.compile(params).map_err(|e| format!("answer: {e}"))?),
+            None => None,
+        };
+        let steps = calls.len();
+        let response = match &self.response {
+            None => ResponseShape::default(),
+            Some(r) => r
+                .compile(params, steps)
+                .map_err(|e| format!("response: {e}"))?,
+        };
+        let require = match &self.require {
+            None => None,
+            Some(r) => Some(Require {
+                value: Template::compile(
+                    &Value::String(r.value.clone()),
+                    &Scope {
+                        roots: RESPONSE_ROOTS,
+                        params,
+                        steps,
+                    },
+                )
+                .map_err(|e| format!("require: {e}"))?,
+                status: checked_status(r.status).map_err(|e| format!("require: {e}"))?,
+                code: r.code.clone(),
+                message: r.message.clone(),
+            }),
+        };
+        check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
+        let mut status = shared.status.clone();
+        status.extend(self.status.clone());
+        let mut messages = shared.messages.clone();
+        messages.extend(self.messages.clone());
+        Ok(Shaped {
+            label: self.label(),
+            calls,
+            response,
+            require,
+            status,
+            messages,
+            errors: shared.errors.clone(),
+            answer,
+        })
+    }
+}
+
+/// The route answering the other slash form of `path` with a redirect to it.
+fn redirect(path: &str, params: &[String], shared: &Shared) -> Result<Shaped, String> {
+    Ok(Shaped {
+        label: format!("redirect to {path}"),
+        calls: Vec::new(),
+        response: ResponseShape::default(),
+        require: None,
+        status: BTreeMap::new(),
+        messages: BTreeMap::new(),
+        errors: shared.errors.clone(),
+        answer: Some(Answer {
+            status: 308,
+            body: None,
+            text: None,
+            location: Some(Template::compile(
+                &Value::String(path.replace("{*", "{").replace('{', "{path.")),
+                &Scope {
+                    roots: ANSWER_ROOTS,
+                    params,
+                    steps: 0,
+                },
+            )?),
+        }),
+    })
+}
+
+impl CallSpec {
+    fn compile(&self, params: &[String], index: usize) -> Result<Call, String> {
+        let (method, path) = self
+            .to
+            .split_once(' ')
+            .ok_or_else(|| format!("`to = {:?}` is `METHOD /path`", self.to))?;
+        let method = Method::from_bytes(method.as_bytes())
+            .map_err(|_| format!("bad method in `to = {:?}`", self.to))?;
+        let path = path.trim();
+        if !path.starts_with('/') || path.contains('?') {
+            return Err(format!(
+                "`to = {:?}`: the path starts with / and has no query (use `query`)",
+                self.to
+            ));
+        }
+        let scope = Scope {
+            roots: REQUEST_ROOTS,
+            params,
+            steps: index,
+        };
+        Ok(Call {
+            method,
+            path: Template::compile(&Value::String(path.to_owned()), &scope)
+                .map_err(|e| format!("to: {e}"))?,
+            query: optional(self.query.as_ref(), REQUEST_ROOTS, params, index)
+                .map_err(|e| format!("query: {e}"))?,
+            body: optional(self.body.as_ref(), REQUEST_ROOTS, params, index)
+                .map_err(|e| format!("body: {e}"))?,
+            bearer: optional_text(self.bearer.as_deref(), REQUEST_ROOTS, params, index)
+                .map_err(|e| format!("bearer: {e}"))?,
+        })
+    }
+}
+
+impl ResponseSpec {
+    fn compile(&self, params: &[String], steps: usize) -> Result<ResponseShape, String> {
+        let given = [self.body.is_some(), self.text.is_some(), self.empty];
+        if given.iter().filter(|g| **g).count() > 1 {
+            return Err("give one of `body`, `text` and `empty`".into());
+        }
+        if steps == 0 && (self.body.is_some() || self.text.is_some()) {
+            return Err("an `answer` route writes its body in `answer`".into());
+        }
+        Ok(ResponseShape {
+            body: optional(self.body.as_ref(), RESPONSE_ROOTS, params, steps)?,
+            text: optional_text(self.text.as_deref(), RESPONSE_ROOTS, params, steps)?,
+            empty: self.empty,
+            drop: self
+                .drop
+                .iter()
+                .map(|d| d.split('.').map(str::to_owned).collect())
+                .collect(),
+        })
+    }
+}
+
+impl AnswerSpec {
+    fn compile(&self, params: &[String]) -> Result<Answer, String> {
+        if self.body.is_some() && self.text.is_some() {
+            return Err("give `body` or `text`, not both".into());
+        }
+        Ok(Answer {
+            status: checked_status(self.status)?,
+            body: optional(self.body.as_ref(), ANSWER_ROOTS, params, 0)?,
+            text: optional_text(self.text.as_deref(), ANSWER_ROOTS, params, 0)?,
+            location: None,
+        })
+    }
+}
+
+fn optional(
+    value: Option<&Value>,
+    roots: &[&str],
+    params: &[String],
+    steps: usize,
+) -> Result<Option<Template>, String> {
+    value
+        .map(|v| {
+            Template::compile(
+                v,
+                &Scope {
+                    roots,
+                    params,
+                    steps,
+                },
+            )
+        })
+        .transpose()
+}
+
+fn optional_text(
+    text: Option<&str>,
+    roots: &[&str],
+    params: &[String],
+    steps: usize,
+) -> Result<Option<Template>, String> {
+    optional(
+        text.map(|t| Value::String(t.to_owned())).as_ref(),
+        roots,
+        params,
+        steps,
+    )
+}
+
+fn checked_status(status: u16) -> Result<u16, String> {
+    if (100..=599).contains(&status) {
+        Ok(status)
+    } else {
+        Err(format!("{status} is not an HTTP status"))
+    }
+}
+
+fn check_statuses(map: &BTreeMap<String, u16>) -> Result<(), String> {
+    for (key, status) in map {
+        checked_status(*status).map_err(|e| format!("{key}: {e}"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

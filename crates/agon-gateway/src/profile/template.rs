@@ -1,0 +1,557 @@
+//! Templates: the JSON a profile writes for a body, a query or an answer, with `{references}` filled in per
+//! request.
+//!
+//! - A string that is exactly one reference, `"{body.email}"`, becomes the referenced value with its type (an
+//!   object, a number…); `"{body.price|text}"` converts it first (filters: `text`, `number`, `int`, `bool`,
+//!   `lower`).
+//! - A string with references among other text, `"Bearer {token}"`, is text with each value written in.
+//! - In an object, a field whose reference is missing is left out, so optional fields stay optional; the key
+//!   `"..."` spreads an object's fields first (`{ "..." = "{body}", grant_type = "password" }`).
+//! - `{ each = "{response.items}", map = { … "{item.id}" … } }` maps every element of a list.
+//!
+//! References start at a root — `path`, `query`, `body`, `token`, `steps`, `response`, `status`, `reason`, `error`,
+//! `item` — and go down by field names and list indexes (`steps.0.access_token`). Which roots a template may
+//! use depends on where it stands, and is checked when the profile loads.
+
+use serde_json::{Map, Value};
+
+/// A compiled template.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Template {
+    Const(Value),
+    Ref(Ref),
+    Text(Vec<Piece>),
+    Object {
+        spread: Option<Box<Template>>,
+        fields: Vec<(String, Template)>,
+    },
+    Array(Vec<Template>),
+    Each {
+        list: Ref,
+        map: Box<Template>,
+    },
+}
+
+/// A piece of interpolated text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Piece {
+    Literal(String),
+    Ref(Ref),
+}
+
+/// `{root.a.0.b|filter}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ref {
+    pub root: String,
+    pub path: Vec<String>,
+    pub filter: Option<Filter>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    /// Numbers and booleans written as text; text unchanged.
+    Text,
+    /// Text holding a number read as a number; numbers unchanged.
+    Number,
+    /// Like `number`, integers only.
+    Int,
+    /// `true`/`false` text as a boolean; anything else: whether the value is present and not empty.
+    Bool,
+    Lower,
+}
+
+/// The roots every position may use; `steps` and `item` are checked separately.
+pub const REQUEST_ROOTS: &[&str] = &["path", "query", "body", "token", "steps"];
+pub const RESPONSE_ROOTS: &[&str] = &[
+    "path", "query", "body", "token", "steps", "response", "status",
+];
+pub const ERROR_ROOTS: &[&str] = &[
+    "path", "query", "body", "token", "steps", "error", "status", "reason",
+];
+pub const ANSWER_ROOTS: &[&str] = &["path", "query", "body", "token"];
+
+/// Where a template stands, for checking its references.
+pub struct Scope<'a> {
+    pub roots: &'a [&'a str],
+    /// The path parameters of the route's pattern.
+    pub params: &'a [String],
+    /// How many calls have answered before this template is rendered.
+    pub steps: usize,
+}
+
+impl Template {
+    /// Compiles `value` (from the profile file), checking every reference against `scope`.
+    pub fn compile(value: &Value, scope: &Scope) -> Result<Self, String> {
+        Self::compile_in(value, scope, false)
+    }
+
+    fn compile_in(value: &Value, scope: &Scope, in_each: bool) -> Result<Self, String> {
+        Ok(match value {
+            Value::String(text) => match parse_text(text)? {
+                pieces if pieces.is_empty() => Template::Const(Value::String(String::new())),
+                mut pieces if pieces.len() == 1 && matches!(pieces[0], Piece::Ref(_)) => {
+                    let Some(Piece::Ref(r)) = pieces.pop() else {
+                        unreachable!()
+                    };
+                    check(&r, scope, in_each)?;
+                    Template::Ref(r)
+                }
+                pieces if pieces.iter().all(|p| matches!(p, Piece::Literal(_))) => {
+                    let text = pieces.iter().map(|p| match p {
+                        Piece::Literal(l) => l.as_str(),
+                        Piece::Ref(_) => "",
+                    });
+                    Template::Const(Value::String(text.collect()))
+                }
+                pieces => {
+                    for piece in &pieces {
+                        if let Piece::Ref(r) = piece {
+                            check(r, scope, in_each)?;
+                        }
+                    }
+                    Template::Text(pieces)
+                }
+            },
+            Value::Array(items) => Template::Array(
+                items
+                    .iter()
+                    .map(|v| Self::compile_in(v, scope, in_each))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) if map.contains_key("each") => {
+                let (Some(Value::String(list)), Some(map_value), 2) =
+                    (map.get("each"), map.get("map"), map.len())
+                else {
+                    return Err("`each` takes a reference to a list and a `map` template".into());
+                };
+                let list = match parse_text(list)?.as_slice() {
+                    [Piece::Ref(r)] => r.clone(),
+                    _ => return Err(format!("`each = {list:?}` must be one reference")),
+                };
+                check(&list, scope, in_each)?;
+                Template::Each {
+                    list,
+                    map: Box::new(Self::compile_in(map_value, scope, true)?),
+                }
+            }
+            Value::Object(map) => {
+                let mut spread = None;
+                let mut fields = Vec::new();
+                for (key, value) in map {
+                    let compiled = Self::compile_in(value, scope, in_each)
+                        .map_err(|e| format!("{key}: {e}"))?;
+                    if key == "..." {
+                        spread = Some(Box::new(compiled));
+                    } else {
+                        fields.push((key.clone(), compiled));
+                    }
+                }
+                Template::Object { spread, fields }
+            }
+            other => Template::Const(other.clone()),
+        })
+    }
+
+    /// Renders against `context` (an object keyed by root). `None`: a reference that leads nowhere.
+    pub fn render(&self, context: &Value) -> Option<Value> {
+        match self {
+            Template::Const(v) => Some(v.clone()),
+            Template::Ref(r) => r.resolve(context),
+            Template::Text(pieces) => {
+                let mut out = String::new();
+                for piece in pieces {
+                    match piece {
+                        Piece::Literal(l) => out.push_str(l),
+                        Piece::Ref(r) => {
+                            out.push_str(&r.resolve(context).map_or(String::new(), text_of))
+                        }
+                    }
+                }
+                Some(Value::String(out))
+            }
+            Template::Object { spread, fields } => {
+                let mut out = match spread.as_ref().and_then(|s| s.render(context)) {
+                    Some(Value::Object(map)) => map,
+                    _ => Map::new(),
+                };
+                for (key, template) in fields {
+                    if let Some(v) = template.render(context) {
+                        out.insert(key.clone(), v);
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            Template::Array(items) => Some(Value::Array(
+                items.iter().filter_map(|t| t.render(context)).collect(),
+            )),
+            Template::Each { list, map } => {
+                let Value::Array(items) = list.resolve(context)? else {
+                    return None;
+                };
+                let mut scope = context.clone();
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Value::Object(m) = &mut scope {
+                        m.insert("item".into(), item);
+                    }
+                    out.extend(map.render(&scope));
+                }
+                Some(Value::Array(out))
+            }
+        }
+    }
+
+    /// Renders a path: every referenced value is percent-encoded as one segment, so a value can never reach
+    /// another route (`../admin`). `Err` names a reference that leads nowhere.
+    pub fn render_path(&self, context: &Value) -> Result<String, String> {
+        const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+            .remove(b'-')
+            .remove(b'_')
+            .remove(b'~');
+        let value = |r: &Ref| {
+            let text = r
+                .resolve(context)
+                .map(text_of)
+                .ok_or_else(|| r.describe())?;
+            Ok::<_, String>(percent_encoding::utf8_percent_encode(&text, SEGMENT).to_string())
+        };
+        match self {
+            Template::Ref(r) => value(r),
+            Template::Text(pieces) => pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Literal(l) => Ok(l.clone()),
+                    Piece::Ref(r) => value(r),
+                })
+                .collect(),
+            other => Ok(other.render_text(context)),
+        }
+    }
+
+    /// The path with every reference standing as `x`: what the route table is asked when the profile loads.
+    pub fn sample_path(&self) -> String {
+        match self {
+            Template::Const(v) => text_of(v.clone()),
+            Template::Text(pieces) => pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Literal(l) => l.as_str(),
+                    Piece::Ref(_) => "x",
+                })
+                .collect(),
+            _ => "x".into(),
+        }
+    }
+
+    /// Renders as text (a plain-text answer, a path): a string as is, anything else as JSON.
+    pub fn render_text(&self, context: &Value) -> String {
+        self.render(context).map_or(String::new(), text_of)
+    }
+}
+
+impl Ref {
+    /// The field the reference names, for messages: `user_id` for `{body.user_id}`.
+    pub fn describe(&self) -> String {
+        match self.path.last() {
+            Some(field) => field.clone(),
+            None => self.root.clone(),
+        }
+    }
+
+    pub fn resolve(&self, context: &Value) -> Option<Value> {
+        let mut at = context.get(&self.root)?;
+        for step in &self.path {
+            at = match at {
+                Value::Object(map) => map.get(step)?,
+                Value::Array(list) => list.get(step.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        if at.is_null() {
+            return None;
+        }
+        match self.filter {
+            None => Some(at.clone()),
+            Some(filter) => apply(filter, at),
+        }
+    }
+}
+
+fn apply(filter: Filter, value: &Value) -> Option<Value> {
+    Some(match (filter, value) {
+        (Filter::Text, v) => Value::String(text_of(v.clone())),
+        (Filter::Number | Filter::Int, Value::Number(n)) => {
+            if filter == Filter::Int && !(n.is_i64() || n.is_u64()) {
+                return None;
+            }
+            Value::Number(n.clone())
+        }
+        (Filter::Int, Value::String(s)) => Value::from(s.trim().parse::<i64>().ok()?),
+        (Filter::Number, Value::String(s)) => {
+            let s = s.trim();
+            match s.parse::<i64>() {
+                Ok(i) => Value::from(i),
+                Err(_) => Value::from(s.parse::<f64>().ok().filter(|f| f.is_finite())?),
+            }
+        }
+        (Filter::Number | Filter::Int, _) => return None,
+        (Filter::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
+        (Filter::Bool, v) => Value::Bool(truthy(v)),
+        (Filter::Lower, Value::String(s)) => Value::String(s.to_lowercase()),
+        (Filter::Lower, v) => v.clone(),
+    })
+}
+
+/// Whether a value counts as given: not null, not false, not empty text, not an empty list or object.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::Number(_) => true,
+    }
+}
+
+/// A value as text: strings as they are, anything else as its JSON.
+pub fn text_of(value: Value) -> String {
+    match value {
+        Value::String(s) => s,
+        other => other.to_string(),
+    }
+}
+
+fn check(r: &Ref, scope: &Scope, in_each: bool) -> Result<(), String> {
+    if r.root == "item" {
+        return if in_each {
+            Ok(())
+        } else {
+            Err("{item…} is only known inside `each`".into())
+        };
+    }
+    if !scope.roots.contains(&r.root.as_str()) {
+        return Err(format!(
+            "{{{}}} is not known here (known: {})",
+            r.root,
+            scope.roots.join(", ")
+        ));
+    }
+    if r.root == "path" {
+        match r.path.first() {
+            Some(name) if scope.params.contains(name) => {}
+            Some(name) => {
+                return Err(format!(
+                    "{{path.{name}}}: the route's path has no {{{name}}}"
+                ));
+            }
+            None => return Err("{path} needs a parameter name: {path.id}".into()),
+        }
+    }
+    if r.root == "steps" {
+        match r.path.first().map(|i| i.parse::<usize>()) {
+            Some(Ok(i)) if i < scope.steps => {}
+            _ => {
+                return Err(format!(
+                    "{{steps.N…}}: N must be the index of an earlier call (0..{})",
+                    scope.steps
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Splits text into literals and `{references}`; `{{` and `}}` stand for braces.
+fn parse_text(text: &str) -> Result<Vec<Piece>, String> {
+    let mut pieces = Vec::new();
+    let mut literal = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['{', '}']) {
+        literal.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("{{") || tail.starts_with("}}") {
+            literal.push_str(&tail[..1]);
+            rest = &tail[2..];
+            continue;
+        }
+        if tail.starts_with('}') {
+            return Err(format!("unmatched }} in {text:?}"));
+        }
+        let end = tail
+            .find('}')
+            .ok_or_else(|| format!("unclosed {{ in {text:?}"))?;
+        if !literal.is_empty() {
+            pieces.push(Piece::Literal(std::mem::take(&mut literal)));
+        }
+        pieces.push(Piece::Ref(parse_ref(&tail[1..end])?));
+        rest = &tail[end + 1..];
+    }
+    literal.push_str(rest);
+    if !literal.is_empty() {
+        pieces.push(Piece::Literal(literal));
+    }
+    Ok(pieces)
+}
+
+fn parse_ref(text: &str) -> Result<Ref, String> {
+    let (path, filter) = match text.split_once('|') {
+        Some((path, filter)) => (path, Some(filter.trim())),
+        None => (text, None),
+    };
+    let filter = match filter {
+        None => None,
+        Some("text") => Some(Filter::Text),
+        Some("number") => Some(Filter::Number),
+        Some("int") => Some(Filter::Int),
+        Some("bool") => Some(Filter::Bool),
+        Some("lower") => Some(Filter::Lower),
+        Some(other) => {
+            return Err(format!(
+                "unknown filter {other:?} in {{{text}}} (known: text, number, int, bool, lower)"
+            ));
+        }
+    };
+    let mut parts = path.trim().split('.');
+    let root = parts.next().unwrap_or_default();
+    if root.is_empty() || !root.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("bad reference {{{text}}}"));
+    }
+    let path: Vec<String> = parts.map(str::to_owned).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(format!("bad reference {{{text}}}"));
+    }
+    Ok(Ref {
+        root: root.to_owned(),
+        path,
+        filter,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope() -> Scope<'static> {
+        static PARAMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        Scope {
+            roots: RESPONSE_ROOTS,
+            params: PARAMS.get_or_init(|| vec!["id".into()]),
+            steps: 1,
+        }
+    }
+
+    fn render(template: Value, context: Value) -> Option<Value> {
+        Template::compile(&template, &scope())
+            .unwrap()
+            .render(&context)
+    }
+
+    #[test]
+    fn a_lone_reference_keeps_the_type_and_text_interpolates() {
+        let ctx = json!({ "body": { "n": 5, "user": { "email": "a@b.c" } }, "token": "t0k" });
+        assert_eq!(render(json!("{body.n}"), ctx.clone()), Some(json!(5)));
+        assert_eq!(
+            render(json!("{body.user}"), ctx.clone()),
+            Some(json!({ "email": "a@b.c" }))
+        );
+        assert_eq!(
+            render(json!("Bearer {token}"), ctx.clone()),
+            Some(json!("Bearer t0k"))
+        );
+        assert_eq!(
+            render(json!("n={body.n}, x={body.x}"), ctx.clone()),
+            Some(json!("n=5, x="))
+        );
+        assert_eq!(render(json!("{{literal}}"), ctx), Some(json!("{literal}")));
+    }
+
+    #[test]
+    fn objects_rename_add_constants_and_leave_out_missing_fields() {
+        let ctx = json!({ "body": { "fullname": "Ana", "email": "a@b.c" } });
+        let shaped = render(
+            json!({ "display_name": "{body.fullname}", "grant_type": "password", "city": "{body.city}" }),
+            ctx,
+        );
+        assert_eq!(
+            shaped,
+            Some(json!({ "display_name": "Ana", "grant_type": "password" }))
+        );
+    }
+
+    #[test]
+    fn spread_copies_fields_then_the_others_override() {
+        let ctx = json!({ "response": { "a": 1, "b": 2 } });
+        let shaped = render(json!({ "...": "{response}", "b": 3, "message": "ok" }), ctx);
+        assert_eq!(shaped, Some(json!({ "a": 1, "b": 3, "message": "ok" })));
+    }
+
+    #[test]
+    fn wrap_and_unwrap() {
+        let ctx = json!({ "response": { "data": { "id": 7 } }, "body": { "token": "x" } });
+        assert_eq!(
+            render(json!("{response.data}"), ctx.clone()),
+            Some(json!({ "id": 7 }))
+        );
+        assert_eq!(
+            render(json!({ "token": "{body.token}" }), ctx),
+            Some(json!({ "token": "x" }))
+        );
+    }
+
+    #[test]
+    fn each_maps_a_list_and_indexes_reach_into_lists() {
+        let ctx = json!({ "response": { "items": [{ "id": 1, "display_name": "A" }, { "id": 2 }] },
+                          "steps": [{ "items": [{ "id": "first" }] }] });
+        let shaped = render(
+            json!({ "each": "{response.items}", "map": { "uid": "{item.id}", "name": "{item.display_name}" } }),
+            ctx.clone(),
+        );
+        assert_eq!(
+            shaped,
+            Some(json!([{ "uid": 1, "name": "A" }, { "uid": 2 }]))
+        );
+        assert_eq!(
+            render(json!("{steps.0.items.0.id}"), ctx),
+            Some(json!("first"))
+        );
+    }
+
+    #[test]
+    fn filters_convert_numbers_and_text() {
+        let ctx = json!({ "body": { "n": 42, "s": "17", "f": "2.5", "bad": "x", "t": "true", "e": "MiXeD" } });
+        assert_eq!(
+            render(json!("{body.n|text}"), ctx.clone()),
+            Some(json!("42"))
+        );
+        assert_eq!(render(json!("{body.s|int}"), ctx.clone()), Some(json!(17)));
+        assert_eq!(
+            render(json!("{body.f|number}"), ctx.clone()),
+            Some(json!(2.5))
+        );
+        assert_eq!(render(json!("{body.f|int}"), ctx.clone()), None);
+        assert_eq!(render(json!("{body.bad|number}"), ctx.clone()), None);
+        assert_eq!(
+            render(json!("{body.t|bool}"), ctx.clone()),
+            Some(json!(true))
+        );
+        assert_eq!(render(json!("{body.missing|bool}"), ctx.clone()), None);
+        assert_eq!(render(json!("{body.e|lower}"), ctx), Some(json!("mixed")));
+    }
+
+    #[test]
+    fn references_are_checked_where_they_stand() {
+        let bad = |v: Value| Template::compile(&v, &scope()).unwrap_err();
+        assert!(bad(json!("{error.code}")).contains("not known here"));
+        assert!(bad(json!("{path.user_id}")).contains("has no {user_id}"));
+        assert!(bad(json!("{steps.1.x}")).contains("earlier call"));
+        assert!(bad(json!("{item.id}")).contains("inside `each`"));
+        assert!(bad(json!("{body.x|upper}")).contains("unknown filter"));
+        assert!(bad(json!("{body.")).contains("unclosed"));
+        assert!(bad(json!("a } b")).contains("unmatched"));
+        assert!(bad(json!({ "each": "{body.x}" })).contains("`map`"));
+        assert!(bad(json!({ "x": { "y": "{nope}" } })).starts_with("x: y: "));
+        Template::compile(&json!("{path.id}"), &scope()).unwrap();
+    }
+}

@@ -1,0 +1,125 @@
+//! Loading profiles: each operation's fields parse, and a broken file names its line or its route.
+
+use super::*;
+
+fn err(text: &str) -> String {
+    Profile::parse("t", text).unwrap_err()
+}
+
+#[test]
+fn forwarding_reshaping_and_answering_routes_load() {
+    let profile = Profile::parse(
+        "t",
+        r#"
+        description = "test"
+        settings = { ADMIN_EMAIL = "auth.admin_email" }
+        [errors]
+        body = { detail = "{error.message}" }
+        messages = { email_taken = "Email already registered" }
+        status = { email_taken = 409 }
+
+        [[routes]]
+        prefix = "/api/v1/users"
+        rewrite = "/users"
+        upstream = "users"
+
+        [[routes]]
+        method = "POST"
+        path = "/api/auth/login"
+        slash = "redirect"
+        [[routes.calls]]
+        to = "POST /auth/token"
+        body = { grant_type = "password", email = "{body.email}", password = "{body.password}" }
+        [routes.response]
+        body = { access_token = "{response.access_token}" }
+
+        [[routes]]
+        method = "PATCH"
+        path = "/api/users/approve"
+        [[routes.calls]]
+        to = "POST /users/{body.user_id}/approve"
+        [routes.status]
+        204 = 200
+        not_found = 404
+
+        [[routes]]
+        method = "GET"
+        path = "/health"
+        answer = { body = { status = "ok" } }
+        "#,
+    )
+    .unwrap();
+    assert_eq!(profile.settings["ADMIN_EMAIL"], "auth.admin_email");
+    // The redirect route adds the other slash form.
+    assert_eq!(profile.routes.len(), 5);
+    assert!(matches!(profile.routes[0], ProfileRoute::Forward(_)));
+    let ProfileRoute::Shaped { shaped, .. } = &profile.routes[3] else {
+        panic!("shaped")
+    };
+    assert_eq!(shaped.status["204"], 200);
+    assert_eq!(
+        shaped.status["email_taken"], 409,
+        "the profile's status map is inherited"
+    );
+    assert_eq!(shaped.messages["email_taken"], "Email already registered");
+    assert_eq!(shaped.describe(), "calls POST /users/x/approve");
+    let ProfileRoute::Shaped {
+        matcher, shaped, ..
+    } = &profile.routes[2]
+    else {
+        panic!("redirect")
+    };
+    assert_eq!(matcher.describe(), "/api/auth/login/");
+    assert_eq!(shaped.answer.as_ref().map(|a| a.status), Some(308));
+}
+
+#[test]
+fn an_unknown_key_names_its_line() {
+    let e = err("description = \"x\"\n[[routes]]\npath = \"/a\"\ncal = \"GET /b\"\n");
+    assert!(
+        e.contains("line 4") && e.contains("unknown field `cal`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_bad_route_names_the_route_and_the_reason() {
+    let base = "description = \"x\"\n[[routes]]\nmethod = \"GET\"\npath = \"/a/{id}\"\n";
+    let e = err(&format!("{base}call = \"GET /b/{{path.user}}\"\n"));
+    assert!(
+        e.starts_with(
+            "route #1 (GET /a/{id}): call #1: to: {path.user}: the route's path has no {user}"
+        ),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{base}call = \"GET /b\"\n[routes.response]\nbody = \"{{error.code}}\"\n"
+    ));
+    assert!(e.contains("response: {error} is not known here"), "{e}");
+    let e = err(&format!(
+        "{base}[[routes.calls]]\nto = \"GET /b\"\nbody = \"{{steps.0.id}}\"\n"
+    ));
+    assert!(e.contains("call #1: body: {steps.N…}"), "{e}");
+    let e = err(&format!("{base}call = \"/b\"\n"));
+    assert!(e.contains("is `METHOD /path`"), "{e}");
+    let e = err(&format!("{base}call = \"GET /b?x=1\"\n"));
+    assert!(e.contains("has no query"), "{e}");
+    let e = err(&format!(
+        "{base}call = \"GET /b\"\nstatus = {{ \"201\" = 1000 }}\n"
+    ));
+    assert!(e.contains("1000 is not an HTTP status"), "{e}");
+    let e = err(&format!(
+        "{base}call = \"GET /b\"\nanswer = {{ text = \"x\" }}\n"
+    ));
+    assert!(e.contains("makes no calls"), "{e}");
+    let e = err(base);
+    assert!(e.contains("needs `upstream`"), "{e}");
+    let e = err("description = \"x\"\n[[routes]]\nprefix = \"/a\"\ncall = \"GET /b\"\n");
+    assert!(e.contains("takes a `path`"), "{e}");
+    let e = err(
+        "description = \"x\"\n[[routes]]\npath = \"/a\"\nupstream = \"users\"\ncall = \"GET /b\"\n",
+    );
+    assert!(e.contains("forwarding route"), "{e}");
+    let e = err("description = \"x\"\n[errors]\ntext = \"{body.x}\"\nbody = {}\n");
+    assert!(e.contains("not both"), "{e}");
+}
