@@ -54,6 +54,12 @@ pub async fn build(
         mounted,
     } = upstreams(mounts, &config)?;
     let routes = fixed_routes(profile.as_ref(), &config, &prefixes, &upstreams)?;
+    let overridden = routes
+        .iter()
+        .filter(|r| !r.canonical)
+        .map(|r| r.matcher.describe())
+        .filter(|path| crate::is_gateway_path(path))
+        .collect();
     let tables = Arc::new(Tables {
         current: ArcSwap::from_pointee(RouteTable::default()),
         fixed: routes,
@@ -97,6 +103,7 @@ pub async fn build(
             limiter,
             trusted_proxies: deps.trusted_proxies.clone(),
             limits: Arc::new(conn::Limits::resolve(&config.connections)),
+            overridden,
         }),
         client: upstream::http_client(),
     };

@@ -24,7 +24,8 @@ use crate::{
 impl Gateway {
     /// Handles one request from a client.
     pub async fn handle(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
-        if is_gateway_path(req.uri().path()) {
+        // A profile may answer one of the gateway's own paths its own way (GYM IT's `/healthz`).
+        if is_gateway_path(req.uri().path()) && !self.inner.overridden.contains(req.uri().path()) {
             let call = self.inner.local.clone().oneshot(req.map(Body::new));
             // Served on the runtime that owns the gateway's database pool, whichever thread took the request.
             return match self.inner.home.spawn(call).await {

@@ -59,6 +59,8 @@ struct Inner {
     limiter: limit::Limiter,
     trusted_proxies: agon_kit::TrustedProxies,
     limits: Arc<conn::Limits>,
+    /// The gateway's own paths a profile route answers instead.
+    overridden: std::collections::HashSet<String>,
 }
 
 /// Serving threads started by [`Gateway::serve_per_thread`].

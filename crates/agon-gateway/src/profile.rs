@@ -59,6 +59,8 @@ pub struct Shaped {
     pub calls: Vec<Call>,
     pub response: ResponseShape,
     pub require: Option<Require>,
+    /// Conditions on the client's request, checked before any call (a field the seed requires).
+    pub checks: Vec<Require>,
     /// Seed status by platform error code or platform status (`"201"`); the route's over the profile's.
     pub status: BTreeMap<String, u16>,
     /// The message an error carries (`{error.message}`) by platform error code.
@@ -138,6 +140,9 @@ struct FileSpec {
     description: String,
     #[serde(default)]
     settings: BTreeMap<String, String>,
+    /// Value tables for the `map:NAME` filter (`roles = { member = "athlete" }`).
+    #[serde(default)]
+    maps: BTreeMap<String, serde_json::Map<String, Value>>,
     #[serde(default)]
     errors: ErrorsSpec,
     #[serde(default)]
@@ -174,6 +179,8 @@ struct RouteSpec {
     calls: Vec<CallSpec>,
     response: Option<ResponseSpec>,
     require: Option<RequireSpec>,
+    #[serde(default)]
+    checks: Vec<RequireSpec>,
     #[serde(default)]
     status: BTreeMap<String, u16>,
     #[serde(default)]
@@ -248,16 +255,26 @@ impl Profile {
     /// Parses and checks a profile's text.
     pub fn parse(name: &str, text: &str) -> Result<Self, String> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| e.to_string())?;
+        let maps: BTreeMap<String, template::Table> = spec
+            .maps
+            .into_iter()
+            .map(|(name, table)| (name, Arc::new(table)))
+            .collect();
+        let top = At {
+            params: &[],
+            maps: &maps,
+        };
         let errors = Arc::new(ErrorShape {
-            body: optional(spec.errors.body.as_ref(), ERROR_ROOTS, &[], 0)
+            body: optional(spec.errors.body.as_ref(), ERROR_ROOTS, &top, 0)
                 .map_err(|e| format!("[errors] body: {e}"))?,
-            text: optional_text(spec.errors.text.as_deref(), ERROR_ROOTS, &[], 0)
+            text: optional_text(spec.errors.text.as_deref(), ERROR_ROOTS, &top, 0)
                 .map_err(|e| format!("[errors] text: {e}"))?,
         });
         if errors.body.is_some() && errors.text.is_some() {
             return Err("[errors]: give `body` or `text`, not both".into());
         }
         let shared = Shared {
+            maps: maps.clone(),
             errors,
             messages: spec.errors.messages,
             status: spec.errors.status,
@@ -282,6 +299,7 @@ impl Profile {
 
 /// What every route of a profile shares.
 struct Shared {
+    maps: BTreeMap<String, template::Table>,
     errors: Arc<ErrorShape>,
     messages: BTreeMap<String, String>,
     status: BTreeMap<String, u16>,
@@ -352,7 +370,11 @@ impl RouteSpec {
             .ok_or("a reshaping route needs a `path`")?;
         let matcher = Matcher::parse(None, Some(&path))?;
         let params = matcher.params();
-        let shaped = Arc::new(self.shaped(&params, shared)?);
+        let at = At {
+            params: &params,
+            maps: &shared.maps,
+        };
+        let shaped = Arc::new(self.shaped(&at, shared)?);
         let mut routes = vec![ProfileRoute::Shaped {
             matcher,
             methods: methods.clone(),
@@ -366,7 +388,7 @@ impl RouteSpec {
             let shaped = if self.slash == Slash::Either {
                 shaped
             } else {
-                Arc::new(redirect(&path, &params, shared)?)
+                Arc::new(redirect(&path, &at, shared)?)
             };
             routes.push(ProfileRoute::Shaped {
                 matcher: Matcher::parse(None, Some(&other))?,
@@ -377,7 +399,7 @@ impl RouteSpec {
         Ok(routes)
     }
 
-    fn shaped(&self, params: &[String], shared: &Shared) -> Result<Shaped, String> {
+    fn shaped(&self, at: &At, shared: &Shared) -> Result<Shaped, String> {
         let mut specs: Vec<CallSpec> = Vec::new();
         if let Some(to) = &self.call {
             if !self.calls.is_empty() {
@@ -395,39 +417,32 @@ impl RouteSpec {
             .chain(&self.calls)
             .enumerate()
             .map(|(i, c)| {
-                c.compile(params, i)
+                c.compile(at, i)
                     .map_err(|e| format!("call #{}: {e}", i + 1))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let answer = match &self.answer {
             Some(_) if !calls.is_empty() => return Err("an `answer` route makes no calls".into()),
-            Some(a) => Some(a.compile(params).map_err(|e| format!("answer: {e}"))?),
+            Some(a) => Some(a.compile(at).map_err(|e| format!("answer: {e}"))?),
             None => None,
         };
         let steps = calls.len();
         let response = match &self.response {
             None => ResponseShape::default(),
-            Some(r) => r
-                .compile(params, steps)
-                .map_err(|e| format!("response: {e}"))?,
+            Some(r) => r.compile(at, steps).map_err(|e| format!("response: {e}"))?,
         };
-        let require = match &self.require {
-            None => None,
-            Some(r) => Some(Require {
-                value: Template::compile(
-                    &Value::String(r.value.clone()),
-                    &Scope {
-                        roots: RESPONSE_ROOTS,
-                        params,
-                        steps,
-                    },
-                )
-                .map_err(|e| format!("require: {e}"))?,
-                status: checked_status(r.status).map_err(|e| format!("require: {e}"))?,
-                code: r.code.clone(),
-                message: r.message.clone(),
-            }),
-        };
+        let require = self
+            .require
+            .as_ref()
+            .map(|r| r.compile(&at.scope(RESPONSE_ROOTS, steps)))
+            .transpose()
+            .map_err(|e| format!("require: {e}"))?;
+        let checks = (self.checks.iter().enumerate())
+            .map(|(i, c)| {
+                c.compile(&at.scope(REQUEST_ROOTS, 0))
+                    .map_err(|e| format!("check #{}: {e}", i + 1))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
         let mut status = shared.status.clone();
         status.extend(self.status.clone());
@@ -438,6 +453,7 @@ impl RouteSpec {
             calls,
             response,
             require,
+            checks,
             status,
             messages,
             errors: shared.errors.clone(),
@@ -447,12 +463,13 @@ impl RouteSpec {
 }
 
 /// The route answering the other slash form of `path` with a redirect to it.
-fn redirect(path: &str, params: &[String], shared: &Shared) -> Result<Shaped, String> {
+fn redirect(path: &str, at: &At, shared: &Shared) -> Result<Shaped, String> {
     Ok(Shaped {
         label: format!("redirect to {path}"),
         calls: Vec::new(),
         response: ResponseShape::default(),
         require: None,
+        checks: Vec::new(),
         status: BTreeMap::new(),
         messages: BTreeMap::new(),
         errors: shared.errors.clone(),
@@ -462,18 +479,14 @@ fn redirect(path: &str, params: &[String], shared: &Shared) -> Result<Shaped, St
             text: None,
             location: Some(Template::compile(
                 &Value::String(path.replace("{*", "{").replace('{', "{path.")),
-                &Scope {
-                    roots: ANSWER_ROOTS,
-                    params,
-                    steps: 0,
-                },
+                &at.scope(ANSWER_ROOTS, 0),
             )?),
         }),
     })
 }
 
 impl CallSpec {
-    fn compile(&self, params: &[String], index: usize) -> Result<Call, String> {
+    fn compile(&self, at: &At, index: usize) -> Result<Call, String> {
         let (method, path) = self
             .to
             .split_once(' ')
@@ -487,27 +500,23 @@ impl CallSpec {
                 self.to
             ));
         }
-        let scope = Scope {
-            roots: REQUEST_ROOTS,
-            params,
-            steps: index,
-        };
+        let scope = at.scope(REQUEST_ROOTS, index);
         Ok(Call {
             method,
             path: Template::compile(&Value::String(path.to_owned()), &scope)
                 .map_err(|e| format!("to: {e}"))?,
-            query: optional(self.query.as_ref(), REQUEST_ROOTS, params, index)
+            query: optional(self.query.as_ref(), REQUEST_ROOTS, at, index)
                 .map_err(|e| format!("query: {e}"))?,
-            body: optional(self.body.as_ref(), REQUEST_ROOTS, params, index)
+            body: optional(self.body.as_ref(), REQUEST_ROOTS, at, index)
                 .map_err(|e| format!("body: {e}"))?,
-            bearer: optional_text(self.bearer.as_deref(), REQUEST_ROOTS, params, index)
+            bearer: optional_text(self.bearer.as_deref(), REQUEST_ROOTS, at, index)
                 .map_err(|e| format!("bearer: {e}"))?,
         })
     }
 }
 
 impl ResponseSpec {
-    fn compile(&self, params: &[String], steps: usize) -> Result<ResponseShape, String> {
+    fn compile(&self, at: &At, steps: usize) -> Result<ResponseShape, String> {
         let given = [self.body.is_some(), self.text.is_some(), self.empty];
         if given.iter().filter(|g| **g).count() > 1 {
             return Err("give one of `body`, `text` and `empty`".into());
@@ -516,8 +525,8 @@ impl ResponseSpec {
             return Err("an `answer` route writes its body in `answer`".into());
         }
         Ok(ResponseShape {
-            body: optional(self.body.as_ref(), RESPONSE_ROOTS, params, steps)?,
-            text: optional_text(self.text.as_deref(), RESPONSE_ROOTS, params, steps)?,
+            body: optional(self.body.as_ref(), RESPONSE_ROOTS, at, steps)?,
+            text: optional_text(self.text.as_deref(), RESPONSE_ROOTS, at, steps)?,
             empty: self.empty,
             drop: self
                 .drop
@@ -528,50 +537,69 @@ impl ResponseSpec {
     }
 }
 
+impl RequireSpec {
+    fn compile(&self, scope: &Scope) -> Result<Require, String> {
+        Ok(Require {
+            value: Template::compile(&Value::String(self.value.clone()), scope)?,
+            status: checked_status(self.status)?,
+            code: self.code.clone(),
+            message: self.message.clone(),
+        })
+    }
+}
+
 impl AnswerSpec {
-    fn compile(&self, params: &[String]) -> Result<Answer, String> {
+    fn compile(&self, at: &At) -> Result<Answer, String> {
         if self.body.is_some() && self.text.is_some() {
             return Err("give `body` or `text`, not both".into());
         }
         Ok(Answer {
             status: checked_status(self.status)?,
-            body: optional(self.body.as_ref(), ANSWER_ROOTS, params, 0)?,
-            text: optional_text(self.text.as_deref(), ANSWER_ROOTS, params, 0)?,
+            body: optional(self.body.as_ref(), ANSWER_ROOTS, at, 0)?,
+            text: optional_text(self.text.as_deref(), ANSWER_ROOTS, at, 0)?,
             location: None,
         })
+    }
+}
+
+/// Where a route's templates stand: its path parameters and the profile's tables.
+struct At<'a> {
+    params: &'a [String],
+    maps: &'a BTreeMap<String, template::Table>,
+}
+
+impl<'a> At<'a> {
+    fn scope(&self, roots: &'a [&'a str], steps: usize) -> Scope<'a> {
+        Scope {
+            roots,
+            params: self.params,
+            steps,
+            maps: self.maps,
+        }
     }
 }
 
 fn optional(
     value: Option<&Value>,
     roots: &[&str],
-    params: &[String],
+    at: &At,
     steps: usize,
 ) -> Result<Option<Template>, String> {
     value
-        .map(|v| {
-            Template::compile(
-                v,
-                &Scope {
-                    roots,
-                    params,
-                    steps,
-                },
-            )
-        })
+        .map(|v| Template::compile(v, &at.scope(roots, steps)))
         .transpose()
 }
 
 fn optional_text(
     text: Option<&str>,
     roots: &[&str],
-    params: &[String],
+    at: &At,
     steps: usize,
 ) -> Result<Option<Template>, String> {
     optional(
         text.map(|t| Value::String(t.to_owned())).as_ref(),
         roots,
-        params,
+        at,
         steps,
     )
 }

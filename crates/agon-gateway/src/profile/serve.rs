@@ -11,7 +11,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::{Answer, Call, Shaped, template::truthy};
+use super::{Answer, Call, Require, Shaped, template::truthy};
 use crate::{
     Gateway,
     route::Lookup,
@@ -97,6 +97,9 @@ impl Gateway {
                 }
             })?;
         context["body"] = parse_body(&parts.headers, &raw)?;
+        for check in &shaped.checks {
+            check.holds(context)?;
+        }
         let mut last = None;
         for call in &shaped.calls {
             let answered = self.call(call, parts, context, &raw).await?;
@@ -123,13 +126,8 @@ impl Gateway {
             ));
         };
         context["response"] = last.value.clone();
-        if let Some(require) = &shaped.require
-            && !require.value.render(context).is_some_and(|v| truthy(&v))
-        {
-            let status = StatusCode::from_u16(require.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let mut fault = Fault::new(status, &require.code, require.message.clone());
-            fault.problem["message"] = Value::String(require.message.clone());
-            return Err(fault);
+        if let Some(require) = &shaped.require {
+            require.holds(context)?;
         }
         Ok(last)
     }
@@ -252,6 +250,19 @@ impl Gateway {
             bytes,
             content_type,
         })
+    }
+}
+
+impl Require {
+    /// `Err`: the route's error when the value is absent or empty.
+    fn holds(&self, context: &Value) -> Result<(), Fault> {
+        if self.value.render(context).is_some_and(|v| truthy(&v)) {
+            return Ok(());
+        }
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);
+        let mut fault = Fault::new(status, &self.code, self.message.clone());
+        fault.problem["message"] = Value::String(self.message.clone());
+        Err(fault)
     }
 }
 

@@ -2,8 +2,9 @@
 //! request.
 //!
 //! - A string that is exactly one reference, `"{body.email}"`, becomes the referenced value with its type (an
-//!   object, a number…); `"{body.price|text}"` converts it first (filters: `text`, `number`, `int`, `bool`,
-//!   `lower`).
+//!   object, a number…); `"{body.price|text}"` converts it first. Filters, chained left to right: `text`,
+//!   `number`, `int`, `bool`, `lower`, `not`, `map:NAME` (a table of the profile's `[maps]`), `or:TEXT` (when
+//!   the reference leads nowhere).
 //! - A string with references among other text, `"Bearer {token}"`, is text with each value written in.
 //! - In an object, a field whose reference is missing is left out, so optional fields stay optional; the key
 //!   `"..."` spreads an object's fields first (`{ "..." = "{body}", grant_type = "password" }`).
@@ -12,6 +13,8 @@
 //! References start at a root — `path`, `query`, `body`, `token`, `steps`, `response`, `status`, `reason`, `error`,
 //! `item` — and go down by field names and list indexes (`steps.0.access_token`). Which roots a template may
 //! use depends on where it stands, and is checked when the profile loads.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
@@ -44,10 +47,13 @@ pub enum Piece {
 pub struct Ref {
     pub root: String,
     pub path: Vec<String>,
-    pub filter: Option<Filter>,
+    pub filters: Vec<Filter>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A value table from the profile's `[maps]`, for the `map:NAME` filter.
+pub type Table = std::sync::Arc<Map<String, Value>>;
+
+#[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// Numbers and booleans written as text; text unchanged.
     Text,
@@ -58,6 +64,12 @@ pub enum Filter {
     /// `true`/`false` text as a boolean; anything else: whether the value is present and not empty.
     Bool,
     Lower,
+    /// Whether the value is absent or empty.
+    Not,
+    /// The value looked up (as text) in a `[maps]` table; a value the table does not list stays as it is.
+    Map(Table),
+    /// The value, or this text when the reference leads nowhere.
+    Or(Value),
 }
 
 /// The roots every position may use; `steps` and `item` are checked separately.
@@ -77,6 +89,8 @@ pub struct Scope<'a> {
     pub params: &'a [String],
     /// How many calls have answered before this template is rendered.
     pub steps: usize,
+    /// The profile's `[maps]`.
+    pub maps: &'a BTreeMap<String, Table>,
 }
 
 impl Template {
@@ -87,7 +101,7 @@ impl Template {
 
     fn compile_in(value: &Value, scope: &Scope, in_each: bool) -> Result<Self, String> {
         Ok(match value {
-            Value::String(text) => match parse_text(text)? {
+            Value::String(text) => match parse_text(text, scope.maps)? {
                 pieces if pieces.is_empty() => Template::Const(Value::String(String::new())),
                 mut pieces if pieces.len() == 1 && matches!(pieces[0], Piece::Ref(_)) => {
                     let Some(Piece::Ref(r)) = pieces.pop() else {
@@ -124,7 +138,7 @@ impl Template {
                 else {
                     return Err("`each` takes a reference to a list and a `map` template".into());
                 };
-                let list = match parse_text(list)?.as_slice() {
+                let list = match parse_text(list, scope.maps)?.as_slice() {
                     [Piece::Ref(r)] => r.clone(),
                     _ => return Err(format!("`each = {list:?}` must be one reference")),
                 };
@@ -259,6 +273,15 @@ impl Ref {
     }
 
     pub fn resolve(&self, context: &Value) -> Option<Value> {
+        let at = self.walk(context).unwrap_or(&Value::Null);
+        let mut value = (!at.is_null()).then(|| at.clone());
+        for filter in &self.filters {
+            value = apply(filter, value);
+        }
+        value
+    }
+
+    fn walk<'c>(&self, context: &'c Value) -> Option<&'c Value> {
         let mut at = context.get(&self.root)?;
         for step in &self.path {
             at = match at {
@@ -267,21 +290,25 @@ impl Ref {
                 _ => return None,
             };
         }
-        if at.is_null() {
-            return None;
-        }
-        match self.filter {
-            None => Some(at.clone()),
-            Some(filter) => apply(filter, at),
-        }
+        Some(at)
     }
 }
 
-fn apply(filter: Filter, value: &Value) -> Option<Value> {
+fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
+    let value = match (filter, value) {
+        (Filter::Or(default), None) => return Some(default.clone()),
+        (Filter::Not, value) => return Some(Value::Bool(!value.as_ref().is_some_and(truthy))),
+        (_, None) => return None,
+        (Filter::Map(table), Some(v)) => {
+            return Some(table.get(&text_of(v.clone())).cloned().unwrap_or(v));
+        }
+        (_, Some(v)) => v,
+    };
+    let value = &value;
     Some(match (filter, value) {
         (Filter::Text, v) => Value::String(text_of(v.clone())),
         (Filter::Number | Filter::Int, Value::Number(n)) => {
-            if filter == Filter::Int && !(n.is_i64() || n.is_u64()) {
+            if *filter == Filter::Int && !(n.is_i64() || n.is_u64()) {
                 return None;
             }
             Value::Number(n.clone())
@@ -298,7 +325,7 @@ fn apply(filter: Filter, value: &Value) -> Option<Value> {
         (Filter::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
         (Filter::Bool, v) => Value::Bool(truthy(v)),
         (Filter::Lower, Value::String(s)) => Value::String(s.to_lowercase()),
-        (Filter::Lower, v) => v.clone(),
+        (Filter::Lower | Filter::Not | Filter::Map(_) | Filter::Or(_), v) => v.clone(),
     })
 }
 
@@ -363,7 +390,7 @@ fn check(r: &Ref, scope: &Scope, in_each: bool) -> Result<(), String> {
 }
 
 /// Splits text into literals and `{references}`; `{{` and `}}` stand for braces.
-fn parse_text(text: &str) -> Result<Vec<Piece>, String> {
+fn parse_text(text: &str, maps: &BTreeMap<String, Table>) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut rest = text;
@@ -384,7 +411,7 @@ fn parse_text(text: &str) -> Result<Vec<Piece>, String> {
         if !literal.is_empty() {
             pieces.push(Piece::Literal(std::mem::take(&mut literal)));
         }
-        pieces.push(Piece::Ref(parse_ref(&tail[1..end])?));
+        pieces.push(Piece::Ref(parse_ref(&tail[1..end], maps)?));
         rest = &tail[end + 1..];
     }
     literal.push_str(rest);
@@ -394,24 +421,12 @@ fn parse_text(text: &str) -> Result<Vec<Piece>, String> {
     Ok(pieces)
 }
 
-fn parse_ref(text: &str) -> Result<Ref, String> {
-    let (path, filter) = match text.split_once('|') {
-        Some((path, filter)) => (path, Some(filter.trim())),
-        None => (text, None),
-    };
-    let filter = match filter {
-        None => None,
-        Some("text") => Some(Filter::Text),
-        Some("number") => Some(Filter::Number),
-        Some("int") => Some(Filter::Int),
-        Some("bool") => Some(Filter::Bool),
-        Some("lower") => Some(Filter::Lower),
-        Some(other) => {
-            return Err(format!(
-                "unknown filter {other:?} in {{{text}}} (known: text, number, int, bool, lower)"
-            ));
-        }
-    };
+fn parse_ref(text: &str, maps: &BTreeMap<String, Table>) -> Result<Ref, String> {
+    let mut parts = text.split('|');
+    let path = parts.next().unwrap_or_default();
+    let filters = parts
+        .map(|f| parse_filter(f.trim(), maps).map_err(|e| format!("{e} in {{{text}}}")))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut parts = path.trim().split('.');
     let root = parts.next().unwrap_or_default();
     if root.is_empty() || !root.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
@@ -424,7 +439,29 @@ fn parse_ref(text: &str) -> Result<Ref, String> {
     Ok(Ref {
         root: root.to_owned(),
         path,
-        filter,
+        filters,
+    })
+}
+
+fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, String> {
+    Ok(match text.split_once(':') {
+        None if text == "text" => Filter::Text,
+        None if text == "number" => Filter::Number,
+        None if text == "int" => Filter::Int,
+        None if text == "bool" => Filter::Bool,
+        None if text == "lower" => Filter::Lower,
+        None if text == "not" => Filter::Not,
+        Some(("map", name)) => Filter::Map(
+            maps.get(name)
+                .cloned()
+                .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
+        ),
+        Some(("or", default)) => Filter::Or(Value::String(default.to_owned())),
+        _ => {
+            return Err(format!(
+                "unknown filter {text:?} (known: text, number, int, bool, lower, not, map:NAME, or:TEXT)"
+            ));
+        }
     })
 }
 
@@ -435,10 +472,18 @@ mod tests {
 
     fn scope() -> Scope<'static> {
         static PARAMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        static MAPS: std::sync::OnceLock<BTreeMap<String, Table>> = std::sync::OnceLock::new();
         Scope {
             roots: RESPONSE_ROOTS,
             params: PARAMS.get_or_init(|| vec!["id".into()]),
             steps: 1,
+            maps: MAPS.get_or_init(|| {
+                let table = json!({ "member": "athlete", "true": "yes" });
+                let Value::Object(table) = table else {
+                    unreachable!()
+                };
+                BTreeMap::from([("roles".to_owned(), std::sync::Arc::new(table))])
+            }),
         }
     }
 
@@ -537,7 +582,31 @@ mod tests {
             Some(json!(true))
         );
         assert_eq!(render(json!("{body.missing|bool}"), ctx.clone()), None);
-        assert_eq!(render(json!("{body.e|lower}"), ctx), Some(json!("mixed")));
+        assert_eq!(
+            render(json!("{body.e|lower}"), ctx.clone()),
+            Some(json!("mixed"))
+        );
+        assert_eq!(
+            render(json!("{body.missing|not}"), ctx.clone()),
+            Some(json!(true))
+        );
+        assert_eq!(
+            render(json!("{body.n|not}"), ctx.clone()),
+            Some(json!(false))
+        );
+        assert_eq!(
+            render(json!("{body.missing|or:none}"), ctx.clone()),
+            Some(json!("none"))
+        );
+        assert_eq!(
+            render(json!("{body.t|bool|text|map:roles}"), ctx.clone()),
+            Some(json!("yes"))
+        );
+        assert_eq!(
+            render(json!("{body.e|map:roles}"), ctx),
+            Some(json!("MiXeD")),
+            "unlisted: unchanged"
+        );
     }
 
     #[test]
@@ -548,6 +617,7 @@ mod tests {
         assert!(bad(json!("{steps.1.x}")).contains("earlier call"));
         assert!(bad(json!("{item.id}")).contains("inside `each`"));
         assert!(bad(json!("{body.x|upper}")).contains("unknown filter"));
+        assert!(bad(json!("{body.x|map:nope}")).contains("no table \"nope\""));
         assert!(bad(json!("{body.")).contains("unclosed"));
         assert!(bad(json!("a } b")).contains("unmatched"));
         assert!(bad(json!({ "each": "{body.x}" })).contains("`map`"));
