@@ -125,25 +125,61 @@ impl Config {
     /// Loads the layers. `file` is read when given (and must exist) or when `agon.toml` exists here;
     /// `flags` holds only the flags given on the command line.
     pub fn load(file: Option<&Path>, flags: serde_json::Value) -> anyhow::Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut base = Figment::from(Serialized::defaults(Config::default()));
         match file {
             Some(path) if !path.exists() => {
                 anyhow::bail!("config file {} does not exist", path.display())
             }
-            Some(path) => figment = figment.merge(Toml::file(path)),
-            None if Path::new("agon.toml").exists() => {
-                figment = figment.merge(Toml::file("agon.toml"))
-            }
+            Some(path) => base = base.merge(Toml::file(path)),
+            None if Path::new("agon.toml").exists() => base = base.merge(Toml::file("agon.toml")),
             None => {}
         }
-        // `AGON_GATEWAY__TIMEOUT_MS` sets `gateway.timeout_ms`. `AGON_TEST_*` (the test harness) and `AGON_CLI_*`
-        // (inputs of single commands, such as a password) are not configuration.
+        let mut config = Self::extract(base.clone(), Env::raw().only(&[]), &flags)?;
+        // A profile's `[settings]` name the seed's own configuration (`ADMIN_EMAIL`) as aliases of Agon's
+        // settings, below `AGON_*` and flags: read them once the profile is known.
+        if let Some(profile) = config.load_profile()?
+            && !profile.settings.is_empty()
+        {
+            let mut aliases = std::collections::BTreeMap::new();
+            for (name, setting) in &profile.settings {
+                // Known when setting it is at worst a type error, never an unknown field.
+                let probe = base.clone().merge(Serialized::default(setting, "probe"));
+                let unknown = probe.extract::<Config>().err().is_some_and(|errors| {
+                    errors
+                        .into_iter()
+                        .any(|e| matches!(e.kind, figment::error::Kind::UnknownField(..)))
+                });
+                if unknown {
+                    anyhow::bail!(
+                        "profile {}: [settings] {name} = {setting:?} is not an Agon setting",
+                        profile.name
+                    );
+                }
+                aliases.insert(name.to_ascii_uppercase(), setting.replace('.', "__"));
+            }
+            let seed = Env::raw()
+                .filter_map(move |key| {
+                    let upper = key.as_str().to_ascii_uppercase();
+                    aliases.get(&upper).map(|setting| setting.clone().into())
+                })
+                .split("__");
+            config = Self::extract(base, seed, &flags)?;
+        }
+        Ok(config)
+    }
+
+    /// The layers over `base`: the profile's aliases, then `AGON_*` (`AGON_GATEWAY__TIMEOUT_MS` sets
+    /// `gateway.timeout_ms`; `AGON_TEST_*`, the test harness, and `AGON_CLI_*`, inputs of single commands such as
+    /// a password, are not configuration), then the flags.
+    fn extract(base: Figment, seed: Env, flags: &serde_json::Value) -> anyhow::Result<Self> {
         let env = Env::prefixed("AGON_").split("__").filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
             !key.starts_with("test_") && !key.starts_with("cli_")
         });
-        figment = figment.merge(env).merge(Serialized::defaults(flags));
-        let config: Config = figment
+        let config: Config = base
+            .merge(seed)
+            .merge(env)
+            .merge(Serialized::defaults(flags.clone()))
             .extract()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         config
@@ -241,9 +277,29 @@ mod tests {
     fn flags_override_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("agon.toml");
-        std::fs::write(&path, "port = 9000\nprofile = \"x\"\n").unwrap();
+        std::fs::create_dir(dir.path().join("profiles")).unwrap();
+        std::fs::write(dir.path().join("profiles/x.toml"), "description = \"x\"\n").unwrap();
+        let profiles = dir.path().join("profiles");
+        let text = format!(
+            "port = 9000\nprofile = \"x\"\nprofiles_dir = {:?}\n",
+            profiles.to_str().unwrap()
+        );
+        std::fs::write(&path, text).unwrap();
         let config = Config::load(Some(&path), serde_json::json!({ "port": 9100 })).unwrap();
         assert_eq!(config.port, 9100);
         assert_eq!(config.profile.as_deref(), Some("x"));
+        // A profile's settings must name Agon settings.
+        std::fs::write(
+            dir.path().join("profiles/x.toml"),
+            "description = \"x\"\n[settings]\nADMIN_EMAIL = \"auth.admin_emial\"\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&path), serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ADMIN_EMAIL = \"auth.admin_emial\" is not an Agon setting"),
+            "{err}"
+        );
     }
 }

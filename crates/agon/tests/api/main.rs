@@ -111,10 +111,12 @@ async fn login(client: &reqwest::Client, base: &str, email: &str, password: &str
 
 /// Starts `agon up` on `data_dir` with a free port; returns the process and the API base URL from its banner.
 fn start_up(data_dir: &str) -> (Proc, String) {
-    let mut child = agon(&["up", "--port", "0", "--data-dir", data_dir], &[])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    start_up_with(agon(&["up", "--port", "0", "--data-dir", data_dir], &[]))
+}
+
+/// Starts `agon up` as `cmd` describes it and returns the API's base URL from its banner.
+fn start_up_with(mut cmd: Command) -> (Proc, String) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let base = loop {
         let line = lines.next().expect("banner").unwrap();
@@ -169,6 +171,60 @@ async fn identity_flow(client: &reqwest::Client, base: &str, email: &str) -> Str
         assert!(Instant::now() < deadline, "the profile never appeared");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// `agon up --profile gymit` from the workspace root, the administrator configured by GYM IT's own
+/// `ADMIN_EMAIL`/`ADMIN_PASSWORD` (the profile's `[settings]`), logging in through GYM IT's route.
+#[tokio::test]
+async fn up_with_a_profile_serves_the_seed_and_reads_its_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut cmd = agon(
+        &[
+            "up",
+            "--port",
+            "0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--profile",
+            "gymit",
+        ],
+        &[
+            ("ADMIN_EMAIL", "boss@gym.com"),
+            ("ADMIN_PASSWORD", "boss password 1"),
+        ],
+    );
+    cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let (_child, base) = start_up_with(cmd);
+    let client = reqwest::Client::new();
+    let health: Value = client
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health, json!({ "status": "ok", "service": "api-gateway" }));
+    let login = client
+        .post(format!("{base}/api/auth/login"))
+        .json(&json!({ "email": "boss@gym.com", "password": "boss password 1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 200);
+    let body: Value = login.json().await.unwrap();
+    assert_eq!(body["user"]["role"], "admin", "{body}");
+
+    let broken = agon(&["routes", "--profile", "gymit"], &[])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .output()
+        .unwrap();
+    let routes = String::from_utf8_lossy(&broken.stdout);
+    assert!(
+        routes.contains("/api/users/approve") && routes.contains("calls POST /users/x/approve"),
+        "{routes}"
+    );
 }
 
 #[tokio::test]
