@@ -1,6 +1,8 @@
 //! Serving a reshaping route: read the client's request (bounded), make the calls onto the platform's routes,
 //! and write the seed's answer or the seed's error.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use bytes::Bytes;
 use http::{
@@ -14,7 +16,7 @@ use serde_json::{Map, Value, json};
 use super::{Answer, Call, Require, Shaped, template::truthy};
 use crate::{
     Gateway,
-    route::Lookup,
+    route::{Lookup, Route},
     upstream::{ForwardError, UpstreamBody},
 };
 
@@ -132,8 +134,7 @@ impl Gateway {
         Ok(last)
     }
 
-    /// One call onto a platform route, with the client's headers (less those about its body) and the rendered
-    /// path, query, body and bearer.
+    /// One call onto a platform route.
     async fn call(
         &self,
         call: &Call,
@@ -141,6 +142,52 @@ impl Gateway {
         context: &Value,
         raw: &Bytes,
     ) -> Result<Answered, Fault> {
+        let (route, pq, request) = self.request(call, parts, context, raw)?;
+        let response = route
+            .upstream
+            .forward(request, pq, &self.client, route.timeout)
+            .await
+            .map_err(|e| match e {
+                ForwardError::Timeout => Fault::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    format!("{} did not answer in time", route.upstream_name),
+                ),
+                ForwardError::Unreachable(_) => Fault::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    format!("{} is unavailable", route.upstream_name),
+                ),
+            })?;
+        let status = response.status();
+        let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+        let bytes = read_bounded(response.into_body(), MAX_PLATFORM_ANSWER)
+            .await
+            .map_err(|_| {
+                Fault::new(
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_unavailable",
+                    "the platform's answer could not be read",
+                )
+            })?;
+        let value = answer_value(content_type.as_ref(), &bytes);
+        Ok(Answered {
+            status,
+            value,
+            bytes,
+            content_type,
+        })
+    }
+
+    /// The request for `call`: the platform route it reaches, its path and query, and the client's headers (less
+    /// those about its body) with the rendered body and bearer.
+    fn request(
+        &self,
+        call: &Call,
+        parts: &Parts,
+        context: &Value,
+        raw: &Bytes,
+    ) -> Result<(Arc<Route>, PathAndQuery, Request<UpstreamBody>), Fault> {
         let path = call.path.render_path(context).map_err(|field| {
             Fault::new(
                 StatusCode::BAD_REQUEST,
@@ -216,40 +263,7 @@ impl Gateway {
         if let Some(client) = parts.extensions.get::<agon_kit::ClientAddr>() {
             request.extensions_mut().insert(*client);
         }
-        let response = route
-            .upstream
-            .forward(request, pq, &self.client, route.timeout)
-            .await
-            .map_err(|e| match e {
-                ForwardError::Timeout => Fault::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    format!("{} did not answer in time", route.upstream_name),
-                ),
-                ForwardError::Unreachable(_) => Fault::new(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    format!("{} is unavailable", route.upstream_name),
-                ),
-            })?;
-        let status = response.status();
-        let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
-        let bytes = read_bounded(response.into_body(), MAX_PLATFORM_ANSWER)
-            .await
-            .map_err(|_| {
-                Fault::new(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    "the platform's answer could not be read",
-                )
-            })?;
-        let value = answer_value(content_type.as_ref(), &bytes);
-        Ok(Answered {
-            status,
-            value,
-            bytes,
-            content_type,
-        })
+        Ok((route, pq, request))
     }
 }
 
