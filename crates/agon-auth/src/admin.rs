@@ -79,6 +79,7 @@ async fn create_user(
         &body.email,
         &body.password,
         body.display_name,
+        None,
         &mut problems,
     );
     if body.roles.is_empty() {

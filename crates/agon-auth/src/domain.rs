@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use agon_kit::{FieldError, Role, auth::AccessClaims, text::Lines};
+use agon_messages::auth::InitialProfile;
 use anyhow::Context;
 use argon2::{
     Algorithm, Argon2, Params, Version,
@@ -64,10 +65,84 @@ impl Email {
 
 pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
 
-/// A new account's checked email and display name (its password checked too).
+/// A new account's checked email, display name and initial profile fields (its password checked too).
 pub struct Signup {
     pub email: Email,
     pub display_name: Option<String>,
+    pub profile: Option<InitialProfile>,
+}
+
+impl Signup {
+    /// An account opened without profile fields (staff, the first administrator, a provider's login).
+    pub fn named(email: Email, display_name: Option<String>) -> Self {
+        Self {
+            email,
+            display_name,
+            profile: None,
+        }
+    }
+}
+
+/// Checks the profile fields a sign-up carries, by the users service's limits: text trimmed (blank is absent),
+/// coordinates in range and both or neither.
+pub fn initial_profile(given: InitialProfile, problems: &mut Vec<FieldError>) -> InitialProfile {
+    let mut text = |field: &str, value: Option<String>, max: usize, lines: Lines| {
+        let value = value
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())?;
+        if value.chars().count() > max {
+            problems.push(FieldError {
+                field: format!("profile.{field}"),
+                message: format!("must be at most {max} characters"),
+            });
+        } else if let Err(mut e) = agon_kit::text::check(field, &value, lines) {
+            e.field = format!("profile.{field}");
+            problems.push(e);
+        }
+        Some(value)
+    };
+    let bio = text(
+        "bio",
+        given.bio,
+        InitialProfile::BIO_MAX_CHARS,
+        Lines::Multi,
+    );
+    let city = text(
+        "city",
+        given.city,
+        InitialProfile::PLACE_MAX_CHARS,
+        Lines::Single,
+    );
+    let country = text(
+        "country",
+        given.country,
+        InitialProfile::PLACE_MAX_CHARS,
+        Lines::Single,
+    );
+    let (latitude, longitude) = (given.latitude, given.longitude);
+    let mut range = |field: &str, value: Option<f64>, bound: f64| {
+        if value.is_some_and(|v| !v.is_finite() || v.abs() > bound) {
+            problems.push(FieldError {
+                field: format!("profile.{field}"),
+                message: format!("must be between -{bound} and {bound}"),
+            });
+        }
+    };
+    range("latitude", latitude, 90.0);
+    range("longitude", longitude, 180.0);
+    if latitude.is_some() != longitude.is_some() {
+        problems.push(FieldError {
+            field: "profile.latitude".into(),
+            message: "give latitude and longitude together".into(),
+        });
+    }
+    InitialProfile {
+        bio,
+        city,
+        country,
+        latitude,
+        longitude,
+    }
 }
 
 /// Checks what a new account is opened with, collecting every problem into `problems`.
@@ -75,6 +150,7 @@ pub fn signup(
     email: &str,
     password: &str,
     display_name: Option<String>,
+    profile: Option<InitialProfile>,
     problems: &mut Vec<FieldError>,
 ) -> Option<Signup> {
     let email = Email::parse(email).map_err(|e| problems.push(e)).ok();
@@ -85,9 +161,11 @@ pub fn signup(
         .map_err(|e| problems.push(e))
         .ok()
         .flatten();
+    let profile = profile.map(|p| initial_profile(p, problems));
     Some(Signup {
         email: email?,
         display_name,
+        profile,
     })
 }
 

@@ -46,6 +46,32 @@ pub struct Register {
     /// `athlete` (default, active at once), `trainer` or `coach` (pending until an admin approves).
     /// Nobody registers as an admin.
     pub role: Option<RequestedRole>,
+    /// Profile fields to start with, by the profile's own limits (bio ≤ 2000 characters, city and country ≤ 100,
+    /// latitude and longitude together).
+    pub profile: Option<InitialProfileBody>,
+}
+
+/// The profile fields a sign-up may carry.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InitialProfileBody {
+    pub bio: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+impl From<InitialProfileBody> for agon_messages::auth::InitialProfile {
+    fn from(b: InitialProfileBody) -> Self {
+        Self {
+            bio: b.bio,
+            city: b.city,
+            country: b.country,
+            latitude: b.latitude,
+            longitude: b.longitude,
+        }
+    }
 }
 
 /// The roles open to self-registration.
@@ -106,6 +132,7 @@ async fn register(
         &body.email,
         &body.password,
         body.display_name,
+        body.profile.map(Into::into),
         &mut problems,
     );
     let Some(signup) = signup.filter(|_| problems.is_empty()) else {
@@ -138,20 +165,11 @@ pub(crate) async fn open_account(
     method: &str,
 ) -> Result<Registered, Error> {
     let hash = state.hasher.hash(password).await?;
-    let email = signup.email;
-    let user_id = crate::create_account(
-        state,
-        &email,
-        &hash,
-        &roles,
-        status,
-        signup.display_name,
-        method,
-    )
-    .await?;
+    let email = signup.email.as_str().to_owned();
+    let user_id = crate::create_account(state, signup, &hash, &roles, status, method).await?;
     Ok(Registered {
         user_id,
-        email: email.as_str().to_owned(),
+        email,
         roles,
         pending: status == AccountStatus::Pending,
     })

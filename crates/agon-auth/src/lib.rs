@@ -92,11 +92,10 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
         .await?;
     match create_account(
         state,
-        &email,
+        domain::Signup::named(email.clone(), Some("Administrator".into())),
         &hash,
         &[agon_kit::Role::Admin],
         AccountStatus::Active,
-        Some("Administrator".into()),
         "admin",
     )
     .await
@@ -175,11 +174,10 @@ impl AdminCli {
         let hash = self.state.hasher.hash(password.to_owned()).await?;
         Ok(create_account(
             &self.state,
-            &email,
+            domain::Signup::named(email, None),
             &hash,
             roles,
             AccountStatus::Active,
-            None,
             "admin",
         )
         .await?)
@@ -285,13 +283,18 @@ async fn follow_revocations(state: State) -> anyhow::Result<()> {
 /// Creates an account and announces it, in one transaction. The one way accounts come to exist.
 pub(crate) async fn create_account(
     state: &State,
-    email: &domain::Email,
+    signup: domain::Signup,
     password_hash: &str,
     roles: &[agon_kit::Role],
     status: AccountStatus,
-    display_name: Option<String>,
     method: &str,
 ) -> Result<uuid::Uuid, Error> {
+    let domain::Signup {
+        email,
+        display_name,
+        profile,
+    } = signup;
+    let email = &email;
     let user_id = uuid::Uuid::now_v7();
     let now = chrono::Utc::now();
     let mut tx = state.store.db().begin().await?;
@@ -320,6 +323,7 @@ pub(crate) async fn create_account(
         pending: status == AccountStatus::Pending,
         method: method.to_owned(),
         registered_at: now,
+        profile,
     };
     agon_bus::enqueue(&mut tx, SERVICE, &event).await?;
     mailed::queue_confirmation(state, &mut tx, user_id, email).await?;

@@ -344,11 +344,10 @@ async fn account_for(
     let hash = state.hasher.hash(domain::random_token()).await?;
     let user_id = crate::create_account(
         state,
-        &email,
+        domain::Signup::named(email.clone(), name),
         &hash,
         &[agon_kit::Role::Athlete],
         AccountStatus::Active,
-        name,
         "sso",
     )
     .await?;

@@ -40,6 +40,8 @@ tuple_params!(A, B, C, D, E, F, G);
 tuple_params!(A, B, C, D, E, F, G, H);
 tuple_params!(A, B, C, D, E, F, G, H, I);
 tuple_params!(A, B, C, D, E, F, G, H, I, J);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L);
 
 /// `sql` with `params` bound.
 pub fn query<'q>(sql: impl SqlSafeStr, params: impl Params<'q>) -> Statement<'q> {

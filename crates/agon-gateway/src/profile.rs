@@ -58,9 +58,8 @@ pub struct Shaped {
     pub label: String,
     pub calls: Vec<Call>,
     pub response: ResponseShape,
-    pub require: Option<Require>,
-    /// Conditions on the client's request, checked before any call (a field the seed requires).
-    pub checks: Vec<Require>,
+    /// Conditions on the request and the answers so far, each checked once `after` calls have answered.
+    pub checks: Vec<Check>,
     /// Seed status by platform error code or platform status (`"201"`); the route's over the profile's.
     pub status: BTreeMap<String, u16>,
     /// The message an error carries (`{error.message}`) by platform error code.
@@ -107,10 +106,15 @@ pub struct ResponseShape {
     pub drop: Vec<Vec<String>>,
 }
 
-/// A condition on the calls' answers; when it does not hold the route answers this error.
+/// A condition; when it does not hold the route answers this error and makes no further call.
 #[derive(Debug)]
-pub struct Require {
+pub struct Check {
+    /// How many calls have answered when it is checked (0: before any).
+    pub after: usize,
+    /// Holds when present and not empty or false…
     pub value: Template,
+    /// …and, when given, equal to this.
+    pub equals: Option<Template>,
     pub status: u16,
     pub code: String,
     pub message: String,
@@ -178,9 +182,9 @@ struct RouteSpec {
     #[serde(default)]
     calls: Vec<CallSpec>,
     response: Option<ResponseSpec>,
-    require: Option<RequireSpec>,
     #[serde(default)]
-    checks: Vec<RequireSpec>,
+    checks: Vec<CheckSpec>,
+    errors: Option<RouteErrorsSpec>,
     #[serde(default)]
     status: BTreeMap<String, u16>,
     #[serde(default)]
@@ -221,10 +225,33 @@ struct ResponseSpec {
     drop: Vec<String>,
 }
 
+/// A route's own error shape, over the profile's.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RequireSpec {
+struct RouteErrorsSpec {
+    body: Option<Value>,
+    text: Option<String>,
+}
+
+impl RouteErrorsSpec {
+    fn compile(&self, at: &At) -> Result<ErrorShape, String> {
+        if self.body.is_some() && self.text.is_some() {
+            return Err("give `body` or `text`, not both".into());
+        }
+        Ok(ErrorShape {
+            body: optional(self.body.as_ref(), ERROR_ROOTS, at, 0)?,
+            text: optional_text(self.text.as_deref(), ERROR_ROOTS, at, 0)?,
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckSpec {
+    #[serde(default)]
+    after: usize,
     value: String,
+    equals: Option<String>,
     status: u16,
     code: String,
     message: String,
@@ -340,8 +367,12 @@ impl RouteSpec {
         let methods = self.methods()?;
         let shaping = self.call.is_some() || !self.calls.is_empty() || self.answer.is_some();
         if let Some(upstream) = &self.upstream {
-            if shaping || self.response.is_some() || self.require.is_some() {
-                return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response` or `require`".into());
+            if shaping
+                || self.response.is_some()
+                || !self.checks.is_empty()
+                || self.errors.is_some()
+            {
+                return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response`, `checks` or `errors`".into());
             }
             if self.slash != Slash::Strict {
                 return Err("`slash` applies to reshaping routes".into());
@@ -431,18 +462,17 @@ impl RouteSpec {
             None => ResponseShape::default(),
             Some(r) => r.compile(at, steps).map_err(|e| format!("response: {e}"))?,
         };
-        let require = self
-            .require
-            .as_ref()
-            .map(|r| r.compile(&at.scope(RESPONSE_ROOTS, steps)))
-            .transpose()
-            .map_err(|e| format!("require: {e}"))?;
-        let checks = (self.checks.iter().enumerate())
+        let mut checks = (self.checks.iter().enumerate())
             .map(|(i, c)| {
-                c.compile(&at.scope(REQUEST_ROOTS, 0))
+                c.compile(at, steps)
                     .map_err(|e| format!("check #{}: {e}", i + 1))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        checks.sort_by_key(|c| c.after);
+        let errors = match &self.errors {
+            None => shared.errors.clone(),
+            Some(spec) => Arc::new(spec.compile(at).map_err(|e| format!("errors: {e}"))?),
+        };
         check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
         let mut status = shared.status.clone();
         status.extend(self.status.clone());
@@ -452,11 +482,10 @@ impl RouteSpec {
             label: self.label(),
             calls,
             response,
-            require,
             checks,
             status,
             messages,
-            errors: shared.errors.clone(),
+            errors,
             answer,
         })
     }
@@ -468,7 +497,6 @@ fn redirect(path: &str, at: &At, shared: &Shared) -> Result<Shaped, String> {
         label: format!("redirect to {path}"),
         calls: Vec::new(),
         response: ResponseShape::default(),
-        require: None,
         checks: Vec::new(),
         status: BTreeMap::new(),
         messages: BTreeMap::new(),
@@ -537,10 +565,20 @@ impl ResponseSpec {
     }
 }
 
-impl RequireSpec {
-    fn compile(&self, scope: &Scope) -> Result<Require, String> {
-        Ok(Require {
-            value: Template::compile(&Value::String(self.value.clone()), scope)?,
+impl CheckSpec {
+    fn compile(&self, at: &At, calls: usize) -> Result<Check, String> {
+        if self.after > calls {
+            return Err(format!(
+                "after = {}, but the route makes {calls} calls",
+                self.after
+            ));
+        }
+        let scope = at.scope(REQUEST_ROOTS, self.after);
+        let text = |t: &str| Template::compile(&Value::String(t.to_owned()), &scope);
+        Ok(Check {
+            after: self.after,
+            value: text(&self.value)?,
+            equals: self.equals.as_deref().map(text).transpose()?,
             status: checked_status(self.status)?,
             code: self.code.clone(),
             message: self.message.clone(),

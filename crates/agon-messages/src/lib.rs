@@ -10,7 +10,6 @@ pub trait Event: Serialize + DeserializeOwned + Send + Sync + 'static {
     const TOPIC: &'static str;
 }
 
-/// Events produced by the auth service.
 /// Every event, whatever its topic, as raw JSON: for consumers that keep all of them (the metrics event store).
 /// Its topic is the wildcard every broker routes all events to.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -42,6 +41,26 @@ pub mod auth {
         #[serde(default = "password")]
         pub method: String,
         pub registered_at: chrono::DateTime<chrono::Utc>,
+        /// Profile fields given at sign-up, already checked against the limits below.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub profile: Option<InitialProfile>,
+    }
+
+    /// What a sign-up may carry for the profile beyond the display name (a client that registers and fills the
+    /// profile in one call). The limits are the users service's own for these fields.
+    #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+    pub struct InitialProfile {
+        pub bio: Option<String>,
+        pub city: Option<String>,
+        pub country: Option<String>,
+        /// Both or neither.
+        pub latitude: Option<f64>,
+        pub longitude: Option<f64>,
+    }
+
+    impl InitialProfile {
+        pub const BIO_MAX_CHARS: usize = 2000;
+        pub const PLACE_MAX_CHARS: usize = 100;
     }
 
     fn password() -> String {

@@ -414,6 +414,12 @@ pub fn claims(token: &str) -> Value {
         .expect("JSON claims")
 }
 
+/// Serves the seed profile `name` from the workspace's `profiles/` (for [`TestApp::spawn_with_mail_and`]).
+pub fn use_profile(config: &mut Config, name: &str) {
+    config.profiles_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
+    config.profile = Some(name.to_owned());
+}
+
 /// A message as the SMTP server stored it.
 #[derive(Debug, Clone)]
 pub struct ReceivedMail {

@@ -18,13 +18,16 @@ impl Consume<UserRegistered> for State {
         _: &Envelope,
     ) -> anyhow::Result<()> {
         let at = agon_db::time_text(event.registered_at);
+        // Checked by the auth service against the same limits (`InitialProfile`) before it was announced.
+        let given = event.profile.unwrap_or_default();
+        let location = given.latitude.zip(given.longitude);
         let profile = domain::Profile {
             user_id: event.user_id,
             display_name: domain::initial_display_name(event.display_name.as_deref(), &event.email),
             email: event.email,
-            bio: String::new(),
-            city: None,
-            country: None,
+            bio: given.bio.unwrap_or_default(),
+            city: given.city,
+            country: given.country,
             avatar_url: None,
             roles: event.roles,
             status: if event.pending {
@@ -35,6 +38,6 @@ impl Consume<UserRegistered> for State {
             created_at: at.clone(),
             updated_at: at,
         };
-        self.store.insert_profile(tx, &profile).await
+        self.store.insert_profile(tx, &profile, location).await
     }
 }

@@ -1,6 +1,7 @@
 //! HTTP handlers and DTOs of the users service.
 
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, text::Lines};
+use agon_messages::auth::InitialProfile;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -47,6 +48,11 @@ pub struct MyProfile {
     pub email: String,
     pub created_at: String,
     pub updated_at: String,
+    /// Where the member said they are (`PUT /users/me/location`), on `GET /users/me`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
 }
 
 /// What any member sees of another.
@@ -89,7 +95,11 @@ async fn get_me(auth: AuthUser, state: State) -> Result<Json<MyProfile>, Error> 
         .profile(auth.user_id)
         .await?
         .ok_or(Error::NotFound(auth.user_id))?;
-    Ok(Json(profile.into()))
+    let mut mine = MyProfile::from(profile);
+    if let Some((latitude, longitude)) = state.store.location(auth.user_id).await? {
+        (mine.latitude, mine.longitude) = (Some(latitude), Some(longitude));
+    }
+    Ok(Json(mine))
 }
 
 /// Edits the caller's profile.
@@ -203,6 +213,7 @@ impl From<Profile> for ProfileFields {
 }
 
 fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {
+    const PLACE_MAX: usize = InitialProfile::PLACE_MAX_CHARS;
     let mut errors = Vec::new();
     let display_name = body
         .display_name
@@ -215,15 +226,21 @@ fn validate(body: UpdateProfile) -> Result<ProfileEdit, Error> {
     }
     let edit = ProfileEdit {
         display_name,
-        bio: body
-            .bio
-            .map(|v| domain::text("bio", v, 2000, Lines::Multi, &mut errors)),
+        bio: body.bio.map(|v| {
+            domain::text(
+                "bio",
+                v,
+                InitialProfile::BIO_MAX_CHARS,
+                Lines::Multi,
+                &mut errors,
+            )
+        }),
         city: body
             .city
-            .map(|v| v.map(|v| domain::text("city", v, 100, Lines::Single, &mut errors))),
+            .map(|v| v.map(|v| domain::text("city", v, PLACE_MAX, Lines::Single, &mut errors))),
         country: body
             .country
-            .map(|v| v.map(|v| domain::text("country", v, 100, Lines::Single, &mut errors))),
+            .map(|v| v.map(|v| domain::text("country", v, PLACE_MAX, Lines::Single, &mut errors))),
         avatar_url: body
             .avatar_url
             .map(|v| v.map(|v| domain::avatar_url(v, &mut errors))),
@@ -246,6 +263,8 @@ impl From<Profile> for MyProfile {
             email: p.email.clone(),
             created_at: p.created_at.clone(),
             updated_at: p.updated_at.clone(),
+            latitude: None,
+            longitude: None,
             fields: p.into(),
         }
     }

@@ -21,15 +21,26 @@ impl Store {
     }
 
     /// Creates the profile unless it exists (the event may be delivered again).
-    pub async fn insert_profile(&self, tx: &mut Tx, p: &Profile) -> anyhow::Result<()> {
+    /// A new profile, with its location when the sign-up gave one.
+    pub async fn insert_profile(
+        &self,
+        tx: &mut Tx,
+        p: &Profile,
+        location: Option<(f64, f64)>,
+    ) -> anyhow::Result<()> {
         query(
-            "insert into profiles (user_id, email, display_name, bio, roles, status, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $7) on conflict (user_id) do nothing",
+            "insert into profiles (user_id, email, display_name, bio, city, country, latitude, longitude, roles, \
+             status, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
+             on conflict (user_id) do nothing",
             (
                 p.user_id.to_string(),
                 &p.email,
                 &p.display_name,
                 &p.bio,
+                p.city.as_deref(),
+                p.country.as_deref(),
+                location.map(|l| l.0),
+                location.map(|l| l.1),
                 p.roles.join(","),
                 p.status.as_str(),
                 &p.created_at,
@@ -105,6 +116,22 @@ pub struct Filter<'a> {
     pub status: Option<Status>,
 }
 
+/// The conditions of a [`Filter`] on `$2` (name pattern), `$3` (city) and `$4` (status), each empty for "any".
+/// The name is matched literally: `\`, `%` and `_` are escaped, and `escape '\'` is spelled out because SQLite
+/// has no default escape character (PostgreSQL's is `\`).
+const FILTER: &str = "($2 = '' or lower(display_name) like $2 escape '\\') \
+     and ($3 = '' or lower(coalesce(city, '')) = $3) and ($4 = '' or status = $4)";
+
+impl Filter<'_> {
+    fn params(&self) -> (String, String, &'static str) {
+        (
+            self.name.map(contains_pattern).unwrap_or_default(),
+            self.city.map(str::to_lowercase).unwrap_or_default(),
+            self.status.map_or("", Status::as_str),
+        )
+    }
+}
+
 impl Store {
     pub fn db(&self) -> &Db {
         &self.db
@@ -117,28 +144,25 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Vec<Profile>, Error> {
-        // The search text is matched literally: `\`, `%` and `_` are escaped, and `escape '\'` is spelled out
-        // because SQLite has no default escape character (PostgreSQL's is `\`).
-        let like = |v: Option<&str>| v.map(contains_pattern).unwrap_or_default();
         let sql = format!(
-            "select {COLUMNS} from profiles where user_id > $1 \
-             and ($2 = '' or lower(display_name) like $2 escape '\\') \
-             and ($3 = '' or lower(coalesce(city, '')) = $3) \
-             and ($4 = '' or status = $4) order by user_id limit $5"
+            "select {COLUMNS} from profiles where user_id > $1 and {FILTER} order by user_id limit $5"
         );
-        let rows = query(
-            sqlx::AssertSqlSafe(sql),
-            (
-                after,
-                like(filter.name),
-                filter.city.map(str::to_lowercase).unwrap_or_default(),
-                filter.status.map_or("", Status::as_str),
-                limit,
-            ),
-        )
-        .fetch_all(self.db.pool())
-        .await?;
+        let (name, city, status) = filter.params();
+        let rows = query(sqlx::AssertSqlSafe(sql), (after, name, city, status, limit))
+            .fetch_all(self.db.pool())
+            .await?;
         rows.iter().map(profile).collect()
+    }
+
+    /// How many profiles `filter` matches (the backoffice's counters).
+    pub async fn count(&self, filter: &Filter<'_>) -> Result<i64, Error> {
+        // `$1` stands where the listing's cursor does, so both share FILTER's numbering.
+        let sql = format!("select count(*) as n from profiles where $1 = '' and {FILTER}");
+        let (name, city, status) = filter.params();
+        let row = query(sqlx::AssertSqlSafe(sql), ("", name, city, status))
+            .fetch_one(self.db.pool())
+            .await?;
+        Ok(row.try_get("n")?)
     }
 
     /// Writes the account-state columns of `p` inside `tx`.

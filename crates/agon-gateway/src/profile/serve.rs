@@ -13,7 +13,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 
-use super::{Answer, Call, Require, Shaped, template::truthy};
+use super::{Answer, Call, Check, Shaped, template::truthy};
 use crate::{
     Gateway,
     route::{Lookup, Route},
@@ -99,11 +99,11 @@ impl Gateway {
                 }
             })?;
         context["body"] = parse_body(&parts.headers, &raw)?;
-        for check in &shaped.checks {
-            check.holds(context)?;
-        }
         let mut last = None;
-        for call in &shaped.calls {
+        for (i, call) in shaped.calls.iter().enumerate() {
+            for check in shaped.checks.iter().filter(|c| c.after == i) {
+                check.holds(context)?;
+            }
             let answered = self.call(call, parts, context, &raw).await?;
             if !answered.status.is_success() {
                 return Err(Fault {
@@ -128,8 +128,12 @@ impl Gateway {
             ));
         };
         context["response"] = last.value.clone();
-        if let Some(require) = &shaped.require {
-            require.holds(context)?;
+        for check in shaped
+            .checks
+            .iter()
+            .filter(|c| c.after == shaped.calls.len())
+        {
+            check.holds(context)?;
         }
         Ok(last)
     }
@@ -267,10 +271,16 @@ impl Gateway {
     }
 }
 
-impl Require {
-    /// `Err`: the route's error when the value is absent or empty.
+impl Check {
+    /// `Err`: the route's error when the value is absent, empty or false, or differs from `equals`.
     fn holds(&self, context: &Value) -> Result<(), Fault> {
-        if self.value.render(context).is_some_and(|v| truthy(&v)) {
+        let value = self.value.render(context).filter(truthy);
+        let holds = match (&value, &self.equals) {
+            (Some(_), None) => true,
+            (Some(v), Some(other)) => other.render(context).as_ref() == Some(v),
+            (None, _) => false,
+        };
+        if holds {
             return Ok(());
         }
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::BAD_REQUEST);

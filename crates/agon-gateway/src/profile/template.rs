@@ -3,8 +3,8 @@
 //!
 //! - A string that is exactly one reference, `"{body.email}"`, becomes the referenced value with its type (an
 //!   object, a number…); `"{body.price|text}"` converts it first. Filters, chained left to right: `text`,
-//!   `number`, `int`, `bool`, `lower`, `not`, `map:NAME` (a table of the profile's `[maps]`), `or:TEXT` (when
-//!   the reference leads nowhere).
+//!   `number`, `int`, `bool`, `lower`, `not`, `map:NAME` (a table of the profile's `[maps]`), `in:NAME` (only
+//!   values the table lists), `or:TEXT` (when the reference leads nowhere).
 //! - A string with references among other text, `"Bearer {token}"`, is text with each value written in.
 //! - In an object, a field whose reference is missing is left out, so optional fields stay optional; the key
 //!   `"..."` spreads an object's fields first (`{ "..." = "{body}", grant_type = "password" }`).
@@ -68,6 +68,8 @@ pub enum Filter {
     Not,
     /// The value looked up (as text) in a `[maps]` table; a value the table does not list stays as it is.
     Map(Table),
+    /// The value when a `[maps]` table lists it (as text), else nothing: a value restricted to a set.
+    In(Table),
     /// The value, or this text when the reference leads nowhere.
     Or(Value),
 }
@@ -302,6 +304,9 @@ fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
         (Filter::Map(table), Some(v)) => {
             return Some(table.get(&text_of(v.clone())).cloned().unwrap_or(v));
         }
+        (Filter::In(table), Some(v)) => {
+            return table.contains_key(&text_of(v.clone())).then_some(v);
+        }
         (_, Some(v)) => v,
     };
     let value = &value;
@@ -325,7 +330,9 @@ fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
         (Filter::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
         (Filter::Bool, v) => Value::Bool(truthy(v)),
         (Filter::Lower, Value::String(s)) => Value::String(s.to_lowercase()),
-        (Filter::Lower | Filter::Not | Filter::Map(_) | Filter::Or(_), v) => v.clone(),
+        (Filter::Lower | Filter::Not | Filter::Map(_) | Filter::In(_) | Filter::Or(_), v) => {
+            v.clone()
+        }
     })
 }
 
@@ -456,10 +463,15 @@ fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, St
                 .cloned()
                 .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
         ),
+        Some(("in", name)) => Filter::In(
+            maps.get(name)
+                .cloned()
+                .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
+        ),
         Some(("or", default)) => Filter::Or(Value::String(default.to_owned())),
         _ => {
             return Err(format!(
-                "unknown filter {text:?} (known: text, number, int, bool, lower, not, map:NAME, or:TEXT)"
+                "unknown filter {text:?} (known: text, number, int, bool, lower, not, map:NAME, in:NAME, or:TEXT)"
             ));
         }
     })

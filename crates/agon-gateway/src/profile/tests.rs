@@ -100,6 +100,13 @@ fn a_bad_route_names_the_route_and_the_reason() {
         "{base}[[routes.calls]]\nto = \"GET /b\"\nbody = \"{{steps.0.id}}\"\n"
     ));
     assert!(e.contains("call #1: body: {steps.N…}"), "{e}");
+    let e = err(&format!(
+        "{base}call = \"GET /b\"\n[[routes.checks]]\nafter = 2\nvalue = \"{{body.x}}\"\nstatus = 400\ncode = \"c\"\nmessage = \"m\"\n"
+    ));
+    assert!(
+        e.contains("check #1: after = 2, but the route makes 1 calls"),
+        "{e}"
+    );
     let e = err(&format!("{base}call = \"/b\"\n"));
     assert!(e.contains("is `METHOD /path`"), "{e}");
     let e = err(&format!("{base}call = \"GET /b?x=1\"\n"));

@@ -20,6 +20,7 @@ use crate::{
 pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
         .routes(routes!(list_users))
+        .routes(routes!(count_users))
         .routes(routes!(get_user_admin))
         .routes(routes!(approve_user))
         .routes(routes!(ban_user))
@@ -77,23 +78,60 @@ async fn list_users(
     Query(params): Query<AdminListParams>,
 ) -> Result<Json<Page<AdminView>>, Error> {
     auth.require(Role::Admin)?;
-    let status = match params.status.as_deref() {
-        Some(text) => Some(
-            Status::parse(text)
-                .ok_or_else(|| Error::invalid("status", "must be active, pending or banned"))?,
-        ),
-        None => None,
-    };
     let page = PageParams::new(params.limit, params.cursor);
     let after = super::cursor(&page)?;
     let filter = Filter {
         name: params.q.as_deref(),
         city: None,
-        status,
+        status: status_filter(params.status.as_deref())?,
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<AdminView> = rows.into_iter().map(AdminView::from).collect();
     Ok(Json(page.page(views, |v| v.id)))
+}
+
+/// The `status` filter of the admin listing and count.
+fn status_filter(text: Option<&str>) -> Result<Option<Status>, Error> {
+    text.map(|t| {
+        Status::parse(t)
+            .ok_or_else(|| Error::invalid("status", "must be active, pending or banned"))
+    })
+    .transpose()
+}
+
+/// Filters of the admin count.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CountParams {
+    pub q: Option<String>,
+    /// `active`, `pending` or `banned`.
+    pub status: Option<String>,
+}
+
+/// A count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Count {
+    pub count: i64,
+}
+
+/// How many accounts match, for administrators (the backoffice's counters).
+#[utoipa::path(get, path = "/users/admin/count", tag = "users-admin", security(("bearer" = [])), params(CountParams),
+    responses((status = 200, body = Count), (status = 401), (status = 403)))]
+async fn count_users(
+    auth: AuthUser,
+    state: State,
+    Query(params): Query<CountParams>,
+) -> Result<Json<Count>, Error> {
+    auth.require(Role::Admin)?;
+    let filter = Filter {
+        name: params.q.as_deref(),
+        city: None,
+        status: status_filter(params.status.as_deref())?,
+    };
+    Ok(Json(Count {
+        count: state.store.count(&filter).await?,
+    }))
 }
 
 /// One account, as administrators see it.

@@ -243,6 +243,45 @@ async fn role_changes_end_sessions_and_reach_new_tokens() {
 }
 
 #[tokio::test]
+async fn administrators_count_accounts_by_status_and_name() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ana = app.register("ana@club.org").await;
+    app.register("anabel@club.org").await;
+    let count = |query: &'static str| {
+        let admin = &admin;
+        let app = &app;
+        async move {
+            let r = app
+                .as_user(admin)
+                .get(&format!("/users/admin/count{query}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200);
+            r.json::<Value>().await.unwrap()["count"].as_i64().unwrap()
+        }
+    };
+    assert_eq!(count("").await, 3, "the admin, Ana and Anabel");
+    assert_eq!(count("?q=ana").await, 2);
+    assert_eq!(count("?status=pending").await, 0);
+    let refused = app
+        .as_user(&ana)
+        .get("/users/admin/count")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let bad = app
+        .as_user(&admin)
+        .get("/users/admin/count?status=gone")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 422);
+}
+
+#[tokio::test]
 async fn admin_operations_are_refused_to_everyone_else() {
     let app = TestApp::spawn().await;
     let athlete = app.register("ana@club.org").await;

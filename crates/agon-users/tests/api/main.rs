@@ -55,6 +55,64 @@ async fn registration_creates_the_profile_through_the_bus() {
     );
 }
 
+/// A sign-up that fills the profile in the same call; the fields are checked before the account exists.
+#[tokio::test]
+async fn registration_may_carry_the_first_profile_fields() {
+    let app = TestApp::spawn().await;
+    let register = |profile: Value| {
+        app.post_json(
+            "/auth/register",
+            json!({ "email": "cy@club.org", "password": agon_testkit::PASSWORD, "profile": profile }),
+        )
+        .send()
+    };
+    for (bad, field) in [
+        (
+            json!({ "latitude": 91.0, "longitude": 0.0 }),
+            "profile.latitude",
+        ),
+        (json!({ "latitude": 10.0 }), "profile.latitude"),
+        (json!({ "city": "x".repeat(101) }), "profile.city"),
+        (json!({ "bio": "a\u{1b}[2Jb" }), "profile.bio"),
+    ] {
+        let problem = assert_problem(register(bad).await.unwrap(), 422, "invalid_body").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let unknown = register(json!({ "shoe_size": 44 })).await.unwrap();
+    assert_eq!(unknown.status(), 422);
+    assert_eq!(
+        app.count("auth", "accounts").await,
+        1,
+        "nothing but the admin was created"
+    );
+
+    let profile = json!({ "bio": " Runner ", "city": "Lyon", "country": "France", "latitude": 45.76, "longitude": 4.84 });
+    assert_eq!(register(profile).await.unwrap().status(), 201);
+    let user = app.login("cy@club.org", agon_testkit::PASSWORD).await;
+    let me = || async {
+        let r = app.as_user(&user).get("/users/me").send().await.unwrap();
+        (r.status() == 200).then_some(()).map(|_| r)
+    };
+    app.until(|| async { me().await.is_some() }).await;
+    let me: Value = me().await.unwrap().json().await.unwrap();
+    assert_eq!(
+        (
+            &me["bio"],
+            &me["city"],
+            &me["country"],
+            &me["latitude"],
+            &me["longitude"]
+        ),
+        (
+            &json!("Runner"),
+            &json!("Lyon"),
+            &json!("France"),
+            &json!(45.76),
+            &json!(4.84)
+        )
+    );
+}
+
 #[tokio::test]
 async fn profile_edits_validate_and_clear() {
     let app = TestApp::spawn().await;

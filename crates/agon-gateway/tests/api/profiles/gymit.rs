@@ -3,28 +3,7 @@
 use agon_testkit::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, json};
 use serde_json::Value;
 
-async fn call(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app.client.request(method.parse().unwrap(), app.url(path));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
+use super::call;
 
 async fn login(app: &TestApp, email: &str, password: &str) -> (u16, Value) {
     let body = json!({ "email": email, "password": password });
