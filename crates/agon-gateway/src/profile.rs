@@ -63,7 +63,7 @@ pub struct Shaped {
     /// Seed status by platform error code or platform status (`"201"`); the route's over the profile's.
     pub status: BTreeMap<String, u16>,
     /// The message an error carries (`{error.message}`) by platform error code.
-    pub messages: BTreeMap<String, String>,
+    pub messages: BTreeMap<String, Template>,
     pub errors: Arc<ErrorShape>,
     pub answer: Option<Answer>,
 }
@@ -476,8 +476,16 @@ impl RouteSpec {
         check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
         let mut status = shared.status.clone();
         status.extend(self.status.clone());
-        let mut messages = shared.messages.clone();
-        messages.extend(self.messages.clone());
+        let mut texts = shared.messages.clone();
+        texts.extend(self.messages.clone());
+        let messages = texts
+            .into_iter()
+            .map(|(code, text)| {
+                let template = optional_text(Some(&text), ERROR_ROOTS, at, 0)
+                    .map_err(|e| format!("messages.{code}: {e}"))?;
+                Ok((code, template.unwrap_or(Template::Const(Value::Null))))
+            })
+            .collect::<Result<_, String>>()?;
         Ok(Shaped {
             label: self.label(),
             calls,

@@ -12,6 +12,7 @@ use http::{
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
+use tower::ServiceExt;
 
 use super::{Answer, Call, Check, Shaped, template::truthy};
 use crate::{
@@ -25,6 +26,10 @@ pub const MAX_SHAPED_BODY: usize = 1 << 20;
 
 /// The largest platform answer a reshaping route reads (a page of a list, well within).
 const MAX_PLATFORM_ANSWER: usize = 8 << 20;
+
+/// A call ready to go: the platform route it reaches (`None`: the gateway's own API), its path and query, the
+/// request.
+type Outgoing = (Option<Arc<Route>>, PathAndQuery, Request<UpstreamBody>);
 
 /// A platform answer, read.
 struct Answered {
@@ -146,23 +151,26 @@ impl Gateway {
         context: &Value,
         raw: &Bytes,
     ) -> Result<Answered, Fault> {
-        let (route, pq, request) = self.request(call, parts, context, raw)?;
-        let response = route
-            .upstream
-            .forward(request, pq, &self.client, route.timeout)
-            .await
-            .map_err(|e| match e {
-                ForwardError::Timeout => Fault::new(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    format!("{} did not answer in time", route.upstream_name),
-                ),
-                ForwardError::Unreachable(_) => Fault::new(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    format!("{} is unavailable", route.upstream_name),
-                ),
-            })?;
+        let (target, pq, request) = self.request(call, parts, context, raw)?;
+        let response = match target {
+            Some(route) => route
+                .upstream
+                .forward(request, pq, &self.client, route.timeout)
+                .await
+                .map_err(|e| match e {
+                    ForwardError::Timeout => Fault::new(
+                        StatusCode::GATEWAY_TIMEOUT,
+                        "upstream_timeout",
+                        format!("{} did not answer in time", route.upstream_name),
+                    ),
+                    ForwardError::Unreachable(_) => Fault::new(
+                        StatusCode::BAD_GATEWAY,
+                        "upstream_unavailable",
+                        format!("{} is unavailable", route.upstream_name),
+                    ),
+                })?,
+            None => self.call_gateway(request, pq).await?,
+        };
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
         let bytes = read_bounded(response.into_body(), MAX_PLATFORM_ANSWER)
@@ -183,15 +191,34 @@ impl Gateway {
         })
     }
 
-    /// The request for `call`: the platform route it reaches, its path and query, and the client's headers (less
-    /// those about its body) with the rendered body and bearer.
+    /// A call onto the gateway's own API (the registry, `/readyz`), on the runtime that owns its database pool.
+    async fn call_gateway(
+        &self,
+        mut request: Request<UpstreamBody>,
+        pq: PathAndQuery,
+    ) -> Result<Response<Body>, Fault> {
+        *request.uri_mut() = http::Uri::from(pq);
+        let call = self.inner.local.clone().oneshot(request.map(Body::new));
+        match self.inner.home.spawn(call).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(never)) => match never {},
+            Err(_) => Err(Fault::new(
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                "the gateway's own API stopped",
+            )),
+        }
+    }
+
+    /// The request for `call`: the platform route it reaches (`None`: the gateway's own API), its path and
+    /// query, and the client's headers (less those about its body) with the rendered body and bearer.
     fn request(
         &self,
         call: &Call,
         parts: &Parts,
         context: &Value,
         raw: &Bytes,
-    ) -> Result<(Arc<Route>, PathAndQuery, Request<UpstreamBody>), Fault> {
+    ) -> Result<Outgoing, Fault> {
         let path = call.path.render_path(context).map_err(|field| {
             Fault::new(
                 StatusCode::BAD_REQUEST,
@@ -204,8 +231,9 @@ impl Gateway {
             None => parts.uri.query().map(str::to_owned),
         };
         let table = self.inner.tables.current.load();
-        let (route, upstream_path) = match table.lookup_canonical(&call.method, &path) {
-            Lookup::Found(route, path) => (route.clone(), path.into_owned()),
+        let (target, upstream_path) = match table.lookup_canonical(&call.method, &path) {
+            _ if crate::is_gateway_path(&path) => (None, path),
+            Lookup::Found(route, path) => (Some(route.clone()), path.into_owned()),
             _ => {
                 return Err(Fault::new(
                     StatusCode::NOT_FOUND,
@@ -267,7 +295,7 @@ impl Gateway {
         if let Some(client) = parts.extensions.get::<agon_kit::ClientAddr>() {
             request.extensions_mut().insert(*client);
         }
-        Ok((route, pq, request))
+        Ok((target, pq, request))
     }
 }
 
@@ -327,7 +355,7 @@ impl Shaped {
         let message = self
             .messages
             .get(&code)
-            .cloned()
+            .map(|message| message.render_text(context))
             .or_else(|| field("message"))
             .or_else(|| field_errors(&problem))
             .or_else(|| field("detail"))

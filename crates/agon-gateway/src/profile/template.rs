@@ -468,7 +468,10 @@ fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, St
                 .cloned()
                 .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
         ),
-        Some(("or", default)) => Filter::Or(Value::String(default.to_owned())),
+        // `or:0` is the number 0, `or:false` false, `or:none` the text "none".
+        Some(("or", default)) => Filter::Or(
+            serde_json::from_str(default).unwrap_or_else(|_| Value::String(default.to_owned())),
+        ),
         _ => {
             return Err(format!(
                 "unknown filter {text:?} (known: text, number, int, bool, lower, not, map:NAME, in:NAME, or:TEXT)"

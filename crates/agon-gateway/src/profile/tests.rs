@@ -61,7 +61,10 @@ fn forwarding_reshaping_and_answering_routes_load() {
         shaped.status["email_taken"], 409,
         "the profile's status map is inherited"
     );
-    assert_eq!(shaped.messages["email_taken"], "Email already registered");
+    assert_eq!(
+        shaped.messages["email_taken"],
+        template::Template::Const(serde_json::json!("Email already registered"))
+    );
     assert_eq!(shaped.describe(), "calls POST /users/x/approve");
     let ProfileRoute::Shaped {
         matcher, shaped, ..

@@ -247,3 +247,70 @@ async fn sign_up_log_in_edit_follow_block_recover_and_log_out_as_the_kinetix_app
         (401, json!({ "detail": "Not authenticated" }))
     );
 }
+
+#[tokio::test]
+async fn the_backoffice_edits_the_service_registry_and_reads_the_user_metrics() {
+    let app = TestApp::spawn_profile("kinetix").await;
+    let (_, admin) = token(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin_token = admin["access_token"].as_str().unwrap().to_owned();
+    let admin = Some(admin_token.as_str());
+    call(
+        &app,
+        "POST",
+        "/users",
+        None,
+        Some(signup("ana@kinetix.com")),
+    )
+    .await;
+    let (_, ana) = token(&app, "ana@kinetix.com", "kinetix password").await;
+    let ana_token = ana["access_token"].as_str().unwrap().to_owned();
+
+    let service = json!({ "name": "scores", "url": "http://127.0.0.1:9", "path": "/scores" });
+    let (status, created) = call(&app, "POST", "/services", admin, Some(service.clone())).await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(
+        (&created["path"], &created["blocked"]),
+        (&json!("/scores"), &json!(false))
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&app, "POST", "/services", admin, Some(service)).await,
+        (
+            409,
+            json!({ "detail": "A service with the name \"scores\" already exists" })
+        )
+    );
+    let (status, listed) = call(&app, "GET", "/services", admin, None).await;
+    assert_eq!((status, listed[0]["name"].clone()), (200, json!("scores")));
+    assert_eq!(
+        call(&app, "GET", "/services", Some(&ana_token), None).await,
+        (
+            403,
+            json!({ "detail": "Action requires admin permissions" })
+        )
+    );
+    assert_eq!(
+        call(&app, "GET", "/services", None, None).await,
+        (401, json!({ "detail": "Not authenticated" }))
+    );
+    let one = format!("/services/{id}");
+    let (status, blocked) =
+        call(&app, "PATCH", &one, admin, Some(json!({ "blocked": true }))).await;
+    assert_eq!((status, blocked["blocked"].clone()), (200, json!(true)));
+    let (status, deleted) = call(&app, "DELETE", &one, admin, None).await;
+    assert_eq!((status, deleted["name"].clone()), (200, json!("scores")));
+    assert_eq!(
+        call(&app, "GET", &one, admin, None).await,
+        (404, json!({ "detail": "Service not found" }))
+    );
+
+    // The dashboard's counters follow the events.
+    app.until(|| async {
+        let (status, metrics) = call(&app, "GET", "/metrics/users", admin, None).await;
+        status == 200 && metrics["signinsWithMail"] == 1 && metrics["loginsWithMail"] == 2
+    })
+    .await;
+    let (_, metrics) = call(&app, "GET", "/metrics/users/", admin, None).await;
+    assert_eq!(metrics["blockedUsers"], 0, "{metrics}");
+    assert_eq!(metrics.as_object().unwrap().len(), 6, "{metrics}");
+}
