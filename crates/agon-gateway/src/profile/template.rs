@@ -5,7 +5,8 @@
 //!   object, a number…); `"{body.price|text}"` converts it first. Filters, chained left to right: `text`,
 //!   `number`, `int`, `bool`, `lower`, `not`, `map:NAME` (a table of the profile's `[maps]`), `in:NAME` (only
 //!   values the table lists), `or:TEXT` (when the reference leads nowhere).
-//! - A string with references among other text, `"Bearer {token}"`, is text with each value written in.
+//! - A string with references among other text, `"Bearer {token}"`, is text with each value written in; when
+//!   none of its references leads anywhere, it is absent like a lone reference.
 //! - In an object, a field whose reference is missing is left out, so optional fields stay optional; the key
 //!   `"..."` spreads an object's fields first (`{ "..." = "{body}", grant_type = "password" }`).
 //! - `{ each = "{response.items}", map = { … "{item.id}" … } }` maps every element of a list.
@@ -174,16 +175,21 @@ impl Template {
             Template::Const(v) => Some(v.clone()),
             Template::Ref(r) => r.resolve(context),
             Template::Text(pieces) => {
+                // Text none of whose references leads anywhere is absent too (no `"Bearer "`, no `" "` name).
                 let mut out = String::new();
+                let mut found = false;
                 for piece in pieces {
                     match piece {
                         Piece::Literal(l) => out.push_str(l),
                         Piece::Ref(r) => {
-                            out.push_str(&r.resolve(context).map_or(String::new(), text_of))
+                            if let Some(v) = r.resolve(context) {
+                                found = true;
+                                out.push_str(&text_of(v));
+                            }
                         }
                     }
                 }
-                Some(Value::String(out))
+                found.then_some(Value::String(out))
             }
             Template::Object { spread, fields } => {
                 let mut out = match spread.as_ref().and_then(|s| s.render(context)) {

@@ -3,6 +3,7 @@
 mod gymit;
 mod kinetix;
 mod little_ecom;
+mod weace;
 
 use agon_testkit::{TestApp, reqwest::Response};
 use serde_json::Value;
