@@ -76,7 +76,8 @@ pub async fn build(
     };
     let (admin, admin_doc) = registry::router(registry.clone()).split_for_parts();
     docs.push(admin_doc);
-    let docs = Arc::new(docs::Docs::new(docs, remote_docs));
+    let overlay = profile.as_ref().map(|p| p.openapi_paths());
+    let docs = Arc::new(docs::Docs::new(docs, remote_docs, overlay));
     checks.insert(0, ReadyCheck::database(&db));
     let local = local_router(admin, checks, &docs);
     let probe_every = Duration::from_secs(config.probe_interval_secs.max(1));

@@ -11,16 +11,23 @@ use utoipa::openapi::OpenApi;
 
 pub struct Docs {
     local: Vec<OpenApi>,
+    /// A profile's paths, laid over the platform's (`Profile::openapi_paths`).
+    overlay: Option<serde_json::Value>,
     /// (upstream name, URL of its `/openapi.json`)
     remote: Vec<(String, String)>,
     current: ArcSwap<Bytes>,
 }
 
 impl Docs {
-    pub fn new(local: Vec<OpenApi>, remote: Vec<(String, String)>) -> Self {
+    pub fn new(
+        local: Vec<OpenApi>,
+        remote: Vec<(String, String)>,
+        overlay: Option<serde_json::Value>,
+    ) -> Self {
         let docs = Self {
             current: ArcSwap::from_pointee(Bytes::new()),
             local,
+            overlay,
             remote,
         };
         docs.publish(Vec::new());
@@ -70,6 +77,27 @@ impl Docs {
 
     fn publish(&self, remote: Vec<OpenApi>) {
         let merged = crate::merge_docs(self.local.iter().cloned().chain(remote).collect());
+        let mut merged = match serde_json::to_value(&merged) {
+            Ok(value) => value,
+            Err(error) => {
+                tracing::error!(%error, "cannot serialise the merged OpenAPI document");
+                return;
+            }
+        };
+        // A profile's operation replaces the platform's at the same path and method: it is what is served.
+        if let (Some(serde_json::Value::Object(paths)), Some(all)) =
+            (&self.overlay, merged.get_mut("paths"))
+        {
+            for (path, item) in paths {
+                let entry = &mut all[path.as_str()];
+                if !entry.is_object() {
+                    *entry = serde_json::Value::Object(Default::default());
+                }
+                for (method, operation) in item.as_object().into_iter().flatten() {
+                    entry[method.as_str()] = operation.clone();
+                }
+            }
+        }
         match serde_json::to_vec(&merged) {
             Ok(json) => self.current.store(Arc::new(Bytes::from(json))),
             Err(error) => tracing::error!(%error, "cannot serialise the merged OpenAPI document"),

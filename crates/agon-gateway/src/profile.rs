@@ -12,6 +12,7 @@
 //! readable table of "this seed route is that platform route, shaped so", and a shaped request costs a few map
 //! lookups, not an interpreter.
 
+mod docs;
 mod serve;
 pub mod template;
 

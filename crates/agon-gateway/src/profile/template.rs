@@ -169,6 +169,30 @@ impl Template {
         })
     }
 
+    /// Calls `visit` with every reference the template holds.
+    pub fn visit_refs(&self, visit: &mut impl FnMut(&Ref)) {
+        match self {
+            Template::Const(_) => {}
+            Template::Ref(r) => visit(r),
+            Template::Text(pieces) => pieces.iter().for_each(|p| {
+                if let Piece::Ref(r) = p {
+                    visit(r);
+                }
+            }),
+            Template::Object { spread, fields } => {
+                if let Some(spread) = spread {
+                    spread.visit_refs(visit);
+                }
+                fields.iter().for_each(|(_, t)| t.visit_refs(visit));
+            }
+            Template::Array(items) => items.iter().for_each(|t| t.visit_refs(visit)),
+            Template::Each { list, map } => {
+                visit(list);
+                map.visit_refs(visit);
+            }
+        }
+    }
+
     /// Renders against `context` (an object keyed by root). `None`: a reference that leads nowhere.
     pub fn render(&self, context: &Value) -> Option<Value> {
         match self {

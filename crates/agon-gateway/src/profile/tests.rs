@@ -133,3 +133,42 @@ fn a_bad_route_names_the_route_and_the_reason() {
     let e = err("description = \"x\"\n[errors]\ntext = \"{body.x}\"\nbody = {}\n");
     assert!(e.contains("not both"), "{e}");
 }
+
+#[test]
+fn the_document_is_derived_from_the_routes() {
+    let profile = Profile::parse(
+        "t",
+        r#"
+        description = "x"
+        [errors]
+        text = "{error.message}"
+        [[routes]]
+        method = "POST"
+        path = "/api/items/{id}/buy"
+        slash = "redirect"
+        [[routes.calls]]
+        to = "POST /auth/token"
+        body = { email = "{body.email}", n = "{body.count|int}", id = "{path.id}" }
+        [routes.response]
+        body = { ok = true, items = { each = "{response.items}", map = { id = "{item.id}" } } }
+        [routes.status]
+        "200" = 201
+        [[routes]]
+        method = "GET"
+        path = "/health"
+        answer = { text = "alive" }
+        "#,
+    )
+    .unwrap();
+    let paths = profile.openapi_paths();
+    let buy = &paths["/api/items/{id}/buy"]["post"];
+    assert_eq!(buy["parameters"][0]["name"], "id");
+    let fields = &buy["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    assert_eq!(fields.as_object().unwrap().keys().collect::<Vec<_>>(), ["count", "email"]);
+    let ok = &buy["responses"]["201"]["content"]["application/json"]["schema"];
+    assert_eq!(ok["properties"]["ok"]["example"], true);
+    assert_eq!(ok["properties"]["items"]["type"], "array");
+    assert!(buy["responses"]["default"]["content"]["text/plain"].is_object());
+    assert!(paths.get("/api/items/{id}/buy/").is_none(), "the redirecting form is not documented");
+    assert!(paths["/health"]["get"]["responses"]["200"]["content"]["text/plain"].is_object());
+}

@@ -42,3 +42,41 @@ async fn call(
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
 }
+
+/// Under a profile, `/openapi.json` describes what is served: the seed's operations, derived from the profile's
+/// routes, laid over the platform's own.
+#[tokio::test]
+async fn the_document_describes_the_seed_routes_over_the_platform_ones() {
+    let app = TestApp::spawn_profile("kinetix").await;
+    let (status, doc) = call(&app, "GET", "/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    let tokens = &doc["paths"]["/tokens"]["post"];
+    assert_eq!(tokens["tags"], serde_json::json!(["kinetix"]), "{tokens}");
+    let body = &tokens["requestBody"]["content"]["application/json"]["schema"]["properties"];
+    assert!(
+        body["email"].is_object() && body["password"].is_object(),
+        "{tokens}"
+    );
+    assert!(tokens["responses"]["201"]["content"]["application/json"]["schema"]["properties"]["access_token"].is_object(), "{tokens}");
+    let error =
+        &tokens["responses"]["default"]["content"]["application/json"]["schema"]["properties"];
+    assert!(
+        error["statusCode"].is_object() && error["error"].is_object(),
+        "{tokens}"
+    );
+    // The seed's GET /users/me replaced the platform's; the platform's PATCH /users/me is still served.
+    assert_eq!(
+        doc["paths"]["/users/me"]["get"]["tags"],
+        serde_json::json!(["kinetix"])
+    );
+    assert_eq!(
+        doc["paths"]["/users/me"]["patch"]["tags"],
+        serde_json::json!(["users"])
+    );
+    assert_eq!(
+        doc["paths"]["/users/{id}/status"]["patch"]["parameters"][0]["name"],
+        "id"
+    );
+    let (status, _) = call(&app, "GET", "/docs/", None, None).await;
+    assert_eq!(status, 200);
+}
