@@ -164,11 +164,17 @@ fn the_document_is_derived_from_the_routes() {
     let buy = &paths["/api/items/{id}/buy"]["post"];
     assert_eq!(buy["parameters"][0]["name"], "id");
     let fields = &buy["requestBody"]["content"]["application/json"]["schema"]["properties"];
-    assert_eq!(fields.as_object().unwrap().keys().collect::<Vec<_>>(), ["count", "email"]);
+    assert_eq!(
+        fields.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["count", "email"]
+    );
     let ok = &buy["responses"]["201"]["content"]["application/json"]["schema"];
     assert_eq!(ok["properties"]["ok"]["example"], true);
     assert_eq!(ok["properties"]["items"]["type"], "array");
     assert!(buy["responses"]["default"]["content"]["text/plain"].is_object());
-    assert!(paths.get("/api/items/{id}/buy/").is_none(), "the redirecting form is not documented");
+    assert!(
+        paths.get("/api/items/{id}/buy/").is_none(),
+        "the redirecting form is not documented"
+    );
     assert!(paths["/health"]["get"]["responses"]["200"]["content"]["text/plain"].is_object());
 }
