@@ -37,6 +37,8 @@ pub struct Config {
     /// Its initial password (`AGON_AUTH__ADMIN_PASSWORD`); never serialised or logged.
     #[serde(skip_serializing)]
     pub admin_password: Option<secrecy::SecretString>,
+    /// Its display name (default `Administrator`).
+    pub admin_name: Option<String>,
 }
 
 impl Default for Config {
@@ -58,6 +60,7 @@ impl Default for Config {
             failure_window_secs: 3600,
             admin_email: None,
             admin_password: None,
+            admin_name: None,
         }
     }
 }
@@ -92,6 +95,10 @@ impl Config {
         }
         if self.admin_email.is_some() != self.admin_password.is_some() {
             anyhow::bail!("auth.admin_email and auth.admin_password must be given together");
+        }
+        if let Some(name) = &self.admin_name {
+            crate::domain::display_name(Some(name.clone()))
+                .map_err(|e| anyhow::anyhow!("auth.admin_name {}", e.message))?;
         }
         if let Some(email) = &self.admin_email {
             crate::domain::Email::parse(email)

@@ -92,7 +92,16 @@ async fn bootstrap_admin(state: &State) -> anyhow::Result<()> {
         .await?;
     match create_account(
         state,
-        domain::Signup::named(email.clone(), Some("Administrator".into())),
+        domain::Signup::named(
+            email.clone(),
+            Some(
+                state
+                    .config
+                    .admin_name
+                    .clone()
+                    .unwrap_or_else(|| "Administrator".into()),
+            ),
+        ),
         &hash,
         &[agon_kit::Role::Admin],
         AccountStatus::Active,

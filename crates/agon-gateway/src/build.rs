@@ -185,6 +185,7 @@ fn fixed_routes(
         .iter()
         .map(|rc| (format!("mount:{}", rc.upstream), rc));
     let mut routes = Vec::new();
+    let files = Upstream::InProcess(crate::files::router(config.static_dir.clone()));
     if let Some(profile) = profile {
         for (i, route) in profile.routes.iter().enumerate() {
             let source = format!("profile:{}#{}", profile.name, i + 1);
@@ -192,6 +193,18 @@ fn fixed_routes(
                 ProfileRoute::Forward(rc) => Route {
                     canonical: false,
                     ..resolve(rc, &source, upstreams, timeout)?
+                },
+                ProfileRoute::Files { matcher, methods } => Route {
+                    name: source,
+                    matcher: matcher.clone(),
+                    rewrite: None,
+                    methods: methods.clone(),
+                    auth: AuthPolicy::Public,
+                    timeout,
+                    upstream_name: "files".into(),
+                    upstream: files.clone(),
+                    shaped: None,
+                    canonical: false,
                 },
                 ProfileRoute::Shaped {
                     matcher,

@@ -29,6 +29,8 @@ pub struct Config {
     pub rate_limit: limit::RateLimitConfig,
     /// Timeouts, header sizes and the cap on open client connections.
     pub connections: ConnectionConfig,
+    /// The directory a profile's `files = true` routes serve (a seed's web frontend).
+    pub static_dir: Option<std::path::PathBuf>,
 }
 
 /// One route from configuration or a profile.
@@ -75,6 +77,7 @@ impl Default for Config {
             threads: 0,
             rate_limit: Default::default(),
             connections: Default::default(),
+            static_dir: None,
         }
     }
 }

@@ -12,6 +12,7 @@ mod build;
 mod config;
 mod conn;
 mod docs;
+mod files;
 mod handle;
 mod health;
 pub mod limit;

@@ -44,6 +44,11 @@ pub struct Profile {
 pub enum ProfileRoute {
     /// Forwarded like a configured route.
     Forward(RouteConfig),
+    /// Static files from the gateway's `static_dir` (`files.rs`).
+    Files {
+        matcher: Matcher,
+        methods: Option<Vec<Method>>,
+    },
     /// Reshaped: matched by `matcher` and `methods`, served by `shaped`.
     Shaped {
         matcher: Matcher,
@@ -186,6 +191,9 @@ struct RouteSpec {
     #[serde(default)]
     checks: Vec<CheckSpec>,
     errors: Option<RouteErrorsSpec>,
+    /// Serves the gateway's `static_dir` under the route's `prefix` or `path`.
+    #[serde(default)]
+    files: bool,
     #[serde(default)]
     status: BTreeMap<String, u16>,
     #[serde(default)]
@@ -367,6 +375,17 @@ impl RouteSpec {
     fn compile(self, shared: &Shared) -> Result<Vec<ProfileRoute>, String> {
         let methods = self.methods()?;
         let shaping = self.call.is_some() || !self.calls.is_empty() || self.answer.is_some();
+        if self.files {
+            if shaping
+                || self.upstream.is_some()
+                || self.response.is_some()
+                || self.rewrite.is_some()
+            {
+                return Err("a `files` route serves files only: no `upstream`, `rewrite`, `call`, `calls`, `answer` or `response`".into());
+            }
+            let matcher = Matcher::parse(self.prefix.as_deref(), self.path.as_deref())?;
+            return Ok(vec![ProfileRoute::Files { matcher, methods }]);
+        }
         if let Some(upstream) = &self.upstream {
             if shaping
                 || self.response.is_some()

@@ -192,6 +192,7 @@ async fn up_with_a_profile_serves_the_seed_and_reads_its_settings() {
         &[
             ("ADMIN_EMAIL", "boss@gym.com"),
             ("ADMIN_PASSWORD", "boss password 1"),
+            ("ADMIN_NAME", "Gym Boss"),
         ],
     );
     cmd.current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
@@ -215,6 +216,17 @@ async fn up_with_a_profile_serves_the_seed_and_reads_its_settings() {
     assert_eq!(login.status(), 200);
     let body: Value = login.json().await.unwrap();
     assert_eq!(body["user"]["role"], "admin", "{body}");
+    let token = body["access_token"].as_str().unwrap();
+    let me: Value = client
+        .get(format!("{base}/api/users/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["full_name"], "Gym Boss", "{me}");
 
     let broken = agon(&["routes", "--profile", "gymit"], &[])
         .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))

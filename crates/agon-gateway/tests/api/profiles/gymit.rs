@@ -229,3 +229,46 @@ async fn members_trainers_and_admins_go_through_gym_it_routes() {
         (404, json!({ "detail": "User not found" }))
     );
 }
+
+#[tokio::test]
+async fn the_frontend_is_served_from_the_configured_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("index.html"), "<h1>GYM IT</h1>").unwrap();
+    std::fs::write(dir.path().join("tournaments.html"), "<h1>Tournaments</h1>").unwrap();
+    std::fs::create_dir(dir.path().join("css")).unwrap();
+    std::fs::write(dir.path().join("css/app.css"), "body{}").unwrap();
+    let root = dir.path().to_owned();
+    let app = TestApp::spawn_with(|c| {
+        agon_testkit::use_profile(c, "gymit");
+        c.gateway.static_dir = Some(root);
+    })
+    .await;
+    let get = |path: &'static str| {
+        let app = &app;
+        async move {
+            let r = app.get(path).send().await.unwrap();
+            let status = r.status().as_u16();
+            let ct = r
+                .headers()
+                .get("content-type")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, ct.unwrap_or_default(), r.text().await.unwrap())
+        }
+    };
+    assert_eq!(
+        get("/").await,
+        (200, "text/html".into(), "<h1>GYM IT</h1>".into())
+    );
+    assert_eq!(get("/tournaments").await.2, "<h1>Tournaments</h1>");
+    assert_eq!(
+        get("/css/app.css").await,
+        (200, "text/css".into(), "body{}".into())
+    );
+    assert_eq!(get("/missing").await.0, 404);
+    assert_eq!(get("/css/../../etc/passwd").await.0, 404);
+    // The API is still the API.
+    assert_eq!(
+        get("/healthz").await.2,
+        r#"{"service":"api-gateway","status":"ok"}"#
+    );
+}
