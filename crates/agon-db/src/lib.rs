@@ -257,11 +257,13 @@ async fn open_sqlite(dir: &std::path::Path, service: &str) -> anyhow::Result<Any
     let options = AnyConnectOptions::from_str(&url)?;
     // SQLite allows one writer: a small pool and a busy timeout let writers queue instead of failing,
     // and WAL lets readers proceed while one writes. Each connection holds a worker thread and a page
-    // cache, so connections a burst opened close after a while idle: at rest a service keeps one.
+    // cache, so connections a burst opened close after a while idle: at rest a service keeps one. Opening
+    // a new file (WAL set-up, fsyncs) on a loaded machine has taken over 10 s: the wait for a connection
+    // matches the gateway's default upstream timeout instead.
     let pool = AnyPoolOptions::new()
         .max_connections(8)
         .idle_timeout(SQLITE_IDLE)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(30))
         .after_connect(|conn, _| {
             Box::pin(async move {
                 sqlx::raw_sql(
