@@ -3,6 +3,7 @@
 #
 #   bench/gateway.sh            # DURATION=10 seconds per cell by default
 #   BENCH_THREADS=1 bench/gateway.sh   # gateway serving threads (default: one per core)
+#   BENCH_BIN=/path/to/agon bench/gateway.sh   # another build (an earlier commit's), instead of building this one
 #
 # Cells: wrk → the upstream directly, → nginx (keep-alive reverse proxy), → `agon serve gateway`. Reports req/s,
 # p50/p99, and CPU µs per request of the proxy process (utime+stime from /proc/<pid>/stat, all threads), the
@@ -25,7 +26,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-cargo build --release -p agon >&2
+agon_bin=${BENCH_BIN:-target/release/agon}
+[ -n "${BENCH_BIN:-}" ] || cargo build --release -p agon >&2
 
 origin_port=$(free_port)
 nginx_port=$(free_port)
@@ -66,7 +68,7 @@ CONF
 nginx -c "$work/origin.conf" -p "$work" & pids+=($!); origin_pid=$!
 nginx -c "$work/proxy.conf" -p "$work" & pids+=($!); nginx_pid=$!
 pg_url=$(start_postgres "$work/pg")
-target/release/agon --config "$work/agon.toml" serve gateway --database-url "$pg_url" --auth-url http://127.0.0.1:1 >"$work/agon.log" 2>&1 &
+"$agon_bin" --config "$work/agon.toml" serve gateway --database-url "$pg_url" --auth-url http://127.0.0.1:1 >"$work/agon.log" 2>&1 &
 pids+=($!); agon_pid=$!
 for port in $origin_port $nginx_port $agon_port; do
   for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
@@ -106,7 +108,7 @@ run() {
 mkdir -p bench/results
 {
   echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), ${DURATION}s per cell."
-  echo "nginx $(nginx -v 2>&1 | cut -d/ -f2), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), agon $(target/release/agon --version | awk '{print $2}')."
+  echo "nginx $(nginx -v 2>&1 | cut -d/ -f2), wrk $(wrk -v 2>&1 | head -1 | awk '{print $2}'), agon $("$agon_bin" --version | awk '{print $2}')."
   echo
   echo "| target | wrk | pinned | req/s | p50 | p99 | proxy CPU µs/req | errors |"
   echo "|---|---|---|---|---|---|---|---|"

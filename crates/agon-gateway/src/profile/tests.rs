@@ -178,3 +178,23 @@ fn the_document_is_derived_from_the_routes() {
     );
     assert!(paths["/health"]["get"]["responses"]["200"]["content"]["text/plain"].is_object());
 }
+
+#[test]
+fn every_shipped_profile_loads() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let name = path.file_stem().unwrap().to_str().unwrap().to_owned();
+            let profile = Profile::load(&name, &path).unwrap_or_else(|e| panic!("{e:#}"));
+            assert!(!profile.routes.is_empty(), "{name}");
+            names.push(name);
+        }
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        ["example", "gymit", "kinetix", "little-ecom", "weace"]
+    );
+}
