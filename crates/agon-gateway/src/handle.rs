@@ -72,10 +72,10 @@ impl Gateway {
         }
         let table = self.inner.tables.current.load();
         let (route, path_and_query) = match table.lookup(req.method(), req.uri().path()) {
-            Lookup::Found(route, _) if route.shaped.is_some() => {
-                let route = route.clone();
+            Lookup::Found(route, _) if let Some(shaped) = &route.shaped => {
+                let (shaped, matcher) = (shaped.clone(), route.matcher.clone());
                 drop(table);
-                return Ok(self.shaped(route, req, peer, request_id).await);
+                return Ok(self.shaped(&shaped, &matcher, req, peer, request_id).await);
             }
             Lookup::Found(route, Cow::Borrowed(_)) => {
                 // Unchanged path: pass the request's own path and query on (a reference count, no copy).
@@ -110,7 +110,7 @@ impl Gateway {
             .await
             .map_err(Rejection::RateLimited)?;
         if route.auth != AuthPolicy::Public {
-            self.authorize(&req, route.auth)
+            self.authorize(req.headers(), route.auth)
                 .await
                 .map_err(Rejection::Auth)?;
         }
@@ -149,7 +149,8 @@ impl Gateway {
     /// A reshaping profile route: rate-limited like any, then served by the profile engine (`profile/`).
     async fn shaped(
         &self,
-        route: std::sync::Arc<crate::route::Route>,
+        shaped: &crate::profile::Shaped,
+        matcher: &crate::route::Matcher,
         mut req: Request<Incoming>,
         peer: &Peer,
         request_id: &HeaderValue,
@@ -159,10 +160,7 @@ impl Gateway {
             return Rejection::RateLimited(retry_after).into_response();
         }
         self.stamp(&mut req, peer, request_id, client);
-        let Some(shaped) = &route.shaped else {
-            return Rejection::Kit(KitError::NotFound(req.uri().path().to_owned())).into_response();
-        };
-        let params = route.matcher.captures(req.uri().path()).unwrap_or_default();
+        let params = matcher.captures(req.uri().path()).unwrap_or_default();
         self.serve_shaped(shaped, params, req).await
     }
 
@@ -186,13 +184,13 @@ impl Gateway {
             .insert(agon_kit::ClientAddr(Some(client)));
     }
 
-    async fn authorize(
+    /// The edge check of a route's `auth` policy on a request's headers.
+    pub(crate) async fn authorize(
         &self,
-        req: &Request<Incoming>,
+        headers: &http::HeaderMap,
         policy: AuthPolicy,
     ) -> Result<(), AuthError> {
-        let header = req
-            .headers()
+        let header = headers
             .get(header::AUTHORIZATION)
             .ok_or(AuthError::Missing)?;
         let token = bearer_token(header).ok_or(AuthError::Malformed)?;

@@ -380,8 +380,10 @@ impl RouteSpec {
                 || self.upstream.is_some()
                 || self.response.is_some()
                 || self.rewrite.is_some()
+                || self.auth != AuthPolicy::Public
+                || self.timeout_ms.is_some()
             {
-                return Err("a `files` route serves files only: no `upstream`, `rewrite`, `call`, `calls`, `answer` or `response`".into());
+                return Err("a `files` route serves public files only: no `upstream`, `rewrite`, `auth`, `timeout_ms`, `call`, `calls`, `answer` or `response`".into());
             }
             let matcher = Matcher::parse(self.prefix.as_deref(), self.path.as_deref())?;
             return Ok(vec![ProfileRoute::Files { matcher, methods }]);
@@ -474,6 +476,15 @@ impl RouteSpec {
             .collect::<Result<Vec<_>, _>>()?;
         let answer = match &self.answer {
             Some(_) if !calls.is_empty() => return Err("an `answer` route makes no calls".into()),
+            Some(_)
+                if self.response.is_some()
+                    || !self.checks.is_empty()
+                    || !self.status.is_empty()
+                    || !self.messages.is_empty()
+                    || self.errors.is_some() =>
+            {
+                return Err("an `answer` route is its answer: no `response`, `checks`, `status`, `messages` or `errors`".into());
+            }
             Some(a) => Some(a.compile(at).map_err(|e| format!("answer: {e}"))?),
             None => None,
         };

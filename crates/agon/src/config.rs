@@ -165,6 +165,12 @@ impl Config {
                 .split("__");
             config = Self::extract(base, seed, &flags)?;
         }
+        // Checked once, on the final layers: `AGON_AUTH__ADMIN_EMAIL` with a seed's alias for the password is a
+        // whole pair only once the aliases are read.
+        config
+            .auth
+            .validate()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
     }
 
@@ -176,15 +182,11 @@ impl Config {
             let key = key.as_str().to_ascii_lowercase();
             !key.starts_with("test_") && !key.starts_with("cli_")
         });
-        let config: Config = base
+        let config = base
             .merge(seed)
             .merge(env)
             .merge(Serialized::defaults(flags.clone()))
-            .extract()
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        config
-            .auth
-            .validate()
+            .extract::<Config>()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
     }

@@ -14,7 +14,10 @@ use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
 use tower::ServiceExt;
 
-use super::{Answer, Call, Check, Shaped, template::truthy};
+use super::{
+    Answer, Call, Check, Shaped,
+    template::{PathError, text_of, truthy},
+};
 use crate::{
     Gateway,
     route::{Lookup, Route},
@@ -37,13 +40,26 @@ struct Answered {
     value: Value,
     bytes: Bytes,
     content_type: Option<HeaderValue>,
+    /// The answer's headers a client still needs (`PASSED`).
+    kept: HeaderMap,
 }
+
+/// Headers of a platform answer that keep their meaning for the seed's client; the rest describe a body the
+/// profile rewrote.
+const PASSED: [header::HeaderName; 4] = [
+    header::RETRY_AFTER,
+    header::WWW_AUTHENTICATE,
+    header::CACHE_CONTROL,
+    header::ETAG,
+];
 
 /// An error before or between the calls, in the platform's problem shape.
 #[derive(Debug)]
 struct Fault {
     status: StatusCode,
     problem: Value,
+    /// Boxed: faults travel in `Result`s, and most carry no headers.
+    kept: Box<HeaderMap>,
 }
 
 impl Fault {
@@ -56,6 +72,7 @@ impl Fault {
                 "code": code,
                 "detail": detail.into(),
             }),
+            kept: Box::default(),
         }
     }
 }
@@ -73,10 +90,18 @@ impl Gateway {
         if let Some(answer) = &shaped.answer {
             return answer_response(answer, &context, parts.uri.query());
         }
-        match self.run(shaped, &parts, body, &mut context).await {
-            Ok(last) => shaped.success(&mut context, last),
-            Err(fault) => shaped.error(&mut context, fault),
-        }
+        let (mut response, kept) = match self.run(shaped, &parts, body, &mut context).await {
+            Ok(mut last) => {
+                let kept = std::mem::take(&mut last.kept);
+                (shaped.success(&mut context, last), kept)
+            }
+            Err(mut fault) => {
+                let kept = std::mem::take(&mut *fault.kept);
+                (shaped.error(&mut context, fault), kept)
+            }
+        };
+        response.headers_mut().extend(kept);
+        response
     }
 
     async fn run(
@@ -118,6 +143,7 @@ impl Gateway {
                         Value::String(text) => json!({ "detail": text }),
                         _ => json!({}),
                     },
+                    kept: Box::new(answered.kept),
                 });
             }
             if let Some(Value::Array(steps)) = context.get_mut("steps") {
@@ -152,6 +178,17 @@ impl Gateway {
         raw: &Bytes,
     ) -> Result<Answered, Fault> {
         let (target, pq, request) = self.request(call, parts, context, raw)?;
+        if let Some(route) = &target
+            && route.auth != crate::route::AuthPolicy::Public
+        {
+            // The same early check the route gets from clients (a registered service may rely on it).
+            self.authorize(request.headers(), route.auth)
+                .await
+                .map_err(|e| {
+                    use agon_kit::error::ErrorCode;
+                    Fault::new(e.status(), e.code(), e.to_string())
+                })?;
+        }
         let response = match target {
             Some(route) => route
                 .upstream
@@ -173,6 +210,10 @@ impl Gateway {
         };
         let status = response.status();
         let content_type = response.headers().get(header::CONTENT_TYPE).cloned();
+        let kept = PASSED
+            .iter()
+            .filter_map(|name| Some((name.clone(), response.headers().get(name)?.clone())))
+            .collect();
         let bytes = read_bounded(response.into_body(), MAX_PLATFORM_ANSWER)
             .await
             .map_err(|_| {
@@ -188,6 +229,7 @@ impl Gateway {
             value,
             bytes,
             content_type,
+            kept,
         })
     }
 
@@ -219,12 +261,17 @@ impl Gateway {
         context: &Value,
         raw: &Bytes,
     ) -> Result<Outgoing, Fault> {
-        let path = call.path.render_path(context).map_err(|field| {
-            Fault::new(
+        let path = call.path.render_path(context).map_err(|e| match e {
+            PathError::Missing(field) => Fault::new(
                 StatusCode::BAD_REQUEST,
                 "missing_field",
                 format!("{field} is required"),
-            )
+            ),
+            PathError::Refused(field) => Fault::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no such {field}"),
+            ),
         })?;
         let query = match &call.query {
             Some(template) => Some(encode_query(template.render(context))),
@@ -264,6 +311,8 @@ impl Gateway {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
+                // The body is the profile's now, written plainly, whatever the client's was.
+                headers.remove(header::CONTENT_ENCODING);
                 Bytes::from(
                     serde_json::to_vec(&template.render(context).unwrap_or(Value::Null))
                         .unwrap_or_default(),
@@ -272,22 +321,7 @@ impl Gateway {
             None => raw.clone(),
         };
         if let Some(bearer) = &call.bearer {
-            match bearer.render(context).map(super::template::text_of) {
-                Some(token) => {
-                    let value =
-                        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-                            Fault::new(
-                                StatusCode::UNAUTHORIZED,
-                                "invalid_token",
-                                "the token is malformed",
-                            )
-                        })?;
-                    headers.insert(header::AUTHORIZATION, value);
-                }
-                None => {
-                    headers.remove(header::AUTHORIZATION);
-                }
-            }
+            set_bearer(&mut headers, bearer.render(context).map(text_of))?;
         }
         let mut request = Request::new(UpstreamBody::Right(Full::new(body)));
         *request.method_mut() = call.method.clone();
@@ -305,7 +339,10 @@ impl Check {
         let value = self.value.render(context).filter(truthy);
         let holds = match (&value, &self.equals) {
             (Some(_), None) => true,
-            (Some(v), Some(other)) => other.render(context).as_ref() == Some(v),
+            // As text: a path's `{path.id}` equals an id that is a number in a body.
+            (Some(v), Some(other)) => {
+                other.render(context).map(text_of) == Some(text_of(v.clone()))
+            }
             (None, _) => false,
         };
         if holds {
@@ -402,6 +439,23 @@ fn field_errors(problem: &Value) -> Option<String> {
         })
         .collect();
     (!lines.is_empty()).then(|| lines.join("; "))
+}
+
+/// The call's own bearer token in place of the client's (`None`: no token at all).
+fn set_bearer(headers: &mut HeaderMap, token: Option<String>) -> Result<(), Fault> {
+    let Some(token) = token else {
+        headers.remove(header::AUTHORIZATION);
+        return Ok(());
+    };
+    let value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        Fault::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "the token is malformed",
+        )
+    })?;
+    headers.insert(header::AUTHORIZATION, value);
+    Ok(())
 }
 
 /// The request as templates see it: `path`, `query`, `body` (filled in later), `token`, `steps`.

@@ -36,6 +36,15 @@ pub enum Template {
     },
 }
 
+/// Why a path could not be rendered, naming the field.
+#[derive(Debug, PartialEq)]
+pub enum PathError {
+    /// The request does not have it.
+    Missing(String),
+    /// It is there but a filter refused it (`uuid`): no such resource.
+    Refused(String),
+}
+
 /// A piece of interpolated text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Piece {
@@ -73,6 +82,9 @@ pub enum Filter {
     In(Table),
     /// The value, or this text when the reference leads nowhere.
     Or(Value),
+    /// The value when it is a UUID, else nothing: an id put into a platform path can only ever be an id, never
+    /// a sibling route's literal (`me`, `admin`).
+    Uuid,
 }
 
 /// The roots every position may use; `steps` and `item` are checked separately.
@@ -247,19 +259,22 @@ impl Template {
         }
     }
 
-    /// Renders a path: every referenced value is percent-encoded as one segment, so a value can never reach
-    /// another route (`../admin`). `Err` names a reference that leads nowhere.
-    pub fn render_path(&self, context: &Value) -> Result<String, String> {
+    /// Renders a path: every referenced value is percent-encoded as one segment (no `../admin`); a value that
+    /// could equal a sibling route's literal (`me`) must pass a filter such as `uuid`. `Err` names the field and
+    /// whether it was missing or refused by a filter.
+    pub fn render_path(&self, context: &Value) -> Result<String, PathError> {
         const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
             .remove(b'-')
             .remove(b'_')
             .remove(b'~');
         let value = |r: &Ref| {
-            let text = r
-                .resolve(context)
-                .map(text_of)
-                .ok_or_else(|| r.describe())?;
-            Ok::<_, String>(percent_encoding::utf8_percent_encode(&text, SEGMENT).to_string())
+            let text = r.resolve(context).map(text_of).ok_or_else(|| {
+                match r.walk(context).filter(|v| !v.is_null()) {
+                    Some(_) => PathError::Refused(r.describe()),
+                    None => PathError::Missing(r.describe()),
+                }
+            })?;
+            Ok::<_, PathError>(percent_encoding::utf8_percent_encode(&text, SEGMENT).to_string())
         };
         match self {
             Template::Ref(r) => value(r),
@@ -337,6 +352,11 @@ fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
         (Filter::In(table), Some(v)) => {
             return table.contains_key(&text_of(v.clone())).then_some(v);
         }
+        (Filter::Uuid, Some(v)) => {
+            return uuid::Uuid::parse_str(&text_of(v.clone()))
+                .is_ok()
+                .then_some(v);
+        }
         (_, Some(v)) => v,
     };
     let value = &value;
@@ -360,9 +380,15 @@ fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
         (Filter::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
         (Filter::Bool, v) => Value::Bool(truthy(v)),
         (Filter::Lower, Value::String(s)) => Value::String(s.to_lowercase()),
-        (Filter::Lower | Filter::Not | Filter::Map(_) | Filter::In(_) | Filter::Or(_), v) => {
-            v.clone()
-        }
+        (
+            Filter::Lower
+            | Filter::Not
+            | Filter::Map(_)
+            | Filter::In(_)
+            | Filter::Or(_)
+            | Filter::Uuid,
+            v,
+        ) => v.clone(),
     })
 }
 
@@ -488,6 +514,7 @@ fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, St
         None if text == "bool" => Filter::Bool,
         None if text == "lower" => Filter::Lower,
         None if text == "not" => Filter::Not,
+        None if text == "uuid" => Filter::Uuid,
         Some(("map", name)) => Filter::Map(
             maps.get(name)
                 .cloned()
@@ -504,7 +531,7 @@ fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, St
         ),
         _ => {
             return Err(format!(
-                "unknown filter {text:?} (known: text, number, int, bool, lower, not, map:NAME, in:NAME, or:TEXT)"
+                "unknown filter {text:?} (known: text, number, int, bool, lower, not, uuid, map:NAME, in:NAME, or:TEXT)"
             ));
         }
     })
@@ -651,6 +678,28 @@ mod tests {
             render(json!("{body.e|map:roles}"), ctx),
             Some(json!("MiXeD")),
             "unlisted: unchanged"
+        );
+    }
+
+    #[test]
+    fn paths_encode_each_value_as_one_segment_and_name_what_is_missing_or_refused() {
+        let path = |t: &str, ctx: Value| {
+            Template::compile(&json!(t), &scope())
+                .unwrap()
+                .render_path(&ctx)
+        };
+        let ctx = json!({ "body": { "a": "x/../y z", "id": "me" } });
+        assert_eq!(
+            path("/users/{body.a}/follow", ctx.clone()),
+            Ok("/users/x%2F%2E%2E%2Fy%20z/follow".into())
+        );
+        assert_eq!(
+            path("/users/{body.b}", ctx.clone()),
+            Err(PathError::Missing("b".into()))
+        );
+        assert_eq!(
+            path("/users/{body.id|uuid}", ctx),
+            Err(PathError::Refused("id".into()))
         );
     }
 

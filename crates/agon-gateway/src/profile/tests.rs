@@ -124,6 +124,13 @@ fn a_bad_route_names_the_route_and_the_reason() {
     assert!(e.contains("makes no calls"), "{e}");
     let e = err(base);
     assert!(e.contains("needs `upstream`"), "{e}");
+    let e = err(&format!(
+        "{base}answer = {{ text = \"x\" }}\nstatus = {{ \"200\" = 201 }}\n"
+    ));
+    assert!(e.contains("is its answer"), "{e}");
+    let e =
+        err("description = \"x\"\n[[routes]]\nprefix = \"/\"\nfiles = true\nauth = \"admin\"\n");
+    assert!(e.contains("public files only"), "{e}");
     let e = err("description = \"x\"\n[[routes]]\nprefix = \"/a\"\ncall = \"GET /b\"\n");
     assert!(e.contains("takes a `path`"), "{e}");
     let e = err(

@@ -135,6 +135,17 @@ async fn sign_up_log_in_edit_follow_block_recover_and_log_out_as_the_kinetix_app
     );
     assert_eq!(call(&app, "DELETE", &follow, ana_auth, None).await.0, 200);
 
+    // An id is an id: `me` (a literal of the platform's paths) reaches nothing.
+    assert_eq!(
+        call(&app, "DELETE", "/users/me", ana_auth, None).await.0,
+        404
+    );
+    assert_eq!(
+        call(&app, "GET", "/users/admin", ana_auth, None).await.0,
+        404
+    );
+    assert_eq!(call(&app, "GET", "/users/me", ana_auth, None).await.0, 200);
+
     // The backoffice: counts, admins, blocking.
     let (_, admin) = token(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let admin_token = admin["access_token"].as_str().unwrap().to_owned();
