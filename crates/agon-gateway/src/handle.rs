@@ -26,13 +26,10 @@ impl Gateway {
     pub async fn handle(&self, req: Request<Incoming>, peer: &Peer) -> Response<Body> {
         // A profile may answer one of the gateway's own paths its own way (GYM IT's `/healthz`).
         if is_gateway_path(req.uri().path()) && !self.inner.overridden.contains(req.uri().path()) {
-            let call = self.inner.local.clone().oneshot(req.map(Body::new));
-            // Served on the runtime that owns the gateway's database pool, whichever thread took the request.
-            return match self.inner.home.spawn(call).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(_) => kit_response(KitError::Internal("the gateway's own API stopped".into())),
-            };
+            return self
+                .call_local(req.map(Body::new))
+                .await
+                .unwrap_or_else(kit_response);
         }
         let request_id = match req.headers().get(&X_REQUEST_ID) {
             Some(id) if acceptable_request_id(id) => id.clone(),
@@ -125,6 +122,21 @@ impl Gateway {
             )
             .await
             .map_err(|e| Rejection::Upstream(route.upstream_name.clone(), e))
+    }
+
+    /// A request to the gateway's own API, served on the runtime that owns its database pool, whichever thread
+    /// took the request.
+    pub(crate) async fn call_local(&self, req: Request<Body>) -> Result<Response<Body>, KitError> {
+        match self
+            .inner
+            .home
+            .spawn(self.inner.local.clone().oneshot(req))
+            .await
+        {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(never)) => match never {},
+            Err(_) => Err(KitError::Internal("the gateway's own API stopped".into())),
+        }
     }
 
     /// The client: behind a trusted proxy, further left in X-Forwarded-For than the connecting address.
@@ -247,6 +259,34 @@ fn kit_response(e: KitError) -> Response<Body> {
     axum::response::IntoResponse::into_response(e)
 }
 
+/// What the client is told when an upstream fails it, counted and (when unreachable) logged once here.
+pub(crate) fn upstream_failure(
+    name: &str,
+    error: &ForwardError,
+) -> (StatusCode, &'static str, String) {
+    match error {
+        ForwardError::Timeout => {
+            metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "timeout")
+                .increment(1);
+            (
+                StatusCode::GATEWAY_TIMEOUT,
+                "upstream_timeout",
+                format!("{name} did not answer in time"),
+            )
+        }
+        ForwardError::Unreachable(why) => {
+            metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "unreachable")
+                .increment(1);
+            tracing::warn!(upstream = %name, error = %why, "upstream unreachable");
+            (
+                StatusCode::BAD_GATEWAY,
+                "upstream_unavailable",
+                format!("{name} is unavailable"),
+            )
+        }
+    }
+}
+
 /// The client's address as it goes into `X-Forwarded-For`, formatted once per connection.
 pub struct Peer {
     pub addr: SocketAddr,
@@ -291,26 +331,9 @@ impl Rejection {
             }
             Rejection::Kit(e) => e.into_response(),
             Rejection::Auth(e) => e.into_response(),
-            Rejection::Upstream(name, ForwardError::Timeout) => {
-                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "timeout")
-                    .increment(1);
-                problem(
-                    StatusCode::GATEWAY_TIMEOUT,
-                    "upstream_timeout",
-                    format!("{name} did not answer in time"),
-                    vec![],
-                )
-            }
-            Rejection::Upstream(name, ForwardError::Unreachable(why)) => {
-                metrics::counter!("agon_gateway_upstream_errors_total", "kind" => "unreachable")
-                    .increment(1);
-                tracing::warn!(upstream = %name, error = %why, "upstream unreachable");
-                problem(
-                    StatusCode::BAD_GATEWAY,
-                    "upstream_unavailable",
-                    format!("{name} is unavailable"),
-                    vec![],
-                )
+            Rejection::Upstream(name, error) => {
+                let (status, code, detail) = upstream_failure(&name, &error);
+                problem(status, code, detail, vec![])
             }
         }
     }

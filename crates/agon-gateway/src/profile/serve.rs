@@ -12,7 +12,6 @@ use http::{
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
-use tower::ServiceExt;
 
 use super::{
     Answer, Call, Check, Shaped,
@@ -21,7 +20,7 @@ use super::{
 use crate::{
     Gateway,
     route::{Lookup, Route},
-    upstream::{ForwardError, UpstreamBody},
+    upstream::UpstreamBody,
 };
 
 /// The largest client body a reshaping route reads; larger ones answer 413. Routes that only forward stream.
@@ -194,17 +193,10 @@ impl Gateway {
                 .upstream
                 .forward(request, pq, &self.client, route.timeout)
                 .await
-                .map_err(|e| match e {
-                    ForwardError::Timeout => Fault::new(
-                        StatusCode::GATEWAY_TIMEOUT,
-                        "upstream_timeout",
-                        format!("{} did not answer in time", route.upstream_name),
-                    ),
-                    ForwardError::Unreachable(_) => Fault::new(
-                        StatusCode::BAD_GATEWAY,
-                        "upstream_unavailable",
-                        format!("{} is unavailable", route.upstream_name),
-                    ),
+                .map_err(|e| {
+                    let (status, code, detail) =
+                        crate::handle::upstream_failure(&route.upstream_name, &e);
+                    Fault::new(status, code, detail)
                 })?,
             None => self.call_gateway(request, pq).await?,
         };
@@ -233,23 +225,20 @@ impl Gateway {
         })
     }
 
-    /// A call onto the gateway's own API (the registry, `/readyz`), on the runtime that owns its database pool.
+    /// A call onto the gateway's own API (the registry, `/readyz`).
     async fn call_gateway(
         &self,
         mut request: Request<UpstreamBody>,
         pq: PathAndQuery,
     ) -> Result<Response<Body>, Fault> {
         *request.uri_mut() = http::Uri::from(pq);
-        let call = self.inner.local.clone().oneshot(request.map(Body::new));
-        match self.inner.home.spawn(call).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(never)) => match never {},
-            Err(_) => Err(Fault::new(
+        self.call_local(request.map(Body::new)).await.map_err(|e| {
+            Fault::new(
                 StatusCode::BAD_GATEWAY,
                 "upstream_unavailable",
-                "the gateway's own API stopped",
-            )),
-        }
+                e.to_string(),
+            )
+        })
     }
 
     /// The request for `call`: the platform route it reaches (`None`: the gateway's own API), its path and

@@ -584,16 +584,20 @@ async fn sms_and_push_go_to_the_providers_with_retries_and_bursts_become_digests
         [json!({"to": "+34600111222", "text": "Match: Court 3 at 18:00"})]
     );
     assert_eq!(provider.received("push")[0]["token"], "device-token-1");
-    let log: Value = app
-        .as_user(&admin)
-        .get("/notifications/admin/deliveries?status=sent")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(log["items"].as_array().unwrap().len(), 2);
+    // The provider has answered; the worker records `sent` just after, so the log catches up.
+    let sent_log = || async {
+        app.as_user(&admin)
+            .get("/notifications/admin/deliveries?status=sent")
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    app.until(|| async { sent_log().await["items"].as_array().unwrap().len() == 2 })
+        .await;
+    let log = sent_log().await;
     assert!(
         log["items"]
             .as_array()
