@@ -101,6 +101,8 @@ pub struct Call {
     pub body: Option<Template>,
     /// The bearer token sent; absent: the client's `Authorization` as sent.
     pub bearer: Option<Template>,
+    /// Made only when this is present and not empty or false; a call not made answers `null` in `steps`.
+    pub when: Option<Template>,
 }
 
 /// How a successful answer is written.
@@ -221,6 +223,7 @@ struct CallSpec {
     body: Option<Value>,
     query: Option<Value>,
     bearer: Option<String>,
+    when: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -463,6 +466,7 @@ impl RouteSpec {
                 body: None,
                 query: None,
                 bearer: None,
+                when: None,
             });
         }
         let calls = specs
@@ -578,6 +582,8 @@ impl CallSpec {
                 .map_err(|e| format!("body: {e}"))?,
             bearer: optional_text(self.bearer.as_deref(), REQUEST_ROOTS, at, index)
                 .map_err(|e| format!("bearer: {e}"))?,
+            when: optional_text(self.when.as_deref(), REQUEST_ROOTS, at, index)
+                .map_err(|e| format!("when: {e}"))?,
         })
     }
 }

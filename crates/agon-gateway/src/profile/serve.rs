@@ -133,6 +133,14 @@ impl Gateway {
             for check in shaped.checks.iter().filter(|c| c.after == i) {
                 check.holds(context)?;
             }
+            if let Some(when) = &call.when
+                && !when.render(context).is_some_and(|v| truthy(&v))
+            {
+                if let Some(Value::Array(steps)) = context.get_mut("steps") {
+                    steps.push(Value::Null);
+                }
+                continue;
+            }
             let answered = self.call(call, parts, context, &raw).await?;
             if !answered.status.is_success() {
                 return Err(Fault {
@@ -154,7 +162,7 @@ impl Gateway {
             return Err(Fault::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
-                "the route makes no call",
+                "no call of the route applied to this request",
             ));
         };
         context["response"] = last.value.clone();

@@ -110,6 +110,10 @@ fn a_bad_route_names_the_route_and_the_reason() {
         e.contains("check #1: after = 2, but the route makes 1 calls"),
         "{e}"
     );
+    let e = err(&format!(
+        "{base}[[routes.calls]]\nto = \"GET /b\"\nwhen = \"{{steps.0.x}}\"\n"
+    ));
+    assert!(e.contains("call #1: when: {steps.N…}"), "{e}");
     let e = err(&format!("{base}call = \"/b\"\n"));
     assert!(e.contains("is `METHOD /path`"), "{e}");
     let e = err(&format!("{base}call = \"GET /b?x=1\"\n"));

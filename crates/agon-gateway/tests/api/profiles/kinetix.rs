@@ -135,6 +135,25 @@ async fn sign_up_log_in_edit_follow_block_recover_and_log_out_as_the_kinetix_app
     );
     assert_eq!(call(&app, "DELETE", &follow, ana_auth, None).await.0, 200);
 
+    // Nearby members, by the caller's own location (both signed up in Buenos Aires).
+    let (status, near) = call(&app, "GET", "/users?maxDistance=10", ana_auth, None).await;
+    assert_eq!(status, 200, "{near}");
+    assert!(
+        near.as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["id"] == bo_id.as_str()),
+        "{near}"
+    );
+    let far = "/users?maxDistance=10&latitude=48.85&longitude=2.35";
+    assert_eq!(
+        call(&app, "GET", far, ana_auth, None).await.1,
+        json!([]),
+        "nobody near Paris"
+    );
+    let (_, named) = call(&app, "GET", "/users?q=runner", ana_auth, None).await;
+    assert!(named.as_array().unwrap().len() >= 2, "{named}");
+
     // An id is an id: `me` (a literal of the platform's paths) reaches nothing.
     assert_eq!(
         call(&app, "DELETE", "/users/me", ana_auth, None).await.0,
