@@ -124,6 +124,7 @@ pub struct ListServices {
 pub fn router(registry: Registry) -> OpenApiRouter {
     OpenApiRouter::new()
         .routes(routes!(list_services, create_service))
+        .routes(routes!(count_services))
         .routes(routes!(get_service, update_service, delete_service))
         .routes(routes!(list_upstreams))
         .with_state(registry)
@@ -160,6 +161,38 @@ async fn list_services(
     Ok(Json(
         page.page(items, |s| ServiceName(s.entry.name.clone())),
     ))
+}
+
+/// Filters of the service count.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CountServices {
+    pub blocked: Option<bool>,
+    pub up: Option<bool>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ServiceCount {
+    pub count: usize,
+}
+
+/// How many services are registered (the backoffice's counters). Health is in memory, so the count reads every
+/// entry: a registry holds services, not millions of rows.
+#[utoipa::path(get, path = "/gateway/services/count", tag = "gateway", security(("bearer" = [])),
+    params(CountServices), responses((status = 200, body = ServiceCount), (status = 401), (status = 403)))]
+async fn count_services(
+    auth: AuthUser,
+    r: Registry,
+    Query(q): Query<CountServices>,
+) -> Result<Json<ServiceCount>, Error> {
+    auth.require(Role::Admin)?;
+    let rows = r.list("", q.blocked, i64::MAX).await?;
+    let count = rows
+        .into_iter()
+        .filter(|e| q.up.is_none_or(|up| r.view(e.clone()).up == up))
+        .count();
+    Ok(Json(ServiceCount { count }))
 }
 
 /// The key of the registry listing: a service name, in the shape `validate` allows.

@@ -160,6 +160,17 @@ async fn registry_validates_and_lists_in_pages() {
         .await
         .unwrap();
     assert_eq!(blocked["items"].as_array().unwrap().len(), 3);
+    for (query, count) in [("", 5), ("?blocked=true", 3), ("?blocked=false", 2)] {
+        let counted: Value = as_admin
+            .get(&format!("/gateway/services/count{query}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(counted, json!({ "count": count }), "{query}");
+    }
     let bad = as_admin
         .get("/gateway/services?blocked=maybe")
         .send()

@@ -323,10 +323,17 @@ async fn the_backoffice_edits_the_service_registry_and_reads_the_user_metrics() 
         call(&app, "GET", "/services", None, None).await,
         (401, json!({ "detail": "Not authenticated" }))
     );
+    let count = |query: &'static str| {
+        let app = &app;
+        async move { call(app, "GET", &format!("/services/count{query}"), admin, None).await }
+    };
+    assert_eq!(count("").await, (200, json!({ "count": 1 })));
+    assert_eq!(count("?blocked=true").await.1, json!({ "count": 0 }));
     let one = format!("/services/{id}");
     let (status, blocked) =
         call(&app, "PATCH", &one, admin, Some(json!({ "blocked": true }))).await;
     assert_eq!((status, blocked["blocked"].clone()), (200, json!(true)));
+    assert_eq!(count("?blocked=true").await.1, json!({ "count": 1 }));
     let (status, deleted) = call(&app, "DELETE", &one, admin, None).await;
     assert_eq!((status, deleted["name"].clone()), (200, json!("scores")));
     assert_eq!(
