@@ -87,38 +87,18 @@ impl Signup {
 /// coordinates in range and both or neither.
 pub fn initial_profile(given: InitialProfile, problems: &mut Vec<FieldError>) -> InitialProfile {
     let mut text = |field: &str, value: Option<String>, max: usize, lines: Lines| {
-        let value = value
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())?;
-        if value.chars().count() > max {
-            problems.push(FieldError {
-                field: format!("profile.{field}"),
-                message: format!("must be at most {max} characters"),
-            });
-        } else if let Err(mut e) = agon_kit::text::check(field, &value, lines) {
-            e.field = format!("profile.{field}");
-            problems.push(e);
-        }
-        Some(value)
+        let value = agon_kit::text::checked(field, value?, max, lines, problems);
+        (!value.is_empty()).then_some(value)
     };
     let bio = text(
-        "bio",
+        "profile.bio",
         given.bio,
         InitialProfile::BIO_MAX_CHARS,
         Lines::Multi,
     );
-    let city = text(
-        "city",
-        given.city,
-        InitialProfile::PLACE_MAX_CHARS,
-        Lines::Single,
-    );
-    let country = text(
-        "country",
-        given.country,
-        InitialProfile::PLACE_MAX_CHARS,
-        Lines::Single,
-    );
+    let place = InitialProfile::PLACE_MAX_CHARS;
+    let city = text("profile.city", given.city, place, Lines::Single);
+    let country = text("profile.country", given.country, place, Lines::Single);
     let (latitude, longitude) = (given.latitude, given.longitude);
     let mut range = |field: &str, value: Option<f64>, bound: f64| {
         if value.is_some_and(|v| !v.is_finite() || v.abs() > bound) {

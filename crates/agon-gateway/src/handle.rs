@@ -70,9 +70,11 @@ impl Gateway {
         let table = self.inner.tables.current.load();
         let (route, path_and_query) = match table.lookup(req.method(), req.uri().path()) {
             Lookup::Found(route, _) if let Some(shaped) = &route.shaped => {
-                let (shaped, matcher) = (shaped.clone(), route.matcher.clone());
+                // The parameters now, while the route is at hand: no copy of its matcher outlives the table.
+                let params = route.matcher.captures(req.uri().path()).unwrap_or_default();
+                let shaped = shaped.clone();
                 drop(table);
-                return Ok(self.shaped(&shaped, &matcher, req, peer, request_id).await);
+                return Ok(self.shaped(&shaped, params, req, peer, request_id).await);
             }
             Lookup::Found(route, Cow::Borrowed(_)) => {
                 // Unchanged path: pass the request's own path and query on (a reference count, no copy).
@@ -162,7 +164,7 @@ impl Gateway {
     async fn shaped(
         &self,
         shaped: &crate::profile::Shaped,
-        matcher: &crate::route::Matcher,
+        params: Vec<(String, String)>,
         mut req: Request<Incoming>,
         peer: &Peer,
         request_id: &HeaderValue,
@@ -172,7 +174,6 @@ impl Gateway {
             return Rejection::RateLimited(retry_after).into_response();
         }
         self.stamp(&mut req, peer, request_id, client);
-        let params = matcher.captures(req.uri().path()).unwrap_or_default();
         self.serve_shaped(shaped, params, req).await
     }
 

@@ -23,6 +23,27 @@ pub enum Lines {
     Multi,
 }
 
+/// A text field trimmed and checked — at most `max` characters, and the characters [`check`] allows — with any
+/// problem added to `errors`: the one way services hold client text to their limits.
+pub fn checked(
+    field: &str,
+    value: String,
+    max: usize,
+    lines: Lines,
+    errors: &mut Vec<FieldError>,
+) -> String {
+    let value = value.trim().to_owned();
+    if value.chars().count() > max {
+        errors.push(FieldError {
+            field: field.into(),
+            message: format!("must be at most {max} characters"),
+        });
+    } else if let Err(e) = check(field, &value, lines) {
+        errors.push(e);
+    }
+    value
+}
+
 /// Checks `value` for the characters this module refuses; the error names `field`.
 pub fn check(field: &str, value: &str, lines: Lines) -> Result<(), FieldError> {
     let refused = |c: char| match c {

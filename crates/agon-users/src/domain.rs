@@ -84,26 +84,7 @@ pub fn initial_display_name(given: Option<&str>, email: &str) -> String {
         .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned())
 }
 
-/// Checks a text field, trimming it: its length in characters, and the characters it may hold
-/// (`agon_kit::text`: no control characters, bidi overrides or invisible separators; line feeds only in `Multi`).
-pub fn text(
-    field: &str,
-    value: String,
-    max: usize,
-    lines: Lines,
-    errors: &mut Vec<FieldError>,
-) -> String {
-    let value = value.trim().to_owned();
-    if value.chars().count() > max {
-        errors.push(FieldError {
-            field: field.into(),
-            message: format!("must be at most {max} characters"),
-        });
-    } else if let Err(e) = agon_kit::text::check(field, &value, lines) {
-        errors.push(e);
-    }
-    value
-}
+pub use agon_kit::text::checked as text;
 
 /// Checks an avatar URL: absolute http(s), bounded length.
 pub fn avatar_url(value: String, errors: &mut Vec<FieldError>) -> String {

@@ -274,19 +274,22 @@ impl Gateway {
             Some(template) => Some(encode_query(template.render(context))),
             None => parts.uri.query().map(str::to_owned),
         };
-        let table = self.inner.tables.current.load();
-        let (target, upstream_path) = match table.lookup_canonical(&call.method, &path) {
-            _ if crate::is_gateway_path(&path) => (None, path),
-            Lookup::Found(route, path) => (Some(route.clone()), path.into_owned()),
-            _ => {
-                return Err(Fault::new(
-                    StatusCode::NOT_FOUND,
-                    "not_found",
-                    format!("no route for {} {path}", call.method),
-                ));
+        // The gateway's own paths are no route of the table: no lookup for them.
+        let (target, upstream_path) = if crate::is_gateway_path(&path) {
+            (None, path)
+        } else {
+            let table = self.inner.tables.current.load();
+            match table.lookup_canonical(&call.method, &path) {
+                Lookup::Found(route, rewritten) => (Some(route.clone()), rewritten.into_owned()),
+                _ => {
+                    return Err(Fault::new(
+                        StatusCode::NOT_FOUND,
+                        "not_found",
+                        format!("no route for {} {path}", call.method),
+                    ));
+                }
             }
         };
-        drop(table);
         let pq = match query {
             Some(q) if !q.is_empty() => format!("{upstream_path}?{q}"),
             _ => upstream_path,
