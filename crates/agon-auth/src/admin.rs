@@ -52,7 +52,9 @@ async fn rotate_keys(auth: AuthUser, state: State) -> Result<Json<RotatedKey>, E
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    pub email: String,
+    /// Optional when a username is given.
+    pub email: Option<String>,
+    pub username: Option<String>,
     pub password: String,
     pub roles: Vec<Role>,
     pub display_name: Option<String>,
@@ -75,8 +77,12 @@ async fn create_user(
 ) -> Result<(StatusCode, Json<Registered>), Error> {
     auth.require(Role::Admin)?;
     let mut problems = Vec::new();
+    let login = domain::Login {
+        email: body.email.as_deref(),
+        username: body.username.as_deref(),
+    };
     let signup = domain::signup(
-        &body.email,
+        login,
         &body.password,
         body.display_name,
         None,

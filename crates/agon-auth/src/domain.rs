@@ -63,20 +63,57 @@ impl Email {
     }
 }
 
+/// A login name: 1 to 64 letters, digits, `.`, `_` or `-`, compared without case (kept lowercase). It never
+/// holds `@`, so one login field takes either a username or an email and cannot confuse them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub const MAX_CHARS: usize = 64;
+
+    pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        let name = raw.trim().to_lowercase();
+        let invalid = |message: &str| FieldError {
+            field: "username".into(),
+            message: message.into(),
+        };
+        if name.is_empty() {
+            return Err(invalid("must not be empty"));
+        }
+        if name.chars().count() > Self::MAX_CHARS {
+            return Err(invalid("must be at most 64 characters"));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err(invalid("may hold only letters, digits, '.', '_' and '-'"));
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 pub const DISPLAY_NAME_MAX_CHARS: usize = 100;
 
-/// A new account's checked email, display name and initial profile fields (its password checked too).
+/// A new account's checked login (an email, a username or both), display name and initial profile fields (its
+/// password checked too).
 pub struct Signup {
-    pub email: Email,
+    pub email: Option<Email>,
+    pub username: Option<Username>,
     pub display_name: Option<String>,
     pub profile: Option<InitialProfile>,
 }
 
 impl Signup {
-    /// An account opened without profile fields (staff, the first administrator, a provider's login).
+    /// An account opened by email without profile fields (staff, the first administrator, a provider's login).
     pub fn named(email: Email, display_name: Option<String>) -> Self {
         Self {
-            email,
+            email: Some(email),
+            username: None,
             display_name,
             profile: None,
         }
@@ -125,15 +162,31 @@ pub fn initial_profile(given: InitialProfile, problems: &mut Vec<FieldError>) ->
     }
 }
 
+/// What a sign-up gives to log in with: an email, a username, or both.
+pub struct Login<'a> {
+    pub email: Option<&'a str>,
+    pub username: Option<&'a str>,
+}
+
 /// Checks what a new account is opened with, collecting every problem into `problems`.
 pub fn signup(
-    email: &str,
+    login: Login<'_>,
     password: &str,
     display_name: Option<String>,
     profile: Option<InitialProfile>,
     problems: &mut Vec<FieldError>,
 ) -> Option<Signup> {
-    let email = Email::parse(email).map_err(|e| problems.push(e)).ok();
+    if login.email.is_none() && login.username.is_none() {
+        problems.push(FieldError {
+            field: "email".into(),
+            message: "give an email, a username or both".into(),
+        });
+    }
+    // `None` when given but invalid, `Some(None)` when not given.
+    let email = login.email.map(Email::parse).transpose();
+    let email = email.map_err(|e| problems.push(e)).ok();
+    let username = login.username.map(Username::parse).transpose();
+    let username = username.map_err(|e| problems.push(e)).ok();
     if let Err(e) = check_password(password) {
         problems.push(e);
     }
@@ -144,6 +197,7 @@ pub fn signup(
     let profile = profile.map(|p| initial_profile(p, problems));
     Some(Signup {
         email: email?,
+        username: username?,
         display_name,
         profile,
     })
@@ -415,6 +469,59 @@ pub fn format_roles(roles: &[Role]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usernames_are_lowercased_and_never_look_like_an_email() {
+        assert_eq!(Username::parse(" Ana.B-1_ ").unwrap().as_str(), "ana.b-1_");
+        assert_eq!(Username::parse("Zoë").unwrap().as_str(), "zoë");
+        for bad in [
+            "",
+            "  ",
+            "ana@club.org",
+            "a b",
+            "ana\u{7}",
+            "ana/b",
+            &"x".repeat(65),
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_signup_needs_an_email_or_a_username() {
+        let login = |email, username| Login { email, username };
+        let mut problems = Vec::new();
+        assert!(
+            signup(
+                login(None, None),
+                "a long passphrase",
+                None,
+                None,
+                &mut problems
+            )
+            .is_some()
+        );
+        assert_eq!(problems.len(), 1, "neither is a problem");
+        let mut problems = Vec::new();
+        let named = signup(
+            login(None, Some("ana")),
+            "a long passphrase",
+            None,
+            None,
+            &mut problems,
+        );
+        assert!(problems.is_empty());
+        assert_eq!(named.and_then(|s| s.username).unwrap().as_str(), "ana");
+        let mut problems = Vec::new();
+        let bad = signup(
+            login(Some("nope"), Some("ana")),
+            "a long passphrase",
+            None,
+            None,
+            &mut problems,
+        );
+        assert!(bad.is_none());
+    }
 
     #[test]
     fn emails_are_normalised_and_checked() {

@@ -8,6 +8,8 @@ pub enum Error {
     Api(ApiError),
     #[error("an account with this email already exists")]
     EmailTaken,
+    #[error("an account with this username already exists")]
+    UsernameTaken,
     #[error("the credentials or the refresh token are invalid")]
     InvalidGrant,
     #[error("a second factor is required: send the code with the `mfa` grant and this challenge")]
@@ -48,6 +50,7 @@ impl ErrorCode for Error {
     fn code(&self) -> &'static str {
         match self {
             Error::EmailTaken => "email_taken",
+            Error::UsernameTaken => "username_taken",
             Error::InvalidGrant => "invalid_grant",
             Error::Throttled(_) => "too_many_attempts",
             Error::Banned => "account_banned",
@@ -71,7 +74,7 @@ impl ErrorCode for Error {
 
     fn status(&self) -> StatusCode {
         match self {
-            Error::EmailTaken => StatusCode::CONFLICT,
+            Error::EmailTaken | Error::UsernameTaken => StatusCode::CONFLICT,
             Error::InvalidGrant
             | Error::WrongPassword
             | Error::InvalidToken

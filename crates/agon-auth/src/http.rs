@@ -37,11 +37,14 @@ pub fn router(state: State) -> OpenApiRouter {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
-    /// Login email; case-insensitive.
-    pub email: String,
+    /// Login email; case-insensitive. Optional when a username is given (but then no mail can reach the
+    /// account: no confirmation, no password reset).
+    pub email: Option<String>,
+    /// Login name, instead of or beside the email: 1 to 64 letters, digits, `.`, `_` or `-`; case-insensitive.
+    pub username: Option<String>,
     /// 8 to 256 characters; no composition rules.
     pub password: String,
-    /// Name shown on the profile; defaults to the email's local part.
+    /// Name shown on the profile; defaults to the username, else the email's local part.
     pub display_name: Option<String>,
     /// `athlete` (default, active at once), `trainer` or `coach` (pending until an admin approves).
     /// Nobody registers as an admin.
@@ -87,7 +90,9 @@ pub enum RequestedRole {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Registered {
     pub user_id: Uuid,
-    pub email: String,
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     pub roles: Vec<Role>,
     /// True until an admin approves the account; it cannot log in before.
     pub pending: bool,
@@ -121,15 +126,19 @@ pub struct Introspection {
 /// Creates an account (athlete by default; trainer and coach wait for approval); its profile follows through
 /// the bus.
 #[utoipa::path(post, path = "/auth/register", tag = "auth", request_body = Register,
-    responses((status = 201, body = Registered), (status = 409, description = "email taken"),
-              (status = 422, description = "invalid email or password")))]
+    responses((status = 201, body = Registered), (status = 409, description = "email or username taken"),
+              (status = 422, description = "invalid email, username or password")))]
 async fn register(
     state: State,
     Json(body): Json<Register>,
 ) -> Result<(StatusCode, Json<Registered>), Error> {
     let mut problems = Vec::new();
+    let login = domain::Login {
+        email: body.email.as_deref(),
+        username: body.username.as_deref(),
+    };
     let signup = domain::signup(
-        &body.email,
+        login,
         &body.password,
         body.display_name,
         body.profile.map(Into::into),
@@ -165,11 +174,13 @@ pub(crate) async fn open_account(
     method: &str,
 ) -> Result<Registered, Error> {
     let hash = state.hasher.hash(password).await?;
-    let email = signup.email.as_str().to_owned();
+    let email = signup.email.as_ref().map(|e| e.as_str().to_owned());
+    let username = signup.username.as_ref().map(|n| n.as_str().to_owned());
     let user_id = crate::create_account(state, signup, &hash, &roles, status, method).await?;
     Ok(Registered {
         user_id,
         email,
+        username,
         roles,
         pending: status == AccountStatus::Pending,
     })

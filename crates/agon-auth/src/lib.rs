@@ -300,10 +300,10 @@ pub(crate) async fn create_account(
 ) -> Result<uuid::Uuid, Error> {
     let domain::Signup {
         email,
+        username,
         display_name,
         profile,
     } = signup;
-    let email = &email;
     let user_id = uuid::Uuid::now_v7();
     let now = chrono::Utc::now();
     let mut tx = state.store.db().begin().await?;
@@ -313,7 +313,8 @@ pub(crate) async fn create_account(
             &mut tx,
             &store::NewAccount {
                 id: user_id,
-                email: email.as_str(),
+                email: email.as_ref().map(domain::Email::as_str),
+                username: username.as_ref().map(domain::Username::as_str),
                 password_hash,
                 roles: &domain::format_roles(roles),
                 status,
@@ -323,7 +324,8 @@ pub(crate) async fn create_account(
         .await?;
     let event = agon_messages::auth::UserRegistered {
         user_id,
-        email: email.as_str().to_owned(),
+        email: email.as_ref().map(|e| e.as_str().to_owned()),
+        username: username.as_ref().map(|n| n.as_str().to_owned()),
         display_name,
         roles: domain::format_roles(roles)
             .split(',')
@@ -335,7 +337,9 @@ pub(crate) async fn create_account(
         profile,
     };
     agon_bus::enqueue(&mut tx, SERVICE, &event).await?;
-    mailed::queue_confirmation(state, &mut tx, user_id, email).await?;
+    if let Some(email) = &email {
+        mailed::queue_confirmation(state, &mut tx, user_id, email).await?;
+    }
     tx.commit().await?;
     state.outbox.wake();
     state.mail.wake();

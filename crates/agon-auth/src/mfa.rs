@@ -182,16 +182,16 @@ async fn start_enrolment(state: &State, user_id: Uuid) -> Result<TotpEnrolment, 
     {
         return Err(Error::MfaAlreadyEnabled);
     }
-    let email = state
+    let login = state
         .store
-        .account_email(user_id)
+        .account_login(user_id)
         .await?
         .ok_or(Error::UserNotFound(user_id))?;
     let secret = Secret::generate();
     let encoded = secret.to_base32();
     let totp = Builder::new()
         .with_secret(secret)
-        .with_account_name(email.replace(':', ""))
+        .with_account_name(login.replace(':', ""))
         .with_issuer(Some("Agon"))
         .build()
         .map_err(|e| anyhow::anyhow!("totp: {e}"))?;

@@ -1,6 +1,6 @@
 //! All SQL of the auth service, written once for SQLite and PostgreSQL.
 
-use agon_db::{Db, ResultExt, Row, RowExt, Tx, query, query_as};
+use agon_db::{Db, Row, RowExt, Tx, query, query_as};
 use uuid::Uuid;
 
 use crate::{domain::AccountStatus, error::Error};
@@ -21,7 +21,8 @@ pub struct Store {
 #[derive(Clone, Copy)]
 pub struct NewAccount<'a> {
     pub id: Uuid,
-    pub email: &'a str,
+    pub email: Option<&'a str>,
+    pub username: Option<&'a str>,
     pub password_hash: &'a str,
     pub roles: &'a str,
     pub status: AccountStatus,
@@ -66,26 +67,53 @@ impl Store {
         let NewAccount {
             id,
             email,
+            username,
             password_hash,
             roles,
             status,
             now,
         } = *a;
-        query(
-            "insert into accounts (id, email, password_hash, roles, status, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $6)",
-            (id.to_string(), email, password_hash, roles, status.as_str(), now),
+        let inserted = query(
+            "insert into accounts (id, email, username, password_hash, roles, status, created_at, \
+             updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7)",
+            (
+                id.to_string(),
+                email,
+                username,
+                password_hash,
+                roles,
+                status.as_str(),
+                now,
+            ),
         )
         .execute(&mut **tx)
-        .await
-        .on_unique(|| Error::EmailTaken)?;
-        Ok(())
+        .await;
+        match inserted {
+            Ok(_) => Ok(()),
+            // Both engines name the column or its constraint (`accounts.username`, `accounts_username_key`).
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(if e.message().contains("username") {
+                    Error::UsernameTaken
+                } else {
+                    Error::EmailTaken
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
-    pub async fn credentials(&self, email: &str) -> Result<Option<Credentials>, Error> {
+    /// The account that logs in as `login`: an email or a username (normalised; a username never holds `@`).
+    pub async fn credentials(&self, login: &str) -> Result<Option<Credentials>, Error> {
+        let column = if login.contains('@') {
+            "email"
+        } else {
+            "username"
+        };
         Ok(query_as(
-            "select id, password_hash, roles, status from accounts where email = $1",
-            (email,),
+            sqlx::AssertSqlSafe(format!(
+                "select id, password_hash, roles, status from accounts where {column} = $1"
+            )),
+            (login,),
         )
         .fetch_optional(self.db.pool())
         .await?)
@@ -633,14 +661,15 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    pub async fn account_email(&self, user_id: Uuid) -> Result<Option<String>, Error> {
+    /// What the account logs in with: its email, else its username.
+    pub async fn account_login(&self, user_id: Uuid) -> Result<Option<String>, Error> {
         let row = query(
-            "select email from accounts where id = $1",
+            "select coalesce(email, username) as login from accounts where id = $1",
             (user_id.to_string(),),
         )
         .fetch_optional(self.db.pool())
         .await?;
-        Ok(row.map(|r| r.try_get("email")).transpose()?)
+        Ok(row.map(|r| r.try_get("login")).transpose()?)
     }
 }
 

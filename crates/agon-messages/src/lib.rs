@@ -31,7 +31,14 @@ pub mod auth {
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct UserRegistered {
         pub user_id: Uuid,
-        pub email: String,
+        /// Absent for an account opened with a username alone. Events from before usernames always carry it;
+        /// a consumer built before them dead-letters a username-only account's event (replayable once updated)
+        /// rather than losing it.
+        #[serde(default)]
+        pub email: Option<String>,
+        /// The login name, for an account opened with one (lowercase; letters, digits, `.`, `_`, `-`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub username: Option<String>,
         pub display_name: Option<String>,
         pub roles: Vec<String>,
         /// Trainer and coach accounts wait for an admin's approval.

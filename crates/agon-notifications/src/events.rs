@@ -81,7 +81,8 @@ async fn project(tx: &mut Tx, topic: &str, payload: &serde_json::Value) -> anyho
     match topic {
         t if t == auth::UserRegistered::TOPIC => {
             let name = payload.get("display_name").and_then(|v| v.as_str());
-            Store::add_recipient(tx, user()?, text("email"), name, &roles()).await
+            let email = payload.get("email").and_then(|v| v.as_str());
+            Store::add_recipient(tx, user()?, email, name, &roles()).await
         }
         t if t == users::RolesChanged::TOPIC => Store::set_roles(tx, user()?, &roles()).await,
         t if t == users::DeviceRegistered::TOPIC => {

@@ -70,7 +70,7 @@ agon_kit::handler_state!(State);
 /// Opens and migrates the notifications database, subscribes to the events it turns into notifications and
 /// returns the service with its workers (mail, providers and, with Redis, the fan-out receiver).
 pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon_kit::Service> {
-    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!(shared)).await?;
+    let mut skeleton = deps.service(SERVICE, &agon_db::migrations!()).await?;
     let hub = match &deps.redis_url {
         Some(url) => {
             let (hub, receiver) = hub::Hub::redis(url, &config.fanout_channel).await?;

@@ -113,7 +113,7 @@ async fn close_due_digests(state: &State) -> anyhow::Result<usize> {
         };
         let channel = Channel::parse(&digest.channel_text);
         let destinations: Vec<String> = match channel {
-            Some(Channel::Email) => vec![digest.email.clone()],
+            Some(Channel::Email) => digest.email.clone().into_iter().collect(),
             Some(Channel::Sms) => digest.phone.clone().into_iter().collect(),
             Some(Channel::Push) => Store::push_tokens(&mut tx, digest.user).await?,
             _ => Vec::new(),

@@ -72,7 +72,10 @@ pub async fn notify(
             in_app.push(r.user);
         }
         if wants(r.user, Channel::Email) {
-            external(state, tx, r, Channel::Email, &r.email, draft, &now).await?;
+            match &r.email {
+                Some(email) => external(state, tx, r, Channel::Email, email, draft, &now).await?,
+                None => tracing::debug!(user = %r.user, "no email address; email skipped"),
+            }
         }
         if wants(r.user, Channel::Sms) {
             match (&r.phone, &state.config.sms_url) {

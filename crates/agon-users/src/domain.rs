@@ -7,7 +7,9 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Profile {
     pub user_id: Uuid,
-    pub email: String,
+    /// Absent for an account opened with a username alone.
+    pub email: Option<String>,
+    pub username: Option<String>,
     pub display_name: String,
     pub bio: String,
     pub city: Option<String>,
@@ -77,11 +79,18 @@ impl Profile {
     }
 }
 
-/// The display name a new account starts with: the given one, or the email's local part.
-pub fn initial_display_name(given: Option<&str>, email: &str) -> String {
+/// The display name a new account starts with: the given one, else the username, else the email's local part.
+pub fn initial_display_name(
+    given: Option<&str>,
+    username: Option<&str>,
+    email: Option<&str>,
+) -> String {
+    let local = || email.map(|e| e.split('@').next().unwrap_or(e));
     given
-        .map(str::to_owned)
-        .unwrap_or_else(|| email.split('@').next().unwrap_or(email).to_owned())
+        .or(username)
+        .or_else(local)
+        .unwrap_or_default()
+        .to_owned()
 }
 
 pub use agon_kit::text::checked as text;
@@ -108,8 +117,10 @@ mod tests {
 
     #[test]
     fn display_name_defaults_to_local_part() {
-        assert_eq!(initial_display_name(None, "ana@club.org"), "ana");
-        assert_eq!(initial_display_name(Some("Ana"), "ana@club.org"), "Ana");
+        let email = Some("ana@club.org");
+        assert_eq!(initial_display_name(None, None, email), "ana");
+        assert_eq!(initial_display_name(Some("Ana"), Some("ana_b"), email), "Ana");
+        assert_eq!(initial_display_name(None, Some("ana_b"), email), "ana_b");
     }
 
     #[test]

@@ -23,8 +23,13 @@ impl Consume<UserRegistered> for State {
         let location = given.latitude.zip(given.longitude);
         let profile = domain::Profile {
             user_id: event.user_id,
-            display_name: domain::initial_display_name(event.display_name.as_deref(), &event.email),
+            display_name: domain::initial_display_name(
+                event.display_name.as_deref(),
+                event.username.as_deref(),
+                event.email.as_deref(),
+            ),
             email: event.email,
+            username: event.username,
             bio: given.bio.unwrap_or_default(),
             city: given.city,
             country: given.country,

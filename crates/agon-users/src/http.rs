@@ -45,7 +45,10 @@ pub struct ProfileFields {
 pub struct MyProfile {
     #[serde(flatten)]
     pub fields: ProfileFields,
-    pub email: String,
+    /// Absent (`null`) for an account opened with a username alone.
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     /// Where the member said they are (`PUT /users/me/location`), on `GET /users/me`.
@@ -261,6 +264,7 @@ impl From<Profile> for MyProfile {
     fn from(p: Profile) -> Self {
         Self {
             email: p.email.clone(),
+            username: p.username.clone(),
             created_at: p.created_at.clone(),
             updated_at: p.updated_at.clone(),
             latitude: None,

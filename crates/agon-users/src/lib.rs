@@ -80,14 +80,14 @@ impl AdminCli {
         })
     }
 
-    /// Applies `decision` to the account with `email`; returns its new status.
-    pub async fn decide(&self, email: &str, decision: Decision) -> anyhow::Result<String> {
+    /// Applies `decision` to the account that logs in as `login` (email or username); returns its new status.
+    pub async fn decide(&self, login: &str, decision: Decision) -> anyhow::Result<String> {
         let profile = self
             .state
             .store
-            .profile_by_email(email)
+            .profile_by_login(login)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("no profile with email {email}"))?;
+            .ok_or_else(|| anyhow::anyhow!("no account logs in as {login}"))?;
         let (id, by) = (profile.user_id, uuid::Uuid::nil());
         let decided = match decision {
             Decision::Approve => decisions::approve(&self.state, id, by).await,

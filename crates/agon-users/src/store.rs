@@ -13,7 +13,7 @@ pub struct Store {
     db: Db,
 }
 
-const COLUMNS: &str = "user_id, email, display_name, bio, city, country, avatar_url, roles, status, created_at, updated_at";
+const COLUMNS: &str = "user_id, email, username, display_name, bio, city, country, avatar_url, roles, status, created_at, updated_at";
 
 impl Store {
     pub fn new(db: Db) -> Self {
@@ -29,12 +29,13 @@ impl Store {
         location: Option<(f64, f64)>,
     ) -> anyhow::Result<()> {
         query(
-            "insert into profiles (user_id, email, display_name, bio, city, country, latitude, longitude, roles, \
-             status, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) \
-             on conflict (user_id) do nothing",
+            "insert into profiles (user_id, email, username, display_name, bio, city, country, latitude, \
+             longitude, roles, status, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) on conflict (user_id) do nothing",
             (
                 p.user_id.to_string(),
-                &p.email,
+                p.email.as_deref(),
+                p.username.as_deref(),
                 &p.display_name,
                 &p.bio,
                 p.city.as_deref(),
@@ -86,6 +87,7 @@ fn profile(row: &AnyRow) -> Result<Profile, Error> {
     Ok(Profile {
         user_id: row.id("user_id")?,
         email: row.try_get("email")?,
+        username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
         bio: row.try_get("bio")?,
         city: row.try_get("city")?,
@@ -464,10 +466,18 @@ impl Store {
 }
 
 impl Store {
-    pub async fn profile_by_email(&self, email: &str) -> Result<Option<Profile>, Error> {
+    /// The profile of the account that logs in as `login`: an email, or a username (which never holds `@`).
+    pub async fn profile_by_login(&self, login: &str) -> Result<Option<Profile>, Error> {
+        let column = if login.contains('@') {
+            "email"
+        } else {
+            "username"
+        };
         let row = query(
-            sqlx::AssertSqlSafe(format!("select {COLUMNS} from profiles where email = $1")),
-            (email.trim().to_lowercase(),),
+            sqlx::AssertSqlSafe(format!(
+                "select {COLUMNS} from profiles where {column} = $1"
+            )),
+            (login.trim().to_lowercase(),),
         )
         .fetch_optional(self.db.pool())
         .await?;

@@ -9,6 +9,7 @@ mod mailed;
 mod mfa;
 mod sessions;
 mod sso;
+mod usernames;
 mod verification;
 
 use agon_testkit::{PASSWORD, TestApp, assert_problem, json};

@@ -12,7 +12,8 @@ use crate::{domain::Channel, send::Draft};
 pub struct Recipient {
     #[sqlx(rename = "user_id", try_from = "String")]
     pub user: Uuid,
-    pub email: String,
+    /// None for a member who signed up with a username alone.
+    pub email: Option<String>,
     pub phone: Option<String>,
 }
 
@@ -50,7 +51,7 @@ pub struct DueDigest {
     pub count: i64,
     pub title: String,
     pub body: String,
-    pub email: String,
+    pub email: Option<String>,
     pub phone: Option<String>,
 }
 
@@ -248,7 +249,7 @@ impl Store {
     pub async fn add_recipient(
         tx: &mut Tx,
         user: Uuid,
-        email: &str,
+        email: Option<&str>,
         display_name: Option<&str>,
         roles: &str,
     ) -> anyhow::Result<()> {
@@ -257,7 +258,7 @@ impl Store {
              on conflict (user_id) do nothing",
             (
                 user.to_string(),
-                email,
+                email.map(str::to_owned),
                 display_name.map(str::to_owned),
                 roles,
                 agon_db::now_text(),

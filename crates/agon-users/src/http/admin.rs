@@ -33,7 +33,9 @@ pub fn router() -> OpenApiRouter<State> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminView {
     pub id: Uuid,
-    pub email: String,
+    pub email: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     pub display_name: String,
     pub city: Option<String>,
     pub roles: Vec<String>,
@@ -275,6 +277,7 @@ impl From<Profile> for AdminView {
         Self {
             id: p.user_id,
             email: p.email,
+            username: p.username,
             display_name: p.display_name,
             city: p.city,
             roles: p.roles,
