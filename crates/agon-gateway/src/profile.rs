@@ -72,6 +72,8 @@ pub struct Shaped {
     pub messages: BTreeMap<String, Template>,
     pub errors: Arc<ErrorShape>,
     pub answer: Option<Answer>,
+    /// The largest client body read (`max_body`; default `MAX_SHAPED_BODY`).
+    pub max_body: usize,
 }
 
 impl Shaped {
@@ -103,12 +105,16 @@ pub struct Call {
     pub bearer: Option<Template>,
     /// Made only when this is present and not empty or false; a call not made answers `null` in `steps`.
     pub when: Option<Template>,
+    /// The body is this part of the client's `multipart/form-data` body, as sent, with its content type.
+    pub file: Option<String>,
 }
 
 /// How a successful answer is written.
 #[derive(Debug, Default)]
 pub struct ResponseShape {
     pub body: Option<Template>,
+    /// A constant JSON document (`json = "null"`: FastAPI's answer of a route that returns nothing).
+    pub json: Option<Value>,
     pub text: Option<Template>,
     pub empty: bool,
     pub drop: Vec<Vec<String>>,
@@ -186,6 +192,8 @@ struct RouteSpec {
     #[serde(default)]
     auth: AuthPolicy,
     timeout_ms: Option<u64>,
+    /// The largest client body a reshaping route reads, in bytes (an upload).
+    max_body: Option<usize>,
     call: Option<String>,
     #[serde(default)]
     calls: Vec<CallSpec>,
@@ -224,12 +232,14 @@ struct CallSpec {
     query: Option<Value>,
     bearer: Option<String>,
     when: Option<String>,
+    file: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ResponseSpec {
     body: Option<Value>,
+    json: Option<String>,
     text: Option<String>,
     #[serde(default)]
     empty: bool,
@@ -385,8 +395,9 @@ impl RouteSpec {
                 || self.rewrite.is_some()
                 || self.auth != AuthPolicy::Public
                 || self.timeout_ms.is_some()
+                || self.max_body.is_some()
             {
-                return Err("a `files` route serves public files only: no `upstream`, `rewrite`, `auth`, `timeout_ms`, `call`, `calls`, `answer` or `response`".into());
+                return Err("a `files` route serves public files only: no `upstream`, `rewrite`, `auth`, `timeout_ms`, `max_body`, `call`, `calls`, `answer` or `response`".into());
             }
             let matcher = Matcher::parse(self.prefix.as_deref(), self.path.as_deref())?;
             return Ok(vec![ProfileRoute::Files { matcher, methods }]);
@@ -396,8 +407,9 @@ impl RouteSpec {
                 || self.response.is_some()
                 || !self.checks.is_empty()
                 || self.errors.is_some()
+                || self.max_body.is_some()
             {
-                return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response`, `checks` or `errors`".into());
+                return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response`, `checks`, `errors` or `max_body` (it streams)".into());
             }
             if self.slash != Slash::Strict {
                 return Err("`slash` applies to reshaping routes".into());
@@ -467,6 +479,7 @@ impl RouteSpec {
                 query: None,
                 bearer: None,
                 when: None,
+                file: None,
             });
         }
         let calls = specs
@@ -509,6 +522,13 @@ impl RouteSpec {
             Some(spec) => Arc::new(spec.compile(at).map_err(|e| format!("errors: {e}"))?),
         };
         check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
+        let max_body = match self.max_body {
+            Some(n) if n == 0 || n > serve::MAX_UPLOAD => {
+                return Err(format!("max_body: from 1 to {} bytes", serve::MAX_UPLOAD));
+            }
+            Some(n) => n,
+            None => serve::MAX_SHAPED_BODY,
+        };
         let mut status = shared.status.clone();
         status.extend(self.status.clone());
         let mut texts = shared.messages.clone();
@@ -530,6 +550,7 @@ impl RouteSpec {
             messages,
             errors,
             answer,
+            max_body,
         })
     }
 }
@@ -544,6 +565,7 @@ fn redirect(path: &str, at: &At, shared: &Shared) -> Result<Shaped, String> {
         status: BTreeMap::new(),
         messages: BTreeMap::new(),
         errors: shared.errors.clone(),
+        max_body: 0,
         answer: Some(Answer {
             status: 308,
             body: None,
@@ -571,6 +593,9 @@ impl CallSpec {
                 self.to
             ));
         }
+        if self.file.is_some() && self.body.is_some() {
+            return Err("give `body` or `file`, not both".into());
+        }
         let scope = at.scope(REQUEST_ROOTS, index);
         Ok(Call {
             method,
@@ -584,21 +609,32 @@ impl CallSpec {
                 .map_err(|e| format!("bearer: {e}"))?,
             when: optional_text(self.when.as_deref(), REQUEST_ROOTS, at, index)
                 .map_err(|e| format!("when: {e}"))?,
+            file: self.file.clone(),
         })
     }
 }
 
 impl ResponseSpec {
     fn compile(&self, at: &At, steps: usize) -> Result<ResponseShape, String> {
-        let given = [self.body.is_some(), self.text.is_some(), self.empty];
+        let given = [
+            self.body.is_some(),
+            self.json.is_some(),
+            self.text.is_some(),
+            self.empty,
+        ];
         if given.iter().filter(|g| **g).count() > 1 {
-            return Err("give one of `body`, `text` and `empty`".into());
+            return Err("give one of `body`, `json`, `text` and `empty`".into());
         }
-        if steps == 0 && (self.body.is_some() || self.text.is_some()) {
+        if steps == 0 && (self.body.is_some() || self.text.is_some() || self.json.is_some()) {
             return Err("an `answer` route writes its body in `answer`".into());
         }
+        let json = (self.json.as_deref())
+            .map(serde_json::from_str)
+            .transpose()
+            .map_err(|e| format!("json: not a JSON document ({e})"))?;
         Ok(ResponseShape {
             body: optional(self.body.as_ref(), RESPONSE_ROOTS, at, steps)?,
+            json,
             text: optional_text(self.text.as_deref(), RESPONSE_ROOTS, at, steps)?,
             empty: self.empty,
             drop: self

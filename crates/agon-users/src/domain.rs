@@ -119,7 +119,10 @@ mod tests {
     fn display_name_defaults_to_local_part() {
         let email = Some("ana@club.org");
         assert_eq!(initial_display_name(None, None, email), "ana");
-        assert_eq!(initial_display_name(Some("Ana"), Some("ana_b"), email), "Ana");
+        assert_eq!(
+            initial_display_name(Some("Ana"), Some("ana_b"), email),
+            "Ana"
+        );
         assert_eq!(initial_display_name(None, Some("ana_b"), email), "ana_b");
     }
 

@@ -54,7 +54,23 @@ fn operation(profile: &str, params: &[String], shaped: &Shaped) -> Value {
         "responses": responses(shaped),
     });
     let fields = body_fields(shaped);
-    if !fields.is_empty() {
+    let files: Vec<&String> = shaped
+        .calls
+        .iter()
+        .filter_map(|c| c.file.as_ref())
+        .collect();
+    if !files.is_empty() {
+        let mut properties: Map<String, Value> =
+            fields.into_iter().map(|f| (f, json!({}))).collect();
+        for file in &files {
+            properties.insert(
+                (*file).clone(),
+                json!({ "type": "string", "format": "binary" }),
+            );
+        }
+        op["requestBody"] = json!({ "required": true, "content": { "multipart/form-data": {
+            "schema": { "type": "object", "properties": properties, "required": files } } } });
+    } else if !fields.is_empty() {
         let properties: Map<String, Value> = fields.into_iter().map(|f| (f, json!({}))).collect();
         op["requestBody"] = json!({ "content": { "application/json": {
             "schema": { "type": "object", "properties": properties } } } });
@@ -90,7 +106,10 @@ fn responses(shaped: &Shaped) -> Value {
                 (None, Some(body), _) => {
                     Some(json!({ "application/json": { "schema": schema(body) } }))
                 }
-                (None, None, _) => Some(json!({ "application/json": { "schema": {} } })),
+                (None, None, _) => match &shaped.response.json {
+                    Some(constant) => Some(json!({ "application/json": { "example": constant } })),
+                    None => Some(json!({ "application/json": { "schema": {} } })),
+                },
             },
         ),
     };

@@ -23,8 +23,12 @@ use crate::{
     upstream::UpstreamBody,
 };
 
-/// The largest client body a reshaping route reads; larger ones answer 413. Routes that only forward stream.
+/// The largest client body a reshaping route reads unless it says otherwise (`max_body`); larger ones answer
+/// 413. Routes that only forward stream.
 pub const MAX_SHAPED_BODY: usize = 1 << 20;
+
+/// The most a route may raise `max_body` to (an upload a call passes on whole).
+pub const MAX_UPLOAD: usize = 8 << 20;
 
 /// The largest platform answer a reshaping route reads (a page of a list, well within).
 const MAX_PLATFORM_ANSWER: usize = 8 << 20;
@@ -32,6 +36,20 @@ const MAX_PLATFORM_ANSWER: usize = 8 << 20;
 /// A call ready to go: the platform route it reaches (`None`: the gateway's own API), its path and query, the
 /// request.
 type Outgoing = (Option<Arc<Route>>, PathAndQuery, Request<UpstreamBody>);
+
+/// What the client sent: its body as read, and the files of a `multipart/form-data` body.
+struct Sent {
+    raw: Bytes,
+    files: Vec<Part>,
+}
+
+/// A file part of a multipart body.
+#[derive(Debug)]
+struct Part {
+    name: String,
+    content_type: Option<HeaderValue>,
+    bytes: Bytes,
+}
 
 /// A platform answer, read.
 struct Answered {
@@ -110,14 +128,14 @@ impl Gateway {
         body: Incoming,
         context: &mut Value,
     ) -> Result<Answered, Fault> {
-        let raw = read_bounded(body, MAX_SHAPED_BODY)
+        let raw = read_bounded(body, shaped.max_body)
             .await
             .map_err(|too_large| {
                 if too_large {
                     Fault::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
                         "payload_too_large",
-                        format!("the body exceeds {MAX_SHAPED_BODY} bytes"),
+                        format!("the body exceeds {} bytes", shaped.max_body),
                     )
                 } else {
                     Fault::new(
@@ -127,7 +145,20 @@ impl Gateway {
                     )
                 }
             })?;
-        context["body"] = parse_body(&parts.headers, &raw)?;
+        let sent = match multipart_boundary(&parts.headers) {
+            Some(boundary) => {
+                let (fields, files) = read_form(raw.clone(), boundary).await?;
+                context["body"] = Value::Object(fields);
+                Sent { raw, files }
+            }
+            None => {
+                context["body"] = parse_body(&parts.headers, &raw)?;
+                Sent {
+                    raw,
+                    files: Vec::new(),
+                }
+            }
+        };
         let mut last = None;
         for (i, call) in shaped.calls.iter().enumerate() {
             for check in shaped.checks.iter().filter(|c| c.after == i) {
@@ -141,7 +172,7 @@ impl Gateway {
                 }
                 continue;
             }
-            let answered = self.call(call, parts, context, &raw).await?;
+            let answered = self.call(call, parts, context, &sent).await?;
             if !answered.status.is_success() {
                 return Err(Fault {
                     status: answered.status,
@@ -182,9 +213,9 @@ impl Gateway {
         call: &Call,
         parts: &Parts,
         context: &Value,
-        raw: &Bytes,
+        sent: &Sent,
     ) -> Result<Answered, Fault> {
-        let (target, pq, request) = self.request(call, parts, context, raw)?;
+        let (target, pq, request) = self.request(call, parts, context, sent)?;
         if let Some(route) = &target
             && route.auth != crate::route::AuthPolicy::Public
         {
@@ -256,7 +287,7 @@ impl Gateway {
         call: &Call,
         parts: &Parts,
         context: &Value,
-        raw: &Bytes,
+        sent: &Sent,
     ) -> Result<Outgoing, Fault> {
         let path = call.path.render_path(context).map_err(|e| match e {
             PathError::Missing(field) => Fault::new(
@@ -305,8 +336,24 @@ impl Gateway {
         ] {
             headers.remove(name);
         }
-        let body = match &call.body {
-            Some(template) => {
+        let body = match (&call.body, &call.file) {
+            (_, Some(name)) => {
+                let part = (sent.files.iter().find(|p| p.name == *name)).ok_or_else(|| {
+                    Fault::new(
+                        StatusCode::BAD_REQUEST,
+                        "missing_field",
+                        format!("{name} is required (a file of a multipart/form-data body)"),
+                    )
+                })?;
+                let octets = HeaderValue::from_static("application/octet-stream");
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    part.content_type.clone().unwrap_or(octets),
+                );
+                headers.remove(header::CONTENT_ENCODING);
+                part.bytes.clone()
+            }
+            (Some(template), None) => {
                 headers.insert(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
@@ -318,7 +365,7 @@ impl Gateway {
                         .unwrap_or_default(),
                 )
             }
-            None => raw.clone(),
+            (None, None) => sent.raw.clone(),
         };
         if let Some(bearer) = &call.bearer {
             set_bearer(&mut headers, bearer.render(context).map(text_of))?;
@@ -374,6 +421,9 @@ impl Shaped {
         if let Some(text) = &shape.text {
             return text_response(status, text.render_text(context));
         }
+        if let Some(json) = &shape.json {
+            return json_response(status, json);
+        }
         let body = match &shape.body {
             Some(template) => template.render(context).unwrap_or(Value::Null),
             None if shape.drop.is_empty() => {
@@ -389,9 +439,8 @@ impl Shaped {
         let field = |name: &str| problem.get(name).and_then(Value::as_str).map(str::to_owned);
         let code = field("code").unwrap_or_else(|| "error".into());
         let status = self.seed_status(Some(&code), fault.status);
-        let message = self
-            .messages
-            .get(&code)
+        let message = (self.messages.get(&code))
+            .or_else(|| self.messages.get(fault.status.as_str()))
             .map(|message| message.render_text(context))
             .or_else(|| field("message"))
             .or_else(|| field_errors(&problem))
@@ -498,6 +547,48 @@ fn parse_body(headers: &HeaderMap, raw: &Bytes) -> Result<Value, Fault> {
             format!("the request body is not valid JSON: {e}"),
         )),
     }
+}
+
+/// The boundary of a `multipart/form-data` body, if the request declares one.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+        .then(|| multer::parse_boundary(content_type).ok())
+        .flatten()
+}
+
+/// A multipart body's text fields (as `{body.…}`) and its files (for a call's `file`).
+async fn read_form(raw: Bytes, boundary: String) -> Result<(Map<String, Value>, Vec<Part>), Fault> {
+    let malformed = |e: multer::Error| {
+        Fault::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_body",
+            format!("the multipart body could not be read: {e}"),
+        )
+    };
+    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(raw) });
+    let mut form = multer::Multipart::new(stream, boundary);
+    let (mut fields, mut files) = (Map::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(malformed)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let is_file = field.file_name().is_some() || field.content_type().is_some();
+        let content_type =
+            (field.content_type()).and_then(|m| HeaderValue::from_str(m.as_ref()).ok());
+        let bytes = field.bytes().await.map_err(malformed)?;
+        if !is_file {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            fields.insert(name.clone(), Value::String(text));
+        }
+        // Every part can be a call's `file`: some clients send a file with neither a name nor a type.
+        files.push(Part {
+            name,
+            content_type,
+            bytes,
+        });
+    }
+    Ok((fields, files))
 }
 
 fn answer_value(content_type: Option<&HeaderValue>, bytes: &Bytes) -> Value {
@@ -662,5 +753,26 @@ mod tests {
             json!("plain")
         );
         assert_eq!(answer_value(None, &Bytes::new()), Value::Null);
+    }
+
+    #[tokio::test]
+    async fn a_form_gives_its_text_fields_and_every_part_as_a_file() {
+        let body = "--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n\
+                    --b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\n\
+                    Content-Type: image/png\r\n\r\n\u{89}PNG\r\n--b--\r\n";
+        let mut headers = HeaderMap::new();
+        let form_type = HeaderValue::from_static("multipart/form-data; boundary=b");
+        headers.insert(header::CONTENT_TYPE, form_type);
+        let boundary = multipart_boundary(&headers).unwrap();
+        let (fields, files) = read_form(Bytes::from(body), boundary).await.unwrap();
+        assert_eq!(Value::Object(fields), json!({ "note": "hello" }));
+        let photo = files.iter().find(|p| p.name == "photo").unwrap();
+        assert_eq!(photo.content_type.as_ref().unwrap(), "image/png");
+        assert_eq!(&photo.bytes[..], "\u{89}PNG".as_bytes());
+        assert!(files.iter().any(|p| p.name == "note"));
+        // Not a form, or a broken one.
+        assert!(multipart_boundary(&HeaderMap::new()).is_none());
+        let broken = read_form(Bytes::from_static(b"--b\r\nno headers"), "b".into()).await;
+        assert_eq!(broken.unwrap_err().status, StatusCode::BAD_REQUEST);
     }
 }

@@ -146,6 +146,39 @@ fn a_bad_route_names_the_route_and_the_reason() {
 }
 
 #[test]
+fn uploads_and_constant_json_answers_are_checked_at_load() {
+    let base = "description = \"x\"\n[[routes]]\nmethod = \"POST\"\npath = \"/a\"\n";
+    let call = "[[routes.calls]]\nto = \"POST /auth/verification\"\nfile = \"photo\"\n";
+    let profile = Profile::parse("t", &format!("{base}max_body = 5_000_000\n{call}")).unwrap();
+    let ProfileRoute::Shaped { shaped, .. } = &profile.routes[0] else {
+        panic!("shaped")
+    };
+    assert_eq!(shaped.max_body, 5_000_000);
+    assert_eq!(shaped.calls[0].file.as_deref(), Some("photo"));
+    let e = err(&format!("{base}{call}body = {{}}\n"));
+    assert!(e.contains("call #1: give `body` or `file`"), "{e}");
+    let e = err(&format!("{base}max_body = 9_000_000\n{call}"));
+    assert!(e.contains("max_body: from 1 to 8388608 bytes"), "{e}");
+    let e = err(&format!("{base}{call}[routes.response]\njson = \"nul\"\n"));
+    assert!(e.contains("response: json: not a JSON document"), "{e}");
+    let e = err(&format!(
+        "{base}{call}[routes.response]\njson = \"null\"\nempty = true\n"
+    ));
+    assert!(
+        e.contains("give one of `body`, `json`, `text` and `empty`"),
+        "{e}"
+    );
+    let profile = Profile::parse(
+        "t",
+        &format!("{base}{call}[routes.response]\njson = \"null\"\n"),
+    );
+    let ProfileRoute::Shaped { shaped, .. } = &profile.unwrap().routes[0] else {
+        panic!("shaped")
+    };
+    assert_eq!(shaped.response.json, Some(Value::Null));
+}
+
+#[test]
 fn the_document_is_derived_from_the_routes() {
     let profile = Profile::parse(
         "t",
@@ -206,6 +239,13 @@ fn every_shipped_profile_loads() {
     names.sort();
     assert_eq!(
         names,
-        ["example", "gymit", "kinetix", "little-ecom", "weace"]
+        [
+            "apigw",
+            "example",
+            "gymit",
+            "kinetix",
+            "little-ecom",
+            "weace"
+        ]
     );
 }

@@ -1,5 +1,6 @@
 //! Seed profiles: each seed's identity journey through `agon up --profile <name>`, as its own client calls it.
 
+mod apigw;
 mod gymit;
 mod kinetix;
 mod little_ecom;
