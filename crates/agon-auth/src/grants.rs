@@ -37,6 +37,17 @@ pub enum TokenRequest {
     RefreshToken {
         refresh_token: String,
     },
+    /// An ID token a configured provider issued to an app that signed the person in itself (a phone's Google
+    /// sign-in), exchanged for Agon's tokens (RFC 8693). Its signature, issuer, audience (the provider's
+    /// `client_id`) and expiry are verified; the account is found, linked or created as by the SSO callback.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange {
+        subject_token: String,
+        /// `urn:ietf:params:oauth:token-type:id_token`.
+        subject_token_type: String,
+        /// The provider's name (`auth.sso`).
+        subject_issuer: String,
+    },
 }
 
 /// Tokens issued (RFC 6749 §5.1).
@@ -74,6 +85,20 @@ pub(crate) async fn token(
         TokenRequest::RefreshToken { refresh_token } => {
             refresh_grant(&state, &refresh_token).await?
         }
+        TokenRequest::TokenExchange {
+            subject_token,
+            subject_token_type,
+            subject_issuer,
+        } => {
+            if subject_token_type != ID_TOKEN_TYPE {
+                return Err(Error::invalid(
+                    "subject_token_type",
+                    "only urn:ietf:params:oauth:token-type:id_token is exchanged",
+                ));
+            }
+            let user_id = crate::sso::exchange(&state, &subject_issuer, &subject_token).await?;
+            provider_grant(&state, user_id, agent.as_deref()).await?
+        }
     };
     let mut issued = issue_tokens(
         &state,
@@ -89,11 +114,11 @@ pub(crate) async fn token(
 }
 
 /// What a grant proved: the session it opened or renewed, inside the transaction that issues its tokens.
-struct Granted {
-    tx: Tx,
-    user_id: Uuid,
-    session_id: Uuid,
-    roles: String,
+pub(crate) struct Granted {
+    pub tx: Tx,
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub roles: String,
     /// Only when the grant completed a required two-factor enrolment.
     recovery_codes: Option<Vec<String>>,
 }
@@ -163,6 +188,38 @@ async fn password_grant(
         user_id,
         session_id,
         roles: account.roles,
+        recovery_codes: None,
+    })
+}
+
+/// The token type of an OpenID Connect ID token (RFC 8693 §3).
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+
+/// A login a provider vouched for: account state and a second factor apply exactly as to a password.
+pub(crate) async fn provider_grant(
+    state: &State,
+    user_id: Uuid,
+    agent: Option<&str>,
+) -> Result<Granted, Error> {
+    let (roles, status) =
+        (state.store.roles_and_status(user_id).await?).ok_or(Error::InvalidGrant)?;
+    match status {
+        AccountStatus::Banned => return Err(Error::Banned),
+        AccountStatus::Pending => return Err(Error::Pending),
+        AccountStatus::Active => {}
+    }
+    if mfa::enabled(state, user_id).await? {
+        return Err(Error::MfaRequired(
+            mfa::challenge(state, user_id, mfa::CHALLENGE).await?,
+        ));
+    }
+    let mut tx = state.store.db().begin().await?;
+    let session_id = new_session(state, &mut tx, user_id, "sso", agent).await?;
+    Ok(Granted {
+        tx,
+        user_id,
+        session_id,
+        roles,
         recovery_codes: None,
     })
 }

@@ -19,7 +19,9 @@ use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
     OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
     TokenResponse as _,
-    core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
+    core::{
+        CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreProviderMetadata, CoreUserInfoClaims,
+    },
     reqwest,
 };
 use serde::{Deserialize, Serialize};
@@ -58,6 +60,7 @@ struct Discovered {
 
 pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
+        .routes(routes!(sso_providers))
         .routes(routes!(sso_login))
         .routes(routes!(sso_callback))
         .routes(routes!(sso_logout))
@@ -87,6 +90,39 @@ pub struct CallbackParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LogoutUrl {
     pub logout_url: Option<String>,
+}
+
+/// The configured providers, in configuration order (a short list: it is the configuration).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SsoProviders {
+    pub items: Vec<SsoProvider>,
+}
+
+/// A provider a member can log in with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SsoProvider {
+    pub name: String,
+    /// Where a browser starts the login (`GET /auth/sso/{name}/login`).
+    pub login_url: String,
+    /// The provider's own logout page, when it publishes one (and can be reached now).
+    pub logout_url: Option<String>,
+}
+
+/// Lists the providers members can log in with, for a login page's buttons.
+#[utoipa::path(get, path = "/auth/sso", tag = "auth-sso", responses((status = 200, body = SsoProviders)))]
+async fn sso_providers(state: State) -> Json<SsoProviders> {
+    let base = state.config.public_url.trim_end_matches('/');
+    let mut items = Vec::with_capacity(state.config.sso.len());
+    for config in &state.config.sso {
+        // An unreachable provider still lists: its login answers for itself when tried.
+        let discovered = discover(&state, config).await.ok();
+        items.push(SsoProvider {
+            name: config.name.clone(),
+            login_url: format!("{base}/auth/sso/{}/login", config.name),
+            logout_url: discovered.and_then(|d| logout_url(config, d)),
+        });
+    }
+    Json(SsoProviders { items })
 }
 
 /// Starts a login at the provider: redirects the browser to it.
@@ -178,6 +214,30 @@ async fn sso_callback(
     log_in(&state, user_id, pending.return_to, agent.as_deref()).await
 }
 
+/// The account an ID token the provider issued to an app logs into (the token-exchange grant). No nonce: the
+/// app, not Agon, started that login; the token is bound to this platform by its audience (`client_id`).
+pub(crate) async fn exchange(state: &State, provider: &str, id_token: &str) -> Result<Uuid, Error> {
+    let config = provider_config(state, provider)?;
+    let discovered = discover(state, config).await?;
+    let client = client(state, config, &discovered)?;
+    let refused = |e: &dyn std::fmt::Display| {
+        tracing::info!(%provider, error = %e, "ID token refused");
+        Error::SsoFailed("the ID token did not verify")
+    };
+    let token: CoreIdToken = id_token.trim().parse().map_err(|e| refused(&e))?;
+    let claims = token
+        .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
+        .map_err(|e| refused(&e))?;
+    let name = (claims.name())
+        .and_then(|n| n.get(None))
+        .map(|n| n.as_str().to_owned());
+    let name = domain::display_name(name).ok().flatten();
+    let email = claims.email().map(|e| e.as_str().to_owned());
+    let verified = claims.email_verified().unwrap_or(false);
+    let subject = claims.subject().as_str();
+    account_for(state, provider, subject, email.as_deref(), verified, name).await
+}
+
 /// Who the provider says logged in.
 struct Identity {
     subject: String,
@@ -259,27 +319,17 @@ async fn log_in(
     return_to: Option<String>,
     agent: Option<&str>,
 ) -> Result<Response, Error> {
-    let (roles, status) = state
-        .store
-        .roles_and_status(user_id)
-        .await?
-        .ok_or(Error::InvalidGrant)?;
-    match status {
-        AccountStatus::Banned => return Err(Error::Banned),
-        AccountStatus::Pending => return Err(Error::Pending),
-        AccountStatus::Active => {}
-    }
     // The provider's login does not replace a second factor the member turned on here.
-    if crate::mfa::enabled(state, user_id).await? {
-        let challenge = crate::mfa::challenge(state, user_id, crate::mfa::CHALLENGE).await?;
-        return Ok(match return_to {
-            Some(to) => redirect(&format!("{to}#error=mfa_required&mfa_token={challenge}")),
-            None => Error::MfaRequired(challenge).into_response(),
-        });
-    }
-    let mut tx = state.store.db().begin().await?;
-    let session_id = crate::grants::new_session(state, &mut tx, user_id, "sso", agent).await?;
-    let issued = crate::grants::issue_tokens(state, tx, user_id, session_id, &roles, agent).await?;
+    let g = match crate::grants::provider_grant(state, user_id, agent).await {
+        Err(Error::MfaRequired(challenge)) if let Some(to) = &return_to => {
+            return Ok(redirect(&format!(
+                "{to}#error=mfa_required&mfa_token={challenge}"
+            )));
+        }
+        other => other?,
+    };
+    let issued = crate::grants::issue_tokens(state, g.tx, g.user_id, g.session_id, &g.roles, agent);
+    let issued = issued.await?;
     Ok(match return_to {
         Some(to) => redirect(&format!(
             "{to}#access_token={}&refresh_token={}&token_type=Bearer&expires_in={}",
@@ -304,10 +354,14 @@ async fn sso_logout(
     let config = provider_config(&state, &provider)?;
     crate::revoke(&state, auth.user_id, Some(auth.session_id), None).await?;
     let discovered = discover(&state, config).await?;
-    let logout_url = discovered
-        .end_session
-        .map(|end| format!("{end}?client_id={}", config.client_id));
-    Ok(Json(LogoutUrl { logout_url }))
+    Ok(Json(LogoutUrl {
+        logout_url: logout_url(config, discovered),
+    }))
+}
+
+/// The provider's logout page for this client (RP-initiated logout), when it publishes one.
+fn logout_url(config: &ProviderConfig, discovered: Discovered) -> Option<String> {
+    (discovered.end_session).map(|end| format!("{end}?client_id={}", config.client_id))
 }
 
 /// The account a provider identity logs into, linking or creating it.

@@ -16,7 +16,7 @@ use crate::{
     domain::{self, Channel},
     error::Error,
     send::{Audience, Draft, notify},
-    store::{Delivery, View},
+    store::{Delivery, Stats, View},
 };
 
 /// Most recipients one send may name.
@@ -34,6 +34,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(get_preferences, put_preferences))
         .routes(routes!(get_contact, put_contact))
         .routes(routes!(deliveries))
+        .routes(routes!(stats))
         .routes(routes!(crate::ws::connect))
         .with_state(state)
 }
@@ -482,4 +483,12 @@ async fn deliveries(
         .deliveries(params.status.as_deref(), before.as_deref(), page.fetch())
         .await?;
     Ok(Json(page.page(rows, |d| d.id)))
+}
+
+/// Counts over every member's notifications and the providers' deliveries (administrators).
+#[utoipa::path(get, path = "/notifications/admin/stats", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = Stats), (status = 401), (status = 403)))]
+async fn stats(auth: AuthUser, state: State) -> Result<Json<Stats>, Error> {
+    auth.require(Role::Admin)?;
+    Ok(Json(state.store.stats().await?))
 }

@@ -1,6 +1,8 @@
 //! All SQL of the notifications service, written once for SQLite and PostgreSQL: the members' inboxes and
 //! preferences here, sending and the recipient projection in `outgoing`.
 
+use std::collections::BTreeMap;
+
 use agon_db::{Db, Row, Tx, query, query_as};
 use serde::Serialize;
 use sqlx::AssertSqlSafe;
@@ -8,6 +10,18 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Error;
+
+/// Counts for administrators: notifications by read state and type, provider deliveries by channel and state.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct Stats {
+    pub total: i64,
+    /// `read` and `unread`.
+    pub by_status: BTreeMap<String, i64>,
+    /// By notification type (`session_booked`, `broadcast`, …).
+    pub by_type: BTreeMap<String, i64>,
+    /// SMS and push messages by state (`pending`, `sent`, `failed`).
+    pub deliveries: BTreeMap<String, BTreeMap<String, i64>>,
+}
 
 mod outgoing;
 
@@ -96,6 +110,43 @@ impl Store {
         .fetch_one(self.db.pool())
         .await?;
         Ok(row.try_get("n")?)
+    }
+
+    /// Counts over every member's notifications and the providers' deliveries (administrators' stats): one
+    /// grouped scan of each table.
+    pub async fn stats(&self) -> Result<Stats, Error> {
+        let pool = self.db.pool();
+        let mut stats = Stats::default();
+        let rows = query(
+            "select type, case when read_at is null then 'unread' else 'read' end as status, count(*) as n \
+             from notifications group by 1, 2",
+            (),
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            let (kind, status, n): (String, String, i64) = (
+                row.try_get("type")?,
+                row.try_get("status")?,
+                row.try_get("n")?,
+            );
+            stats.total += n;
+            *stats.by_status.entry(status).or_default() += n;
+            *stats.by_type.entry(kind).or_default() += n;
+        }
+        let rows = query(
+            "select channel, status, count(*) as n from deliveries group by channel, status",
+            (),
+        )
+        .fetch_all(pool)
+        .await?;
+        for row in rows {
+            let (channel, status): (String, String) =
+                (row.try_get("channel")?, row.try_get("status")?);
+            let by_status = stats.deliveries.entry(channel).or_default();
+            by_status.insert(status, row.try_get("n")?);
+        }
+        Ok(stats)
     }
 
     /// Marks one notification read (keeping the first read time); false if it does not exist.

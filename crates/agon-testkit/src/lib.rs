@@ -14,7 +14,8 @@
 
 use std::{future::Future, net::SocketAddr, time::Duration};
 
-use agon::{Config, platform::Embedded};
+pub use agon::Config;
+use agon::platform::Embedded;
 use agon_db::{Databases, query};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use reqwest::{Client, RequestBuilder, Response};

@@ -169,6 +169,7 @@ async fn search_users(
         name: params.q.as_deref(),
         city: params.city.as_deref(),
         status: Some(domain::Status::Active),
+        login: None,
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<PublicProfile> = rows.into_iter().map(PublicProfile::from).collect();

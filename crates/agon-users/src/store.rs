@@ -116,20 +116,27 @@ pub struct Filter<'a> {
     /// Case-insensitive city.
     pub city: Option<&'a str>,
     pub status: Option<Status>,
+    /// The exact email or username the account logs in with (administrators only).
+    pub login: Option<&'a str>,
 }
 
-/// The conditions of a [`Filter`] on `$2` (name pattern), `$3` (city) and `$4` (status), each empty for "any".
+/// The conditions of a [`Filter`] on `$2` (name pattern), `$3` (city), `$4` (status) and `$5` (login), each
+/// empty for "any".
 /// The name is matched literally: `\`, `%` and `_` are escaped, and `escape '\'` is spelled out because SQLite
 /// has no default escape character (PostgreSQL's is `\`).
 const FILTER: &str = "($2 = '' or lower(display_name) like $2 escape '\\') \
-     and ($3 = '' or lower(coalesce(city, '')) = $3) and ($4 = '' or status = $4)";
+     and ($3 = '' or lower(coalesce(city, '')) = $3) and ($4 = '' or status = $4) \
+     and ($5 = '' or email = $5 or username = $5)";
 
 impl Filter<'_> {
-    fn params(&self) -> (String, String, &'static str) {
+    fn params(&self) -> (String, String, &'static str, String) {
         (
             self.name.map(contains_pattern).unwrap_or_default(),
             self.city.map(str::to_lowercase).unwrap_or_default(),
             self.status.map_or("", Status::as_str),
+            self.login
+                .map(|l| l.trim().to_lowercase())
+                .unwrap_or_default(),
         )
     }
 }
@@ -147,12 +154,15 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Profile>, Error> {
         let sql = format!(
-            "select {COLUMNS} from profiles where user_id > $1 and {FILTER} order by user_id limit $5"
+            "select {COLUMNS} from profiles where user_id > $1 and {FILTER} order by user_id limit $6"
         );
-        let (name, city, status) = filter.params();
-        let rows = query(sqlx::AssertSqlSafe(sql), (after, name, city, status, limit))
-            .fetch_all(self.db.pool())
-            .await?;
+        let (name, city, status, login) = filter.params();
+        let rows = query(
+            sqlx::AssertSqlSafe(sql),
+            (after, name, city, status, login, limit),
+        )
+        .fetch_all(self.db.pool())
+        .await?;
         rows.iter().map(profile).collect()
     }
 
@@ -160,8 +170,8 @@ impl Store {
     pub async fn count(&self, filter: &Filter<'_>) -> Result<i64, Error> {
         // `$1` stands where the listing's cursor does, so both share FILTER's numbering.
         let sql = format!("select count(*) as n from profiles where $1 = '' and {FILTER}");
-        let (name, city, status) = filter.params();
-        let row = query(sqlx::AssertSqlSafe(sql), ("", name, city, status))
+        let (name, city, status, login) = filter.params();
+        let row = query(sqlx::AssertSqlSafe(sql), ("", name, city, status, login))
             .fetch_one(self.db.pool())
             .await?;
         Ok(row.try_get("n")?)

@@ -8,8 +8,8 @@ use std::{
 use agon_testkit::{TestApp, assert_problem, json};
 use serde_json::Value;
 
-/// The provider process; stopped with the test.
-struct Idp(Child);
+/// The provider process, and its issuer URL; stopped with the test.
+struct Idp(Child, String);
 
 impl Drop for Idp {
     fn drop(&mut self) {
@@ -20,14 +20,20 @@ impl Drop for Idp {
 
 /// The platform with an `idp` provider configured, and that provider running.
 async fn app_with_idp() -> (TestApp, Idp) {
+    idp_app("idp", |_| {}).await
+}
+
+/// The platform with the provider configured as `name`, after `adjust`.
+async fn idp_app(name: &str, adjust: impl FnOnce(&mut agon_testkit::Config)) -> (TestApp, Idp) {
     let mut idp = None;
     let app = TestApp::spawn_with(|c| {
+        adjust(c);
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let callback = format!("{}/auth/sso/idp/callback", c.auth.public_url);
+        let callback = format!("{}/auth/sso/{name}/callback", c.auth.public_url);
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/idp");
         let child = Command::new("node")
             .arg(format!("{dir}/idp.mjs"))
@@ -47,10 +53,11 @@ async fn app_with_idp() -> (TestApp, Idp) {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        idp = Some(Idp(child));
+        let issuer = format!("http://127.0.0.1:{port}");
+        idp = Some(Idp(child, issuer.clone()));
         c.auth.sso = vec![agon_auth::SsoProvider {
-            name: "idp".into(),
-            issuer: format!("http://127.0.0.1:{port}"),
+            name: name.into(),
+            issuer,
             client_id: "agon".into(),
             client_secret: Some("agon-secret".into()),
         }];
@@ -200,6 +207,31 @@ async fn bans_apply_to_provider_logins_too() {
 #[tokio::test]
 async fn redirects_states_and_logout() {
     let (app, _idp) = app_with_idp().await;
+    // A login page lists the providers: where each login starts and the provider's own logout page.
+    let listed: Value = app
+        .get("/auth/sso")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let idp = &listed["items"][0];
+    assert_eq!(idp["name"], "idp");
+    assert!(
+        idp["login_url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/auth/sso/idp/login"),
+        "{listed}"
+    );
+    assert!(
+        idp["logout_url"]
+            .as_str()
+            .unwrap()
+            .contains("/session/end?client_id=agon"),
+        "{listed}"
+    );
     // Back to an allowed application URL with the tokens in the fragment.
     let browser = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -326,4 +358,173 @@ async fn a_provider_login_does_not_skip_the_members_second_factor() {
         json!({ "grant_type": "mfa", "mfa_token": challenge, "code": totp.generate(now + 30).to_string() }),
     );
     assert_eq!(step.send().await.unwrap().status(), 200);
+}
+
+/// An ID token for `login`, as a phone app gets one: it runs the provider's login itself (authorization code
+/// with PKCE, for the client Agon is registered as) and keeps the ID token.
+async fn app_id_token(app: &TestApp, idp: &Idp, provider: &str, login: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use sha2::Digest;
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let discovery: Value = (browser.get(format!("{}/.well-known/openid-configuration", idp.1)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let challenge = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&verifier));
+    let redirect = app.url(&format!("/auth/sso/{provider}/callback"));
+    let mut authorize =
+        reqwest::Url::parse(discovery["authorization_endpoint"].as_str().unwrap()).unwrap();
+    authorize
+        .query_pairs_mut()
+        .append_pair("client_id", "agon")
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid email profile")
+        .append_pair("redirect_uri", &redirect)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .append_pair("state", "app-state");
+    let first = browser.get(authorize).send().await.unwrap();
+    // The last redirect carries the code to the registered URI (Agon refuses it there: not its own state).
+    let landed = through_forms(&browser, first, login).await;
+    let code = landed
+        .url()
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .expect("a code")
+        .1
+        .into_owned();
+    let tokens: Value = browser
+        .post(discovery["token_endpoint"].as_str().unwrap())
+        .basic_auth("agon", Some("agon-secret"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            form_urlencoded::Serializer::new(String::new())
+                .append_pair("grant_type", "authorization_code")
+                .append_pair("code", &code)
+                .append_pair("redirect_uri", &redirect)
+                .append_pair("code_verifier", &verifier)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["id_token"].as_str().expect("an ID token").to_owned()
+}
+
+/// The token-exchange grant (RFC 8693) for an ID token of `provider`.
+fn exchange(id_token: &str, provider: &str) -> Value {
+    json!({
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token": id_token,
+        "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+        "subject_issuer": provider,
+    })
+}
+
+#[tokio::test]
+async fn an_apps_id_token_is_exchanged_for_agon_tokens_once_verified() {
+    let (app, idp) = app_with_idp().await;
+    let id_token = app_id_token(&app, &idp, "idp", "gina").await;
+    let response = app
+        .post_json("/auth/token", exchange(&id_token, "idp"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let tokens: Value = response.json().await.unwrap();
+    let claims = agon_testkit::claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(claims["roles"], json!(["athlete"]));
+    // The same person through the browser flow is the same account.
+    let browser: Value = sign_in(&app, "gina", "").await.json().await.unwrap();
+    let again = agon_testkit::claims(browser["access_token"].as_str().unwrap());
+    assert_eq!(again["sub"], claims["sub"]);
+
+    // A token whose signature does not verify, an unknown provider, another token type: refused.
+    let (head, rest) = id_token.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let forged = format!("{head}.{payload}.c2lnbmF0dXJl");
+    let refused = app
+        .post_json("/auth/token", exchange(&forged, "idp"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 400, "sso_failed").await;
+    let refused = app
+        .post_json("/auth/token", exchange(&id_token, "nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 404, "unknown_provider").await;
+    let mut wrong_type = exchange(&id_token, "idp");
+    wrong_type["subject_token_type"] = json!("urn:ietf:params:oauth:token-type:access_token");
+    let refused = app
+        .post_json("/auth/token", wrong_type)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(refused, 422, "invalid_body").await;
+}
+
+/// Kinetix's `POST /tokens/google`: the app's Google ID token as the bearer, Agon's token back, once verified.
+#[tokio::test]
+async fn kinetix_google_sign_in_exchanges_a_verified_id_token() {
+    let (app, idp) = idp_app("google", |c| agon_testkit::use_profile(c, "kinetix")).await;
+    let id_token = app_id_token(&app, &idp, "google", "hugo").await;
+    let google = |token: &str| {
+        app.client
+            .post(app.url("/tokens/google"))
+            .bearer_auth(token)
+            .send()
+    };
+    let response = google(&id_token).await.unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    let access = body["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(body.as_object().unwrap().len(), 1, "{body}");
+    app.until(|| async {
+        app.with_token(&access)
+            .get("/users/me")
+            .send()
+            .await
+            .unwrap()
+            .status()
+            == 200
+    })
+    .await;
+    let me: Value = app
+        .with_token(&access)
+        .get("/users/me")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["email"], "hugo@idp.test");
+    assert_eq!(me["fullname"], "hugo from the provider");
+
+    // The original decoded the token without checking it: a forged one is refused here.
+    let (head, rest) = id_token.split_once('.').unwrap();
+    let (payload, _) = rest.split_once('.').unwrap();
+    let response = google(&format!("{head}.{payload}.c2lnbmF0dXJl"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
+    let response = app
+        .client
+        .post(app.url("/tokens/google"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
 }

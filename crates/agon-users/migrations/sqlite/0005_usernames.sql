@@ -28,3 +28,4 @@ alter table profiles_next rename to profiles;
 create index profiles_display_name on profiles (display_name);
 create index profiles_location on profiles (latitude, longitude);
 create unique index profiles_username on profiles (username);
+create index profiles_email on profiles (email);

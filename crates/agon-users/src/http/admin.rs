@@ -50,6 +50,8 @@ pub struct AdminView {
 #[serde(deny_unknown_fields)]
 pub struct AdminListParams {
     pub q: Option<String>,
+    /// The exact email or username the account logs in with (without case).
+    pub login: Option<String>,
     /// `active`, `pending` or `banned`.
     pub status: Option<String>,
     pub limit: Option<u32>,
@@ -86,6 +88,7 @@ async fn list_users(
         name: params.q.as_deref(),
         city: None,
         status: status_filter(params.status.as_deref())?,
+        login: params.login.as_deref(),
     };
     let rows = state.store.search(&filter, &after, page.fetch()).await?;
     let views: Vec<AdminView> = rows.into_iter().map(AdminView::from).collect();
@@ -130,6 +133,7 @@ async fn count_users(
         name: params.q.as_deref(),
         city: None,
         status: status_filter(params.status.as_deref())?,
+        login: None,
     };
     Ok(Json(Count {
         count: state.store.count(&filter).await?,

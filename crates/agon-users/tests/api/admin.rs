@@ -454,3 +454,34 @@ async fn members_search_by_name_and_city_in_pages() {
         "a % in the query is matched literally, and no name holds one: {wildcard}"
     );
 }
+
+#[tokio::test]
+async fn administrators_find_an_account_by_its_email_or_username() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let ana = app.register("ana@club.org").await;
+    let opened = app
+        .post_json(
+            "/auth/register",
+            json!({ "username": "Rower_7", "password": agon_testkit::PASSWORD }),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rower: Value = opened.json().await.unwrap();
+    let find = |login: &str| {
+        let path = format!("/users/admin?login={login}");
+        let request = app.as_user(&admin).get(&path).send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap()["items"].clone() }
+    };
+    app.until(|| async { find("rower_7").await.as_array().unwrap().len() == 1 })
+        .await;
+    let found = find("ROWER_7").await;
+    assert_eq!(found[0]["id"], rower["user_id"]);
+    assert_eq!(found[0]["username"], "rower_7");
+    assert_eq!(found[0]["email"], Value::Null);
+    let found = find("Ana@Club.org").await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(found[0]["id"], ana.id.to_string());
+    assert!(find("nobody@club.org").await.as_array().unwrap().is_empty());
+}
