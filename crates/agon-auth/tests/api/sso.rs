@@ -95,11 +95,15 @@ async fn through_forms(
             .headers()
             .get("content-type")
             .is_some_and(|v| v.to_str().unwrap().starts_with("text/html"));
-        if !is_html {
+        // A redirect the browser was told not to follow is an answer too (with an HTML body, at the provider).
+        if !is_html || response.status().is_redirection() {
             return response;
         }
         let page = response.text().await.unwrap();
-        let action = form_re.captures(&page).expect("a form")[1].to_owned();
+        let Some(action) = form_re.captures(&page) else {
+            panic!("a form: {page}");
+        };
+        let action = action[1].to_owned();
         let mut form = form_urlencoded::Serializer::new(String::new());
         for hidden in hidden_re.captures_iter(&page) {
             form.append_pair(&hidden[1], &hidden[2]);
@@ -527,4 +531,75 @@ async fn kinetix_google_sign_in_exchanges_a_verified_id_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), 401);
+}
+
+/// WeAce's gateway SSO routes over the configured provider: the login URL, the callback's code and state handed
+/// on, the user's info, the provider's logout page.
+#[tokio::test]
+async fn weace_sso_routes_run_over_the_configured_provider() {
+    let (app, _idp) = idp_app("cognito", |c| agon_testkit::use_profile(c, "weace")).await;
+    let get = |path: &str, token: Option<&str>| {
+        let mut request = app.client.get(app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let login_url = get("/api/v1/auth/sso/login", None).await["loginUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        get("/api/v1/auth/login-url", None).await["loginUrl"],
+        login_url
+    );
+    // A browser that stops where the provider returns to Agon, and hands code and state to WeAce's route.
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.url().path().ends_with("/callback") {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        }))
+        .build()
+        .unwrap();
+    let first = browser.get(&login_url).send().await.unwrap();
+    let returned = through_forms(&browser, first, "ivy").await;
+    let location = reqwest::Url::parse(returned.headers()["location"].to_str().unwrap()).unwrap();
+    let query = location.query().unwrap().to_owned();
+    let state = location
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let done = get(&format!("/api/v1/auth/sso/callback?{query}"), None).await;
+    assert_eq!(done["message"], "SSO authentication successful", "{done}");
+    assert_eq!(done["state"], state.as_str());
+    let access = done["tokens"]["accessToken"].as_str().unwrap().to_owned();
+    // The state is single-use.
+    let again = app
+        .client
+        .get(app.url(&format!("/api/v1/auth/sso/callback?{query}")));
+    assert_eq!(again.send().await.unwrap().status(), 400);
+
+    app.until(|| async {
+        get("/api/v1/auth/sso/user-info", Some(&access)).await["userInfo"]["email"]
+            == "ivy@idp.test"
+    })
+    .await;
+    let info = get("/api/v1/auth/sso/user-info", Some(&access)).await;
+    assert_eq!(info["message"], "User information retrieved successfully");
+    assert_eq!(info["userInfo"]["name"], "ivy from the provider");
+    let logout = get("/api/v1/auth/sso/logout", None).await;
+    assert!(
+        logout["logoutUrl"]
+            .as_str()
+            .unwrap()
+            .contains("/session/end?client_id=agon"),
+        "{logout}"
+    );
+    assert_eq!(get("/api/v1/auth/logout-url", None).await, logout);
 }

@@ -263,3 +263,121 @@ async fn register_log_in_manage_the_profile_and_read_notifications_as_the_weace_
         403
     );
 }
+
+#[tokio::test]
+async fn administrators_set_passwords_delete_members_and_count_notifications_by_email() {
+    let app = TestApp::spawn_profile("weace").await;
+    let (_, admin) = login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin_token = admin["accessToken"].as_str().unwrap().to_owned();
+    let admin = Some(admin_token.as_str());
+    let register = json!({ "email": "cy@weace.io", "password": PASSWORD, "firstName": "Cy",
+                           "lastName": "Coachee", "role": "coachee", "gender": "Male" });
+    let (status, _) = call(&app, "POST", "/api/v1/auth/register", None, Some(register)).await;
+    assert_eq!(status, 201);
+    let (_, tokens) = login(&app, "cy@weace.io", PASSWORD).await;
+    let cy_token = tokens["accessToken"].as_str().unwrap().to_owned();
+    let cy = Some(cy_token.as_str());
+
+    // set-password by email: the member's sessions end and the new password logs in.
+    let set = |body: Value| {
+        call(
+            &app,
+            "POST",
+            "/api/v1/auth/admin/set-password",
+            admin,
+            Some(body),
+        )
+    };
+    let body = json!({ "email": "CY@weace.io", "password": "WeAce#Pass9", "permanent": true });
+    app.until(|| async { set(body.clone()).await.0 == 200 })
+        .await;
+    assert_eq!(
+        set(body.clone()).await.1,
+        json!({ "message": "Password set successfully" })
+    );
+    assert_eq!(login(&app, "cy@weace.io", "WeAce#Pass9").await.0, 200);
+    assert_eq!(
+        call(&app, "GET", "/api/v1/auth/verify-token", cy, None)
+            .await
+            .0,
+        401
+    );
+    let (status, body) =
+        set(json!({ "email": "nobody@weace.io", "password": "WeAce#Pass9" })).await;
+    assert_eq!(
+        (status, body),
+        (404, nest(404, "User does not exist.", "Not Found"))
+    );
+    // Without an email nothing is looked up (an empty filter would match every account).
+    assert_eq!(set(json!({ "password": "WeAce#Pass9" })).await.0, 400);
+    let (_, tokens) = login(&app, "cy@weace.io", "WeAce#Pass9").await;
+    let cy_token = tokens["accessToken"].as_str().unwrap().to_owned();
+    let cy = Some(cy_token.as_str());
+    let by_member = json!({ "email": "cy@weace.io", "password": "WeAce#Pass8" });
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/api/v1/auth/admin/set-password",
+        cy,
+        Some(by_member),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // Stats: administrators only.
+    let (status, stats) = call(&app, "GET", "/api/v1/notifications/stats", admin, None).await;
+    assert_eq!(status, 200, "{stats}");
+    assert!(stats["total"].as_i64().unwrap() >= 1, "{stats}");
+    assert!(
+        stats["byStatus"].is_object() && stats["byType"].is_object(),
+        "{stats}"
+    );
+    assert_eq!(
+        call(&app, "GET", "/api/v1/notifications/stats", cy, None)
+            .await
+            .0,
+        403
+    );
+
+    // delete-user by email.
+    let delete = json!({ "email": "cy@weace.io" });
+    let (status, body) = call(
+        &app,
+        "POST",
+        "/api/v1/auth/admin/delete-user",
+        admin,
+        Some(delete.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body),
+        (200, json!({ "message": "User deleted successfully" }))
+    );
+    assert_eq!(login(&app, "cy@weace.io", "WeAce#Pass9").await.0, 401);
+    let (status, _) = call(
+        &app,
+        "POST",
+        "/api/v1/auth/admin/delete-user",
+        admin,
+        Some(delete),
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // No provider configured: the SSO routes say so.
+    for path in [
+        "/api/v1/auth/sso/login",
+        "/api/v1/auth/login-url",
+        "/api/v1/auth/logout-url",
+    ] {
+        let (status, body) = call(&app, "GET", path, None, None).await;
+        assert_eq!(
+            (status, body),
+            (
+                404,
+                nest(404, "Single sign-on is not configured", "Not Found")
+            ),
+            "{path}"
+        );
+    }
+}
