@@ -45,8 +45,10 @@ pub enum TokenRequest {
         subject_token: String,
         /// `urn:ietf:params:oauth:token-type:id_token`.
         subject_token_type: String,
-        /// The provider's name (`auth.sso`).
+        /// The provider's name (`auth.sso`); Agon's own parameter, RFC 8693 leaves it to the server.
         subject_issuer: String,
+        /// Only `urn:ietf:params:oauth:token-type:access_token` (the default): Agon's access and refresh tokens.
+        requested_token_type: Option<String>,
     },
 }
 
@@ -63,6 +65,9 @@ pub struct TokenResponse {
     /// Only when this login completed a required two-factor enrolment: the recovery codes, shown once.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_codes: Option<Vec<String>>,
+    /// Only for a token exchange (RFC 8693 §2.2.1): what `access_token` is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<&'static str>,
 }
 
 /// Issues tokens for the password, second-factor or refresh-token grant.
@@ -75,6 +80,7 @@ pub(crate) async fn token(
     Json(body): Json<TokenRequest>,
 ) -> Result<Json<TokenResponse>, Error> {
     let agent = user_agent(&headers);
+    let mut exchanged = false;
     let granted = match body {
         TokenRequest::Password { email, password } => {
             password_grant(&state, &client, agent.as_deref(), &email, password).await?
@@ -89,6 +95,7 @@ pub(crate) async fn token(
             subject_token,
             subject_token_type,
             subject_issuer,
+            requested_token_type,
         } => {
             if subject_token_type != ID_TOKEN_TYPE {
                 return Err(Error::invalid(
@@ -96,6 +103,13 @@ pub(crate) async fn token(
                     "only urn:ietf:params:oauth:token-type:id_token is exchanged",
                 ));
             }
+            if requested_token_type.is_some_and(|t| t != ACCESS_TOKEN_TYPE) {
+                return Err(Error::invalid(
+                    "requested_token_type",
+                    "only urn:ietf:params:oauth:token-type:access_token is issued",
+                ));
+            }
+            exchanged = true;
             let user_id = crate::sso::exchange(&state, &subject_issuer, &subject_token).await?;
             provider_grant(&state, user_id, agent.as_deref()).await?
         }
@@ -110,6 +124,7 @@ pub(crate) async fn token(
     )
     .await?;
     issued.recovery_codes = granted.recovery_codes;
+    issued.issued_token_type = exchanged.then_some(ACCESS_TOKEN_TYPE);
     Ok(Json(issued))
 }
 
@@ -139,8 +154,12 @@ async fn password_grant(
     let normalised = Email::parse(email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_lowercase());
-    let throttle = crate::throttle::Attempt::begin(state, &normalised, &client.to_string()).await?;
     let credentials = state.store.credentials(&normalised).await?;
+    // Counted per account, whichever of its logins (email or username) is tried; per login when there is none.
+    let subject = credentials
+        .as_ref()
+        .map_or(normalised, |c| c.user_id.to_string());
+    let throttle = crate::throttle::Attempt::begin(state, &subject, &client.to_string()).await?;
     let hash = credentials.as_ref().map(|c| c.password_hash.clone());
     // Verified even without an account, so both answers take as long.
     let verified = state.hasher.verify(password.clone(), hash.clone()).await?;
@@ -192,8 +211,9 @@ async fn password_grant(
     })
 }
 
-/// The token type of an OpenID Connect ID token (RFC 8693 §3).
+/// The token types of an OpenID Connect ID token and of an access token (RFC 8693 §3).
 const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// A login a provider vouched for: account state and a second factor apply exactly as to a password.
 pub(crate) async fn provider_grant(
@@ -212,6 +232,10 @@ pub(crate) async fn provider_grant(
         return Err(Error::MfaRequired(
             mfa::challenge(state, user_id, mfa::CHALLENGE).await?,
         ));
+    }
+    if mfa::required(state, &roles) {
+        let challenge = mfa::challenge(state, user_id, mfa::ENROLLMENT).await?;
+        return Err(Error::MfaEnrollmentRequired(challenge));
     }
     let mut tx = state.store.db().begin().await?;
     let session_id = new_session(state, &mut tx, user_id, "sso", agent).await?;
@@ -398,5 +422,6 @@ pub(crate) async fn issue_tokens(
         expires_in: ttl,
         refresh_token,
         recovery_codes: None,
+        issued_token_type: None,
     })
 }

@@ -192,10 +192,10 @@ impl AdminCli {
         .await?)
     }
 
-    /// Sets the password of the account with `email`; its sessions end.
-    pub async fn set_password(&self, email: &str, password: &str) -> anyhow::Result<()> {
+    /// Sets the password of the account that logs in as `login` (email or username); its sessions end.
+    pub async fn set_password(&self, login: &str, password: &str) -> anyhow::Result<()> {
         domain::check_password(password).map_err(|e| anyhow::anyhow!("password {}", e.message))?;
-        let user_id = self.user(email).await?;
+        let user_id = self.user(login).await?;
         let hash = self.state.hasher.hash(password.to_owned()).await?;
         let mut tx = self.state.store.db().begin().await?;
         self.state
@@ -213,19 +213,19 @@ impl AdminCli {
         Ok(())
     }
 
-    /// Ends every session of the account with `email`; returns how many.
-    pub async fn revoke_sessions(&self, email: &str) -> anyhow::Result<usize> {
-        let user_id = self.user(email).await?;
+    /// Ends every session of the account that logs in as `login`; returns how many.
+    pub async fn revoke_sessions(&self, login: &str) -> anyhow::Result<usize> {
+        let user_id = self.user(login).await?;
         Ok(revoke(&self.state, user_id, None, None).await?.len())
     }
 
-    async fn user(&self, email: &str) -> anyhow::Result<uuid::Uuid> {
-        let email =
-            domain::Email::parse(email).map_err(|e| anyhow::anyhow!("email {}", e.message))?;
-        let account = self.state.store.credentials(email.as_str()).await?;
+    /// The account that logs in as `login` (an email or a username).
+    async fn user(&self, login: &str) -> anyhow::Result<uuid::Uuid> {
+        let login = login.trim().to_lowercase();
+        let account = self.state.store.credentials(&login).await?;
         account
             .map(|a| a.user_id)
-            .ok_or_else(|| anyhow::anyhow!("no account with email {}", email.as_str()))
+            .ok_or_else(|| anyhow::anyhow!("no account logs in as {login}"))
     }
 }
 

@@ -46,11 +46,18 @@ pub struct ProviderConfig {
     pub client_secret: Option<String>,
 }
 
-/// Discovered provider metadata, cached for an hour.
+/// Discovered provider metadata, cached for an hour; a failed discovery is remembered for a minute, so a
+/// provider that is down costs one outbound attempt a minute, not one per request.
 #[derive(Clone, Default)]
 pub struct Providers {
-    cache: Arc<RwLock<HashMap<String, (std::time::Instant, Discovered)>>>,
+    cache: Arc<RwLock<HashMap<String, Cached>>>,
 }
+
+/// When a provider was asked, and what it answered (`None`: the discovery failed).
+type Cached = (std::time::Instant, Option<Discovered>);
+
+const DISCOVERED_FOR: Duration = Duration::from_secs(3600);
+const FAILED_FOR: Duration = Duration::from_secs(60);
 
 #[derive(Clone)]
 struct Discovered {
@@ -215,7 +222,8 @@ async fn sso_callback(
 }
 
 /// The account an ID token the provider issued to an app logs into (the token-exchange grant). No nonce: the
-/// app, not Agon, started that login; the token is bound to this platform by its audience (`client_id`).
+/// app, not Agon, started that login; the token is bound to this platform by its audience (`client_id`), and
+/// it is exchanged once — a copy presented later (a leaked token, still within its hour) is refused.
 pub(crate) async fn exchange(state: &State, provider: &str, id_token: &str) -> Result<Uuid, Error> {
     let config = provider_config(state, provider)?;
     let discovered = discover(state, config).await?;
@@ -225,9 +233,17 @@ pub(crate) async fn exchange(state: &State, provider: &str, id_token: &str) -> R
         Error::SsoFailed("the ID token did not verify")
     };
     let token: CoreIdToken = id_token.trim().parse().map_err(|e| refused(&e))?;
-    let claims = token
-        .claims(&client.id_token_verifier(), |_: Option<&Nonce>| Ok(()))
-        .map_err(|e| refused(&e))?;
+    // The issuer is compared below instead: Google writes it with or without the scheme.
+    let verifier = client.id_token_verifier().require_issuer_match(false);
+    let claims = (token.claims(&verifier, |_: Option<&Nonce>| Ok(()))).map_err(|e| refused(&e))?;
+    let issuer = claims.issuer().as_str();
+    let configured = config.issuer.trim_end_matches('/');
+    if issuer.trim_end_matches('/') != configured
+        && Some(issuer) != configured.strip_prefix("https://")
+    {
+        return Err(refused(&format!("issuer {issuer}")));
+    }
+    let expires = claims.expiration();
     let name = (claims.name())
         .and_then(|n| n.get(None))
         .map(|n| n.as_str().to_owned());
@@ -235,8 +251,31 @@ pub(crate) async fn exchange(state: &State, provider: &str, id_token: &str) -> R
     let email = claims.email().map(|e| e.as_str().to_owned());
     let verified = claims.email_verified().unwrap_or(false);
     let subject = claims.subject().as_str();
-    account_for(state, provider, subject, email.as_deref(), verified, name).await
+    let user_id = account_for(state, provider, subject, email.as_deref(), verified, name).await?;
+    spend_id_token(state, user_id, id_token.trim(), expires).await?;
+    Ok(user_id)
 }
+
+/// Records an exchanged ID token (its digest, until it expires); a second exchange of it is refused.
+async fn spend_id_token(
+    state: &State,
+    user_id: Uuid,
+    id_token: &str,
+    expires: chrono::DateTime<Utc>,
+) -> Result<(), Error> {
+    let digest = domain::digest(id_token);
+    let (until, now) = (time_text(expires), time_text(Utc::now()));
+    let first = state
+        .store
+        .spend_token(&digest, user_id, EXCHANGED_ID_TOKEN, &until, &now);
+    if !first.await? {
+        return Err(Error::SsoFailed("this ID token was already exchanged"));
+    }
+    Ok(())
+}
+
+/// The `account_tokens` purpose of an exchanged ID token's digest.
+const EXCHANGED_ID_TOKEN: &str = "exchanged_id_token";
 
 /// Who the provider says logged in.
 struct Identity {
@@ -422,11 +461,22 @@ fn provider_config<'s>(state: &'s State, name: &str) -> Result<&'s ProviderConfi
 }
 
 async fn discover(state: &State, config: &ProviderConfig) -> Result<Discovered, Error> {
-    if let Some((at, found)) = state.sso.cache.read().await.get(&config.name)
-        && at.elapsed() < Duration::from_secs(3600)
-    {
-        return Ok(found.clone());
+    if let Some((at, found)) = state.sso.cache.read().await.get(&config.name) {
+        match found {
+            Some(found) if at.elapsed() < DISCOVERED_FOR => return Ok(found.clone()),
+            None if at.elapsed() < FAILED_FOR => return Err(Error::SsoUnavailable),
+            _ => {}
+        }
     }
+    let found = discover_now(config).await;
+    state.sso.cache.write().await.insert(
+        config.name.clone(),
+        (std::time::Instant::now(), found.as_ref().ok().cloned()),
+    );
+    found
+}
+
+async fn discover_now(config: &ProviderConfig) -> Result<Discovered, Error> {
     let http = http_client()?;
     let issuer = IssuerUrl::new(config.issuer.clone())
         .map_err(|e| anyhow::anyhow!("auth.sso issuer: {e}"))?;
@@ -454,15 +504,10 @@ async fn discover(state: &State, config: &ProviderConfig) -> Result<Discovered, 
         .get("end_session_endpoint")
         .and_then(|v| v.as_str())
         .map(str::to_owned);
-    let found = Discovered {
+    Ok(Discovered {
         metadata,
         end_session,
-    };
-    state.sso.cache.write().await.insert(
-        config.name.clone(),
-        (std::time::Instant::now(), found.clone()),
-    );
-    Ok(found)
+    })
 }
 
 fn client(

@@ -453,6 +453,13 @@ impl Store {
         query("delete from revocations where until_unix < $1", (now_unix,))
             .execute(self.db.pool())
             .await?;
+        let now = chrono::DateTime::from_timestamp(now_unix, 0).unwrap_or_default();
+        query(
+            "delete from account_tokens where expires_at < $1",
+            (agon_db::time_text(now),),
+        )
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 }
@@ -514,6 +521,25 @@ impl Store {
 }
 
 impl Store {
+    /// Records a secret as used once, until `expires_at`; false when it was recorded already.
+    pub async fn spend_token(
+        &self,
+        token_hash: &str,
+        user_id: Uuid,
+        purpose: &str,
+        expires_at: &str,
+        now: &str,
+    ) -> Result<bool, Error> {
+        let done = query(
+            "insert into account_tokens (token_hash, user_id, purpose, expires_at, used_at, created_at) \
+             values ($1, $2, $3, $4, $5, $5) on conflict (token_hash) do nothing",
+            (token_hash, user_id.to_string(), purpose, expires_at, now),
+        )
+        .execute(self.db.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     pub async fn insert_token(
         &self,
         tx: &mut Tx,

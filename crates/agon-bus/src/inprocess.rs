@@ -2,15 +2,14 @@
 //! subscriber processed (or dead-lettered) the batch, so the publishing outbox keeps an event until its effects
 //! are committed. A crash in between means redelivery at the next start, which the inbox absorbs.
 
-use std::sync::Arc;
-
-use tokio::sync::RwLock;
+use std::sync::{Arc, Mutex};
 
 use crate::{Broker, Envelope, Handler, deliver_batch};
 
 #[derive(Default)]
 pub struct InProcess {
-    subscriptions: RwLock<Vec<Subscription>>,
+    /// Copied out before delivering, so no lock is held across a delivery and `close` never waits.
+    subscriptions: Mutex<Vec<Arc<Subscription>>>,
 }
 
 struct Subscription {
@@ -22,7 +21,7 @@ struct Subscription {
 #[async_trait::async_trait]
 impl Broker for InProcess {
     async fn publish(&self, batch: &[Envelope]) -> anyhow::Result<()> {
-        let subscriptions = self.subscriptions.read().await;
+        let subscriptions = self.subscriptions();
         for sub in subscriptions.iter() {
             let wants = |e: &Envelope| {
                 sub.topics
@@ -55,19 +54,36 @@ impl Broker for InProcess {
         topics: &[&str],
         handler: Arc<dyn Handler>,
     ) -> anyhow::Result<()> {
-        let mut subscriptions = self.subscriptions.write().await;
+        let mut subscriptions = self.lock();
         if subscriptions.iter().any(|s| s.consumer == consumer) {
             anyhow::bail!("consumer {consumer} is already subscribed");
         }
-        subscriptions.push(Subscription {
+        subscriptions.push(Arc::new(Subscription {
             consumer: consumer.to_owned(),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             handler,
-        });
+        }));
         Ok(())
     }
 
     async fn ready(&self) -> bool {
         true
+    }
+
+    fn close(&self) {
+        self.lock().clear();
+    }
+}
+
+impl InProcess {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Subscription>>> {
+        // A panic while holding the lock leaves a plain Vec behind: still usable.
+        self.subscriptions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.lock().clone()
     }
 }

@@ -80,6 +80,11 @@ pub trait Broker: Send + Sync + 'static {
     fn pipelined(&self) -> bool {
         false
     }
+
+    /// Lets go of the handlers. The in-process broker holds every consumer's state, and each state holds an
+    /// outbox that holds the broker: without this, a platform built and dropped in one process (a test) keeps
+    /// its database connections open until the process ends.
+    fn close(&self) {}
 }
 
 /// What a broker calls for each delivery. Implemented by the bus around a [`Consume`]; brokers retry a failing
@@ -137,6 +142,11 @@ impl Bus {
             broker,
             replays: Arc::default(),
         }
+    }
+
+    /// Drops the subscriptions (see [`Broker::close`]); publishing afterwards reaches nobody.
+    pub fn close(&self) {
+        self.broker.close();
     }
 
     /// The embedded bus of `agon up`.

@@ -389,40 +389,10 @@ impl RouteSpec {
         let methods = self.methods()?;
         let shaping = self.call.is_some() || !self.calls.is_empty() || self.answer.is_some();
         if self.files {
-            if shaping
-                || self.upstream.is_some()
-                || self.response.is_some()
-                || self.rewrite.is_some()
-                || self.auth != AuthPolicy::Public
-                || self.timeout_ms.is_some()
-                || self.max_body.is_some()
-            {
-                return Err("a `files` route serves public files only: no `upstream`, `rewrite`, `auth`, `timeout_ms`, `max_body`, `call`, `calls`, `answer` or `response`".into());
-            }
-            let matcher = Matcher::parse(self.prefix.as_deref(), self.path.as_deref())?;
-            return Ok(vec![ProfileRoute::Files { matcher, methods }]);
+            return self.files_route(shaping, methods);
         }
-        if let Some(upstream) = &self.upstream {
-            if shaping
-                || self.response.is_some()
-                || !self.checks.is_empty()
-                || self.errors.is_some()
-                || self.max_body.is_some()
-            {
-                return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response`, `checks`, `errors` or `max_body` (it streams)".into());
-            }
-            if self.slash != Slash::Strict {
-                return Err("`slash` applies to reshaping routes".into());
-            }
-            return Ok(vec![ProfileRoute::Forward(RouteConfig {
-                prefix: self.prefix,
-                path: self.path,
-                upstream: upstream.clone(),
-                rewrite: self.rewrite,
-                methods: self.methods,
-                auth: self.auth,
-                timeout_ms: self.timeout_ms,
-            })]);
+        if self.upstream.is_some() {
+            return self.forward_route(shaping);
         }
         if !shaping {
             return Err(
@@ -465,6 +435,48 @@ impl RouteSpec {
             });
         }
         Ok(routes)
+    }
+
+    fn files_route(
+        self,
+        shaping: bool,
+        methods: Option<Vec<Method>>,
+    ) -> Result<Vec<ProfileRoute>, String> {
+        if shaping
+            || self.upstream.is_some()
+            || self.response.is_some()
+            || self.rewrite.is_some()
+            || self.auth != AuthPolicy::Public
+            || self.timeout_ms.is_some()
+            || self.max_body.is_some()
+        {
+            return Err("a `files` route serves public files only: no `upstream`, `rewrite`, `auth`, `timeout_ms`, `max_body`, `call`, `calls`, `answer` or `response`".into());
+        }
+        let matcher = Matcher::parse(self.prefix.as_deref(), self.path.as_deref())?;
+        Ok(vec![ProfileRoute::Files { matcher, methods }])
+    }
+
+    fn forward_route(self, shaping: bool) -> Result<Vec<ProfileRoute>, String> {
+        if shaping
+            || self.response.is_some()
+            || !self.checks.is_empty()
+            || self.errors.is_some()
+            || self.max_body.is_some()
+        {
+            return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response`, `checks`, `errors` or `max_body` (it streams)".into());
+        }
+        if self.slash != Slash::Strict {
+            return Err("`slash` applies to reshaping routes".into());
+        }
+        Ok(vec![ProfileRoute::Forward(RouteConfig {
+            prefix: self.prefix,
+            path: self.path,
+            upstream: self.upstream.unwrap_or_default(),
+            rewrite: self.rewrite,
+            methods: self.methods,
+            auth: self.auth,
+            timeout_ms: self.timeout_ms,
+        })])
     }
 
     fn shaped(&self, at: &At, shared: &Shared) -> Result<Shaped, String> {
@@ -522,25 +534,12 @@ impl RouteSpec {
             Some(spec) => Arc::new(spec.compile(at).map_err(|e| format!("errors: {e}"))?),
         };
         check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
-        let max_body = match self.max_body {
-            Some(n) if n == 0 || n > serve::MAX_UPLOAD => {
-                return Err(format!("max_body: from 1 to {} bytes", serve::MAX_UPLOAD));
-            }
-            Some(n) => n,
-            None => serve::MAX_SHAPED_BODY,
-        };
+        let max_body = max_body(self.max_body)?;
         let mut status = shared.status.clone();
         status.extend(self.status.clone());
         let mut texts = shared.messages.clone();
         texts.extend(self.messages.clone());
-        let messages = texts
-            .into_iter()
-            .map(|(code, text)| {
-                let template = optional_text(Some(&text), ERROR_ROOTS, at, 0)
-                    .map_err(|e| format!("messages.{code}: {e}"))?;
-                Ok((code, template.unwrap_or(Template::Const(Value::Null))))
-            })
-            .collect::<Result<_, String>>()?;
+        let messages = messages(texts, at)?;
         Ok(Shaped {
             label: self.label(),
             calls,
@@ -553,6 +552,32 @@ impl RouteSpec {
             max_body,
         })
     }
+}
+
+/// A route's `max_body`, checked: at most `MAX_UPLOAD`.
+fn max_body(given: Option<usize>) -> Result<usize, String> {
+    match given {
+        Some(n) if n == 0 || n > serve::MAX_UPLOAD => {
+            Err(format!("max_body: from 1 to {} bytes", serve::MAX_UPLOAD))
+        }
+        Some(n) => Ok(n),
+        None => Ok(serve::MAX_SHAPED_BODY),
+    }
+}
+
+/// The `messages` of a route (its own over the profile's), compiled as templates.
+fn messages(
+    texts: BTreeMap<String, String>,
+    at: &At,
+) -> Result<BTreeMap<String, Template>, String> {
+    texts
+        .into_iter()
+        .map(|(code, text)| {
+            let template = optional_text(Some(&text), ERROR_ROOTS, at, 0)
+                .map_err(|e| format!("messages.{code}: {e}"))?;
+            Ok((code, template.unwrap_or(Template::Const(Value::Null))))
+        })
+        .collect()
 }
 
 /// The route answering the other slash form of `path` with a redirect to it.

@@ -44,6 +44,7 @@ pub struct TestApp {
     smtp: Option<SmtpSink>,
     /// Opens what the platform sealed (the signing key [`TestApp::sign`] uses).
     keyring: agon_kit::sealed::Keyring,
+    bus: agon_bus::Bus,
     _tasks: JoinSet<()>,
     _dir: tempfile::TempDir,
 }
@@ -167,6 +168,7 @@ impl TestApp {
         }
         let (tx, rx) = oneshot::channel::<()>();
         let gateway = embedded.gateway;
+        let bus = embedded.bus;
         let server = tokio::spawn(async move {
             gateway
                 .serve(listener, async move {
@@ -187,6 +189,7 @@ impl TestApp {
             server: Some(server),
             smtp: None,
             keyring,
+            bus,
             _tasks: tasks,
             _dir: dir,
         }
@@ -365,6 +368,9 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        // Otherwise the services' pools live on (the bus holds them) and their connections pile up across a
+        // test binary's tests.
+        self.bus.close();
     }
 }
 

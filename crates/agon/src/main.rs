@@ -193,31 +193,36 @@ enum AdminAction {
     },
     /// Set an account's password; its sessions end.
     SetPassword {
-        #[arg(long)]
+        /// The account's email or username.
+        #[arg(long, visible_alias = "login")]
         email: String,
         #[arg(long, env = "AGON_CLI_PASSWORD", hide_env_values = true)]
         password: String,
     },
     /// End every session of an account.
     RevokeSessions {
-        #[arg(long)]
+        /// The account's email or username.
+        #[arg(long, visible_alias = "login")]
         email: String,
     },
     /// Approve a pending trainer or coach account.
     Approve {
-        #[arg(long)]
+        /// The account's email or username.
+        #[arg(long, visible_alias = "login")]
         email: String,
     },
     /// Ban an account: it cannot log in, its sessions end.
     Ban {
-        #[arg(long)]
+        /// The account's email or username.
+        #[arg(long, visible_alias = "login")]
         email: String,
         #[arg(long)]
         reason: Option<String>,
     },
     /// Lift a ban.
     Unban {
-        #[arg(long)]
+        /// The account's email or username.
+        #[arg(long, visible_alias = "login")]
         email: String,
     },
 }

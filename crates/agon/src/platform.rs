@@ -73,6 +73,8 @@ pub async fn build_service(name: &str, deps: &Deps, config: &Config) -> anyhow::
 pub struct Embedded {
     pub gateway: Gateway,
     pub tasks: Vec<Task>,
+    /// The in-process bus; [`Bus::close`] lets the services go once the platform is done with.
+    pub bus: Bus,
 }
 
 impl Embedded {
@@ -96,7 +98,11 @@ impl Embedded {
         let (gateway, mut gateway_tasks) =
             agon_gateway::build(&deps, config.gateway.clone(), profile, mounts).await?;
         tasks.append(&mut gateway_tasks);
-        Ok(Self { gateway, tasks })
+        Ok(Self {
+            gateway,
+            tasks,
+            bus: deps.bus.clone(),
+        })
     }
 }
 

@@ -7,6 +7,7 @@ mod hostile;
 mod input;
 mod mailed;
 mod mfa;
+mod migrations;
 mod sessions;
 mod sso;
 mod usernames;

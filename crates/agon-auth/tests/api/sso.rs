@@ -446,8 +446,19 @@ async fn an_apps_id_token_is_exchanged_for_agon_tokens_once_verified() {
         .unwrap();
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
+    assert_eq!(
+        tokens["issued_token_type"],
+        "urn:ietf:params:oauth:token-type:access_token"
+    );
     let claims = agon_testkit::claims(tokens["access_token"].as_str().unwrap());
     assert_eq!(claims["roles"], json!(["athlete"]));
+    // Once only: a copy of the token (leaked, replayed) opens nothing.
+    let replayed = app.post_json("/auth/token", exchange(&id_token, "idp"));
+    let problem = assert_problem(replayed.send().await.unwrap(), 400, "sso_failed").await;
+    assert_eq!(
+        problem["detail"],
+        "single sign-on failed: this ID token was already exchanged"
+    );
     // The same person through the browser flow is the same account.
     let browser: Value = sign_in(&app, "gina", "").await.json().await.unwrap();
     let again = agon_testkit::claims(browser["access_token"].as_str().unwrap());

@@ -128,40 +128,16 @@ impl Gateway {
         body: Incoming,
         context: &mut Value,
     ) -> Result<Answered, Fault> {
-        let raw = read_bounded(body, shaped.max_body)
-            .await
-            .map_err(|too_large| {
-                if too_large {
-                    Fault::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        format!("the body exceeds {} bytes", shaped.max_body),
-                    )
-                } else {
-                    Fault::new(
-                        StatusCode::BAD_REQUEST,
-                        "malformed_body",
-                        "the body could not be read",
-                    )
-                }
-            })?;
-        let sent = match multipart_boundary(&parts.headers) {
-            Some(boundary) => {
-                let (fields, files) = read_form(raw.clone(), boundary).await?;
-                context["body"] = Value::Object(fields);
-                Sent { raw, files }
-            }
-            None => {
-                context["body"] = parse_body(&parts.headers, &raw)?;
-                Sent {
-                    raw,
-                    files: Vec::new(),
-                }
-            }
-        };
+        // Checks that do not read the body hold before it is read: a refused upload is never buffered.
+        let (early, checks): (Vec<&Check>, Vec<&Check>) =
+            (shaped.checks.iter()).partition(|c| c.after == 0 && !c.reads_body());
+        for check in early {
+            check.holds(context)?;
+        }
+        let sent = read_sent(shaped.max_body, parts, body, context).await?;
         let mut last = None;
         for (i, call) in shaped.calls.iter().enumerate() {
-            for check in shaped.checks.iter().filter(|c| c.after == i) {
+            for check in checks.iter().filter(|c| c.after == i) {
                 check.holds(context)?;
             }
             if let Some(when) = &call.when
@@ -197,11 +173,7 @@ impl Gateway {
             ));
         };
         context["response"] = last.value.clone();
-        for check in shaped
-            .checks
-            .iter()
-            .filter(|c| c.after == shaped.calls.len())
-        {
+        for check in checks.iter().filter(|c| c.after == shaped.calls.len()) {
             check.holds(context)?;
         }
         Ok(last)
@@ -336,37 +308,7 @@ impl Gateway {
         ] {
             headers.remove(name);
         }
-        let body = match (&call.body, &call.file) {
-            (_, Some(name)) => {
-                let part = (sent.files.iter().find(|p| p.name == *name)).ok_or_else(|| {
-                    Fault::new(
-                        StatusCode::BAD_REQUEST,
-                        "missing_field",
-                        format!("{name} is required (a file of a multipart/form-data body)"),
-                    )
-                })?;
-                let octets = HeaderValue::from_static("application/octet-stream");
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    part.content_type.clone().unwrap_or(octets),
-                );
-                headers.remove(header::CONTENT_ENCODING);
-                part.bytes.clone()
-            }
-            (Some(template), None) => {
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                // The body is the profile's now, written plainly, whatever the client's was.
-                headers.remove(header::CONTENT_ENCODING);
-                Bytes::from(
-                    serde_json::to_vec(&template.render(context).unwrap_or(Value::Null))
-                        .unwrap_or_default(),
-                )
-            }
-            (None, None) => sent.raw.clone(),
-        };
+        let body = call_body(call, sent, context, &mut headers)?;
         if let Some(bearer) = &call.bearer {
             set_bearer(&mut headers, bearer.render(context).map(text_of))?;
         }
@@ -381,6 +323,16 @@ impl Gateway {
 }
 
 impl Check {
+    /// True when the check looks at the client's body (it then waits until the body is read).
+    fn reads_body(&self) -> bool {
+        let mut reads = false;
+        let templates = std::iter::once(&self.value).chain(self.equals.as_ref());
+        for template in templates {
+            template.visit_refs(&mut |r| reads |= r.root == "body");
+        }
+        reads
+    }
+
     /// `Err`: the route's error when the value is absent, empty or false, or differs from `equals`.
     fn holds(&self, context: &Value) -> Result<(), Fault> {
         let value = self.value.render(context).filter(truthy);
@@ -547,6 +499,76 @@ fn parse_body(headers: &HeaderMap, raw: &Bytes) -> Result<Value, Fault> {
             format!("the request body is not valid JSON: {e}"),
         )),
     }
+}
+
+/// The body `call` sends, its headers adjusted: the rendered template (JSON), a file of the client's form, or
+/// the client's body as sent.
+fn call_body(
+    call: &Call,
+    sent: &Sent,
+    context: &Value,
+    headers: &mut HeaderMap,
+) -> Result<Bytes, Fault> {
+    if let Some(name) = &call.file {
+        let part = (sent.files.iter().find(|p| p.name == *name)).ok_or_else(|| {
+            Fault::new(
+                StatusCode::BAD_REQUEST,
+                "missing_field",
+                format!("{name} is required (a file of a multipart/form-data body)"),
+            )
+        })?;
+        let octets = HeaderValue::from_static("application/octet-stream");
+        let content_type = part.content_type.clone().unwrap_or(octets);
+        headers.insert(header::CONTENT_TYPE, content_type);
+        headers.remove(header::CONTENT_ENCODING);
+        return Ok(part.bytes.clone());
+    }
+    let Some(template) = &call.body else {
+        return Ok(sent.raw.clone());
+    };
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    // The body is the profile's now, written plainly, whatever the client's was.
+    headers.remove(header::CONTENT_ENCODING);
+    let value = template.render(context).unwrap_or(Value::Null);
+    Ok(Bytes::from(serde_json::to_vec(&value).unwrap_or_default()))
+}
+
+/// Reads the client's body (at most `limit` bytes) into `{body}`: JSON, or a form's text fields with its files
+/// kept for the calls.
+async fn read_sent(
+    limit: usize,
+    parts: &Parts,
+    body: Incoming,
+    context: &mut Value,
+) -> Result<Sent, Fault> {
+    let raw = read_bounded(body, limit).await.map_err(|too_large| {
+        if too_large {
+            Fault::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body exceeds {limit} bytes"),
+            )
+        } else {
+            Fault::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                "the body could not be read",
+            )
+        }
+    })?;
+    let Some(boundary) = multipart_boundary(&parts.headers) else {
+        context["body"] = parse_body(&parts.headers, &raw)?;
+        return Ok(Sent {
+            raw,
+            files: Vec::new(),
+        });
+    };
+    let (fields, files) = read_form(raw.clone(), boundary).await?;
+    context["body"] = Value::Object(fields);
+    Ok(Sent { raw, files })
 }
 
 /// The boundary of a `multipart/form-data` body, if the request declares one.
@@ -753,6 +775,37 @@ mod tests {
             json!("plain")
         );
         assert_eq!(answer_value(None, &Bytes::new()), Value::Null);
+    }
+
+    #[test]
+    fn checks_that_do_not_read_the_body_are_known() {
+        let profile = crate::profile::Profile::parse(
+            "t",
+            r#"
+            description = "t"
+            [[routes]]
+            method = "POST"
+            path = "/a"
+            call = "POST /auth/token"
+            [[routes.checks]]
+            value = "{token}"
+            status = 401
+            code = "c"
+            message = "m"
+            [[routes.checks]]
+            value = "{query.id}"
+            equals = "{body.id}"
+            status = 404
+            code = "c"
+            message = "m"
+            "#,
+        )
+        .unwrap();
+        let crate::profile::ProfileRoute::Shaped { shaped, .. } = &profile.routes[0] else {
+            panic!("shaped")
+        };
+        let reads: Vec<bool> = shaped.checks.iter().map(Check::reads_body).collect();
+        assert_eq!(reads, [false, true]);
     }
 
     #[tokio::test]

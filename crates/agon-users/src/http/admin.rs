@@ -82,6 +82,10 @@ async fn list_users(
     Query(params): Query<AdminListParams>,
 ) -> Result<Json<Page<AdminView>>, Error> {
     auth.require(Role::Admin)?;
+    // A blank login would filter nothing: a caller looking one account up must never get another.
+    if params.login.as_deref().is_some_and(|l| l.trim().is_empty()) {
+        return Err(Error::invalid("login", "must not be blank"));
+    }
     let page = PageParams::new(params.limit, params.cursor);
     let after = super::cursor(&page)?;
     let filter = Filter {

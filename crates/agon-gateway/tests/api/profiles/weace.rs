@@ -308,7 +308,13 @@ async fn administrators_set_passwords_delete_members_and_count_notifications_by_
         (status, body),
         (404, nest(404, "User does not exist.", "Not Found"))
     );
-    // Without an email nothing is looked up (an empty filter would match every account).
+    // A blank email looks nothing up (a blank filter would match every account, the administrator first).
+    for blank in [" ", "\t"] {
+        let (status, _) = set(json!({ "email": blank, "password": "WeAce#Pass7" })).await;
+        assert_eq!(status, 400, "{blank:?}");
+    }
+    assert_eq!(login(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await.0, 200);
+    // Without an email nothing is looked up either.
     assert_eq!(set(json!({ "password": "WeAce#Pass9" })).await.0, 400);
     let (_, tokens) = login(&app, "cy@weace.io", "WeAce#Pass9").await;
     let cy_token = tokens["accessToken"].as_str().unwrap().to_owned();
@@ -365,11 +371,7 @@ async fn administrators_set_passwords_delete_members_and_count_notifications_by_
     assert_eq!(status, 404);
 
     // No provider configured: the SSO routes say so.
-    for path in [
-        "/api/v1/auth/sso/login",
-        "/api/v1/auth/login-url",
-        "/api/v1/auth/logout-url",
-    ] {
+    for path in ["/api/v1/auth/sso/login", "/api/v1/auth/login-url"] {
         let (status, body) = call(&app, "GET", path, None, None).await;
         assert_eq!(
             (status, body),
@@ -380,4 +382,11 @@ async fn administrators_set_passwords_delete_members_and_count_notifications_by_
             "{path}"
         );
     }
+    let (status, body) = call(&app, "GET", "/api/v1/auth/logout-url", None, None).await;
+    let none = nest(
+        404,
+        "The identity provider publishes no logout page",
+        "Not Found",
+    );
+    assert_eq!((status, body), (404, none));
 }
