@@ -1,6 +1,6 @@
 //! All SQL of the auth service, written once for SQLite and PostgreSQL.
 
-use agon_db::{Db, Row, RowExt, Tx, query, query_as};
+use agon_db::{Db, ResultExt, Row, RowExt, Tx, query, query_as};
 use uuid::Uuid;
 
 use crate::{domain::AccountStatus, error::Error};
@@ -132,7 +132,9 @@ impl Store {
             (session_id.to_string(), user_id.to_string(), now, expires_at),
         )
         .execute(&mut **tx)
-        .await?;
+        .await
+        // The account was deleted while its password was being checked: as if it never existed.
+        .on_foreign_key(|| Error::InvalidGrant)?;
         Ok(())
     }
 

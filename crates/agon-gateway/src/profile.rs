@@ -13,6 +13,7 @@
 //! lookups, not an interpreter.
 
 mod docs;
+mod form;
 mod serve;
 pub mod template;
 

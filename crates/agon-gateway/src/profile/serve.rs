@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::{
     Answer, Call, Check, Shaped,
+    form::{Sent, multipart_boundary, read_form},
     template::{PathError, text_of, truthy},
 };
 use crate::{
@@ -36,20 +37,6 @@ const MAX_PLATFORM_ANSWER: usize = 8 << 20;
 /// A call ready to go: the platform route it reaches (`None`: the gateway's own API), its path and query, the
 /// request.
 type Outgoing = (Option<Arc<Route>>, PathAndQuery, Request<UpstreamBody>);
-
-/// What the client sent: its body as read, and the files of a `multipart/form-data` body.
-struct Sent {
-    raw: Bytes,
-    files: Vec<Part>,
-}
-
-/// A file part of a multipart body.
-#[derive(Debug)]
-struct Part {
-    name: String,
-    content_type: Option<HeaderValue>,
-    bytes: Bytes,
-}
 
 /// A platform answer, read.
 struct Answered {
@@ -566,51 +553,15 @@ async fn read_sent(
             files: Vec::new(),
         });
     };
-    let (fields, files) = read_form(raw.clone(), boundary).await?;
-    context["body"] = Value::Object(fields);
-    Ok(Sent { raw, files })
-}
-
-/// The boundary of a `multipart/form-data` body, if the request declares one.
-fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
-    let content_type = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
-    content_type
-        .to_ascii_lowercase()
-        .starts_with("multipart/form-data")
-        .then(|| multer::parse_boundary(content_type).ok())
-        .flatten()
-}
-
-/// A multipart body's text fields (as `{body.…}`) and its files (for a call's `file`).
-async fn read_form(raw: Bytes, boundary: String) -> Result<(Map<String, Value>, Vec<Part>), Fault> {
-    let malformed = |e: multer::Error| {
+    let (fields, files) = read_form(raw.clone(), boundary).await.map_err(|e| {
         Fault::new(
             StatusCode::BAD_REQUEST,
             "malformed_body",
             format!("the multipart body could not be read: {e}"),
         )
-    };
-    let stream = futures_util::stream::once(async move { Ok::<_, std::convert::Infallible>(raw) });
-    let mut form = multer::Multipart::new(stream, boundary);
-    let (mut fields, mut files) = (Map::new(), Vec::new());
-    while let Some(field) = form.next_field().await.map_err(malformed)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        let is_file = field.file_name().is_some() || field.content_type().is_some();
-        let content_type =
-            (field.content_type()).and_then(|m| HeaderValue::from_str(m.as_ref()).ok());
-        let bytes = field.bytes().await.map_err(malformed)?;
-        if !is_file {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            fields.insert(name.clone(), Value::String(text));
-        }
-        // Every part can be a call's `file`: some clients send a file with neither a name nor a type.
-        files.push(Part {
-            name,
-            content_type,
-            bytes,
-        });
-    }
-    Ok((fields, files))
+    })?;
+    context["body"] = Value::Object(fields);
+    Ok(Sent { raw, files })
 }
 
 fn answer_value(content_type: Option<&HeaderValue>, bytes: &Bytes) -> Value {
@@ -806,26 +757,5 @@ mod tests {
         };
         let reads: Vec<bool> = shaped.checks.iter().map(Check::reads_body).collect();
         assert_eq!(reads, [false, true]);
-    }
-
-    #[tokio::test]
-    async fn a_form_gives_its_text_fields_and_every_part_as_a_file() {
-        let body = "--b\r\nContent-Disposition: form-data; name=\"note\"\r\n\r\nhello\r\n\
-                    --b\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"a.png\"\r\n\
-                    Content-Type: image/png\r\n\r\n\u{89}PNG\r\n--b--\r\n";
-        let mut headers = HeaderMap::new();
-        let form_type = HeaderValue::from_static("multipart/form-data; boundary=b");
-        headers.insert(header::CONTENT_TYPE, form_type);
-        let boundary = multipart_boundary(&headers).unwrap();
-        let (fields, files) = read_form(Bytes::from(body), boundary).await.unwrap();
-        assert_eq!(Value::Object(fields), json!({ "note": "hello" }));
-        let photo = files.iter().find(|p| p.name == "photo").unwrap();
-        assert_eq!(photo.content_type.as_ref().unwrap(), "image/png");
-        assert_eq!(&photo.bytes[..], "\u{89}PNG".as_bytes());
-        assert!(files.iter().any(|p| p.name == "note"));
-        // Not a form, or a broken one.
-        assert!(multipart_boundary(&HeaderMap::new()).is_none());
-        let broken = read_form(Bytes::from_static(b"--b\r\nno headers"), "b".into()).await;
-        assert_eq!(broken.unwrap_err().status, StatusCode::BAD_REQUEST);
     }
 }
