@@ -247,20 +247,75 @@ pub fn check_password(password: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
-/// Rank below which a known password is refused (ASVS 6.2.4 asks for at least the top 3,000).
-const COMMON_RANK: usize = 10_000;
+/// The 10,000 most used passwords, most used first: zxcvbn's list (MIT, `data/LICENSE-zxcvbn`), one per line.
+/// ASVS 6.2.4 asks for at least the top 3,000.
+const COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
 
-/// True when the whole password is one of the most used ones, possibly capitalised or in l33t
-/// (`P@ssw0rd`). This is a list check, not a strength score: long unusual passwords pass whatever their shape.
+/// Characters written for letters (`P@ssw0rd`) and the letters each may stand for: zxcvbn's l33t table.
+const L33T: [(char, &str); 20] = [
+    ('4', "a"),
+    ('@', "a"),
+    ('8', "b"),
+    ('(', "c"),
+    ('{', "c"),
+    ('[', "c"),
+    ('<', "c"),
+    ('3', "e"),
+    ('6', "g"),
+    ('9', "g"),
+    ('1', "il"),
+    ('!', "i"),
+    ('|', "il"),
+    ('7', "lt"),
+    ('0', "o"),
+    ('$', "s"),
+    ('5', "s"),
+    ('+', "t"),
+    ('%', "x"),
+    ('2', "z"),
+];
+
+/// Most readings of one password tried: a password of many l33t characters is long and unusual anyway.
+const MAX_READINGS: usize = 512;
+
+/// True when the whole password, without case and with its l33t characters read as letters, is one of the most
+/// used ones. A list check, not a strength score: long unusual passwords pass whatever their shape. The list is
+/// a set of slices of the embedded text, built at the first check (about 0.5 MB).
 pub fn is_common(password: &str) -> bool {
-    let estimate = zxcvbn::zxcvbn(password, &[]);
-    match estimate.sequence() {
-        // zxcvbn does not export its dictionary enum, only the field of that type: its name identifies the
-        // password list among the dictionaries (English words, names…), which alone must not refuse a password.
-        [only] => matches!(&only.pattern, zxcvbn::matching::patterns::MatchPattern::Dictionary(d)
-            if format!("{:?}", d.dictionary_name) == "Passwords" && d.rank <= COMMON_RANK && !d.reversed),
-        _ => false,
+    static LIST: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let list = LIST.get_or_init(|| COMMON_PASSWORDS.lines().collect());
+    readings(&password.to_lowercase())
+        .iter()
+        .any(|reading| list.contains(reading.as_str()))
+}
+
+/// Every way to read `text` with each l33t character as itself or as a letter it stands for.
+fn readings(text: &str) -> Vec<String> {
+    let mut out = vec![String::with_capacity(text.len())];
+    for c in text.chars() {
+        let letters = L33T
+            .iter()
+            .find(|(l33t, _)| *l33t == c)
+            .map_or("", |(_, l)| *l);
+        if letters.is_empty() || out.len() * (letters.len() + 1) > MAX_READINGS {
+            out.iter_mut().for_each(|reading| reading.push(c));
+            continue;
+        }
+        out = out
+            .into_iter()
+            .flat_map(|reading| {
+                std::iter::once(c)
+                    .chain(letters.chars())
+                    .map(move |read_as| {
+                        let mut next = reading.clone();
+                        next.push(read_as);
+                        next
+                    })
+            })
+            .collect();
     }
+    out
 }
 
 /// The state of an account as the auth service enforces it (the users service decides it).
@@ -567,6 +622,18 @@ mod tests {
         ] {
             assert!(check_password(fine).is_ok(), "{fine}");
         }
+    }
+
+    #[test]
+    fn l33t_is_read_as_letters_within_a_bound() {
+        for common in ["P@$$w0rd", "1etme1n", "$UP3RMAN", "dr@g0n"] {
+            assert!(is_common(common), "{common}");
+        }
+        assert!(!is_common("p@ssw0rd-of-mine"));
+        assert_eq!(readings("a1").len(), 3, "1 reads as itself, i or l");
+        let many = "1".repeat(40);
+        assert!(readings(&many).len() <= MAX_READINGS);
+        assert!(!is_common(&many));
     }
 
     #[test]
