@@ -222,3 +222,86 @@ pub mod users {
         const TOPIC: &'static str = "users.user_deleted.v1";
     }
 }
+
+/// Events produced by the trainings service.
+pub mod trainings {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    /// A trainer published a training.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainingCreated {
+        pub training_id: Uuid,
+        pub author_id: Uuid,
+        pub title: String,
+        pub kind: String,
+        pub difficulty: i64,
+        pub at: DateTime<Utc>,
+    }
+
+    /// Its author changed a training.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainingUpdated {
+        pub training_id: Uuid,
+        pub author_id: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A training was deleted, by its author or an administrator (`by`).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainingDeleted {
+        pub training_id: Uuid,
+        pub author_id: Uuid,
+        pub by: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// An administrator blocked a training (`blocked`), or lifted the block.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainingBlocked {
+        pub training_id: Uuid,
+        pub author_id: Uuid,
+        pub blocked: bool,
+        pub by: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A member made a training one of their favourites.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainingFavourited {
+        pub training_id: Uuid,
+        pub author_id: Uuid,
+        pub user_id: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A member scored a training (0 to 5), or changed their score.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TrainingScored {
+        pub training_id: Uuid,
+        pub author_id: Uuid,
+        pub user_id: Uuid,
+        pub score: f64,
+        pub at: DateTime<Utc>,
+    }
+
+    impl super::Event for TrainingCreated {
+        const TOPIC: &'static str = "trainings.training_created.v1";
+    }
+    impl super::Event for TrainingUpdated {
+        const TOPIC: &'static str = "trainings.training_updated.v1";
+    }
+    impl super::Event for TrainingDeleted {
+        const TOPIC: &'static str = "trainings.training_deleted.v1";
+    }
+    impl super::Event for TrainingBlocked {
+        const TOPIC: &'static str = "trainings.training_blocked.v1";
+    }
+    impl super::Event for TrainingFavourited {
+        const TOPIC: &'static str = "trainings.training_favourited.v1";
+    }
+    impl super::Event for TrainingScored {
+        const TOPIC: &'static str = "trainings.training_scored.v1";
+    }
+}

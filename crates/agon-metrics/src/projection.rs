@@ -35,6 +35,17 @@ pub const RULES: &[Rule] = &[
     rule("users.roles_changed.v1", "role_changes", None),
     rule("users.user_deleted.v1", "users_deleted", None),
     rule("users.user_followed.v1", "follows", None),
+    rule(
+        "trainings.training_created.v1",
+        "trainings_created",
+        Some("kind"),
+    ),
+    rule(
+        "trainings.training_favourited.v1",
+        "trainings_favourited",
+        None,
+    ),
+    rule("trainings.training_scored.v1", "trainings_scored", None),
 ];
 
 const fn rule(topic: &'static str, metric: &'static str, dimension: Option<&'static str>) -> Rule {

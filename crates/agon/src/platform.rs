@@ -49,6 +49,11 @@ pub const SERVICES: &[ServiceDef] = &[
         prefixes: &["/analytics"],
         build: |deps, _| Box::pin(agon_metrics::build(deps)),
     },
+    ServiceDef {
+        name: agon_trainings::SERVICE,
+        prefixes: &["/trainings"],
+        build: |deps, _| Box::pin(agon_trainings::build(deps)),
+    },
 ];
 
 /// The names `agon serve` accepts.
