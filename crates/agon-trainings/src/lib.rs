@@ -2,7 +2,8 @@
 //! media and goals — with members' favourites and scores, and administrators' blocks.
 //!
 //! Owns the `trainings` database; nobody else reads it. Publishes `trainings.*` events (created, updated,
-//! deleted, blocked, favourited, scored) for metrics and notifications.
+//! deleted, blocked, favourited, scored) for metrics and notifications; consumes `users.user_deleted.v1` to
+//! forget a deleted member (their trainings, favourites and scores).
 //!
 //! Entry point: [`build`].
 
@@ -11,6 +12,9 @@ mod error;
 mod http;
 mod store;
 
+use agon_bus::{Consume, Envelope};
+use agon_db::Tx;
+use agon_messages::users::UserDeleted;
 pub use error::Error;
 
 /// The service's name: its database, its log and metric label.
@@ -33,5 +37,15 @@ pub async fn build(deps: &agon_kit::Deps) -> anyhow::Result<agon_kit::Service> {
         outbox: skeleton.outbox().await?,
         verifier: skeleton.verifier(),
     };
+    skeleton
+        .consume::<UserDeleted>("trainings.forget_user", state.clone())
+        .await?;
     Ok(skeleton.finish(http::router(state)))
+}
+
+/// A deleted member's trainings, favourites and scores go; the averages they counted in follow.
+impl Consume<UserDeleted> for State {
+    async fn consume(&self, tx: &mut Tx, event: UserDeleted, _: &Envelope) -> anyhow::Result<()> {
+        Ok(store::Store::forget(tx, event.user_id).await?)
+    }
 }

@@ -274,6 +274,30 @@ impl Store {
         )
     }
 
+    /// Removes a member's scores (taking them out of the averages), favourites and trainings.
+    pub async fn forget(tx: &mut Tx, user: Uuid) -> Result<(), Error> {
+        let user = user.to_string();
+        query(
+            "update trainings set \
+             score_total = score_total - (select coalesce(sum(s.score), 0) from scores s \
+                                          where s.training_id = trainings.id and s.user_id = $1), \
+             score_count = score_count - (select count(*) from scores s \
+                                          where s.training_id = trainings.id and s.user_id = $1) \
+             where id in (select training_id from scores where user_id = $1)",
+            (user.as_str(),),
+        )
+        .execute(&mut **tx)
+        .await?;
+        for sql in [
+            "delete from scores where user_id = $1",
+            "delete from favourites where user_id = $1",
+            "delete from trainings where author_id = $1",
+        ] {
+            query(sql, (user.as_str(),)).execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// The member's score of a training, in hundredths, with its comment.
     pub async fn score(
         &self,

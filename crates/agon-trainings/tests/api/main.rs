@@ -230,6 +230,26 @@ async fn trainers_author_trainings_that_members_find_favourite_and_score() {
         "{created}"
     );
     assert_eq!(metric("trainings_scored").await["total"], 3);
+
+    // A member who deletes their account leaves no score behind: the average is the others' again.
+    let gone = app.as_user(&bo).delete("/users/me").send().await.unwrap();
+    assert_eq!(gone.status(), 204);
+    let path = format!("/trainings/{id}");
+    let read = || async {
+        let body: Value = app
+            .as_user(&ana)
+            .get(&path)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body
+    };
+    app.until(|| async { read().await["score_count"] == 1 })
+        .await;
+    assert_eq!(read().await["score"], 4.5);
 }
 
 #[tokio::test]
@@ -317,4 +337,60 @@ async fn blocked_trainings_show_only_to_administrators_and_their_author() {
         404
     );
     assert_eq!(app.count("trainings", "favourites").await, 0);
+}
+
+#[tokio::test]
+async fn concurrent_scores_keep_the_average_exact() {
+    let app = TestApp::spawn().await;
+    let tess = trainer(&app, "tess@club.org").await;
+    let (_, training) = create(&app, &tess, run("Track session")).await;
+    let score = format!("/trainings/{}/score", training["id"].as_str().unwrap());
+    let mut members = Vec::new();
+    for i in 0..6 {
+        members.push(app.register(&format!("m{i}@club.org")).await);
+    }
+    // Everyone scores at once, and the first member changes their mind four times at once too.
+    let mut sends = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        sends.push(
+            app.as_user(member)
+                .put_json(&score, json!({ "score": 1 + i % 5 }))
+                .send(),
+        );
+    }
+    for value in [1.0, 2.0, 3.5, 5.0] {
+        sends.push(
+            app.as_user(&members[0])
+                .put_json(&score, json!({ "score": value }))
+                .send(),
+        );
+    }
+    for response in futures_util::future::join_all(sends).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+    let first: Value = app
+        .as_user(&members[0])
+        .get(&score)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let others: f64 = (1..6).map(|i| (1 + i % 5) as f64).sum();
+    let expected = ((others + first["score"].as_f64().unwrap()) / 6.0 * 100.0).round() / 100.0;
+    let path = format!("/trainings/{}", training["id"].as_str().unwrap());
+    let read: Value = app
+        .as_user(&tess)
+        .get(&path)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (read["score_count"].as_i64(), read["score"].as_f64()),
+        (Some(6), Some(expected))
+    );
 }
