@@ -44,6 +44,42 @@ pub fn checked(
     value
 }
 
+/// The longest media URL kept.
+pub const MEDIA_URL_MAX_CHARS: usize = 500;
+
+/// A list of media URLs (`field`), trimmed: at most `max` of them, each an absolute http(s) URL of at most
+/// [`MEDIA_URL_MAX_CHARS`] printable characters. Problems are collected into `errors` (`field.N` per URL).
+pub fn media(
+    field: &str,
+    urls: Vec<String>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
+    if urls.len() > max {
+        errors.push(FieldError {
+            field: field.into(),
+            message: format!("holds at most {max} URLs"),
+        });
+    }
+    let urls: Vec<String> = urls.into_iter().map(|url| url.trim().to_owned()).collect();
+    for (i, url) in urls.iter().enumerate() {
+        let at = format!("{field}.{i}");
+        let web = url.starts_with("https://") || url.starts_with("http://");
+        if !web || url.chars().count() > MEDIA_URL_MAX_CHARS || url.chars().any(char::is_whitespace)
+        {
+            errors.push(FieldError {
+                field: at,
+                message: format!(
+                    "must be an http(s) URL of at most {MEDIA_URL_MAX_CHARS} characters"
+                ),
+            });
+        } else if let Err(e) = check(&at, url, Lines::Single) {
+            errors.push(e);
+        }
+    }
+    urls
+}
+
 /// Checks `value` for the characters this module refuses; the error names `field`.
 pub fn check(field: &str, value: &str, lines: Lines) -> Result<(), FieldError> {
     let refused = |c: char| match c {

@@ -46,6 +46,21 @@ pub const RULES: &[Rule] = &[
         None,
     ),
     rule("trainings.training_scored.v1", "trainings_scored", None),
+    rule(
+        "targets.target_created.v1",
+        "targets_created",
+        Some("metric"),
+    ),
+    rule(
+        "targets.target_completed.v1",
+        "targets_completed",
+        Some("metric"),
+    ),
+    rule(
+        "targets.activity_reported.v1",
+        "activity_reports",
+        Some("metric"),
+    ),
 ];
 
 const fn rule(topic: &'static str, metric: &'static str, dimension: Option<&'static str>) -> Rule {

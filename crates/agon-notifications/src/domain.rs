@@ -96,6 +96,12 @@ pub const KINDS: &[Kind] = &[
         channels: &[InApp, Push, Email],
         digest: true,
     },
+    Kind {
+        name: "target_completed",
+        critical: false,
+        channels: &[InApp, Push],
+        digest: false,
+    },
     // Sent by staff to members, and broadcast by administrators.
     Kind {
         name: "message",
@@ -131,6 +137,15 @@ pub struct Template {
 }
 
 pub const TEMPLATES: &[Template] = &[
+    Template {
+        topic: "targets.target_completed.v1",
+        kind: "target_completed",
+        recipient: "owner_id",
+        only_if: None,
+        title: "Target completed",
+        body: "Congratulations on completing your target \"{name}\"!",
+        link: Some("/targets/{target_id}"),
+    },
     Template {
         topic: "auth.user_registered.v1",
         kind: "welcome",

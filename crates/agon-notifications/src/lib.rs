@@ -21,7 +21,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use agon_messages::{Event, auth, users};
+use agon_messages::{Event, auth, targets, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
@@ -98,6 +98,7 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<users::UserFollowed>(&mut skeleton, &state).await?;
     consume::<users::DeviceRegistered>(&mut skeleton, &state).await?;
     consume::<users::DeviceRemoved>(&mut skeleton, &state).await?;
+    consume::<targets::TargetCompleted>(&mut skeleton, &state).await?;
     skeleton.task(providers::deliver_forever(state.clone()));
     Ok(skeleton.finish(http::router(state)))
 }

@@ -7,6 +7,8 @@ create table trainings (
     title text not null,
     title_key text not null,
     description text not null,
+    -- Title and description lowercased by the service (Unicode-aware on both engines), for text search.
+    search_text text not null,
     kind text not null,
     difficulty integer not null,
     media text not null,
@@ -39,3 +41,4 @@ create table scores (
     updated_at text not null,
     primary key (training_id, user_id)
 );
+create index scores_user on scores (user_id);

@@ -8,7 +8,6 @@ pub const TITLE_MAX_CHARS: usize = 100;
 pub const DESCRIPTION_MAX_CHARS: usize = 2000;
 pub const MAX_DIFFICULTY: i64 = 10;
 pub const MAX_MEDIA: usize = 8;
-pub const MEDIA_URL_MAX_CHARS: usize = 500;
 pub const MAX_GOALS: usize = 64;
 pub const GOAL_NAME_MAX_CHARS: usize = 60;
 pub const MAX_SCORE: f64 = 5.0;
@@ -113,7 +112,7 @@ pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
     if !(0..=MAX_DIFFICULTY).contains(&draft.difficulty) {
         problems.push(invalid("difficulty", "must be from 0 to 10"));
     }
-    let media = check_media(draft.media, &mut problems);
+    let media = agon_kit::text::media("media", draft.media, MAX_MEDIA, &mut problems);
     let goals = check_goals(draft.goals, &mut problems);
     if !problems.is_empty() {
         return Err(problems);
@@ -126,29 +125,6 @@ pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
         media,
         goals,
     })
-}
-
-fn check_media(media: Vec<String>, problems: &mut Vec<FieldError>) -> Vec<String> {
-    if media.len() > MAX_MEDIA {
-        problems.push(invalid("media", "holds at most 8 URLs"));
-    }
-    let media: Vec<String> = media.into_iter().map(|url| url.trim().to_owned()).collect();
-    for (i, url) in media.iter().enumerate() {
-        let field = format!("media.{i}");
-        let absolute = url.starts_with("https://") || url.starts_with("http://");
-        if !absolute
-            || url.chars().count() > MEDIA_URL_MAX_CHARS
-            || url.chars().any(char::is_whitespace)
-        {
-            problems.push(invalid(
-                &field,
-                "must be an http(s) URL of at most 500 characters",
-            ));
-        } else if let Err(e) = agon_kit::text::check(&field, url, Lines::Single) {
-            problems.push(e);
-        }
-    }
-    media
 }
 
 fn check_goals(goals: Vec<Goal>, problems: &mut Vec<FieldError>) -> Vec<Goal> {

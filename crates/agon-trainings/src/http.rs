@@ -234,6 +234,10 @@ fn filter(auth: &AuthUser, params: &ListParams) -> Result<Filter, Error> {
     if text.is_some_and(|q| q.chars().count() > 100) {
         return Err(Error::invalid("q", "must be at most 100 characters"));
     }
+    if let Some(q) = text {
+        agon_kit::text::check("q", q, agon_kit::text::Lines::Single)
+            .map_err(|e| Error::invalid_fields(vec![e]))?;
+    }
     Ok(Filter {
         kind,
         min_difficulty: difficulty("min_difficulty", params.min_difficulty, 0)?,

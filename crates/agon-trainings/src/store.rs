@@ -71,7 +71,7 @@ pub struct Filter {
 /// Filter conditions on `$2`…`$8`; `$1` is the listing's cursor.
 const FILTER: &str = "($2 = '' or kind = $2) and difficulty >= $3 and difficulty <= $4 \
      and ($5 = '' or author_id = $5) \
-     and ($6 = '' or lower(title) like $6 escape '\\' or lower(description) like $6 escape '\\') \
+     and ($6 = '' or search_text like $6 escape '\\') \
      and ($7 = -1 or blocked = $7) and ($8 = '' or blocked = 0 or author_id = $8)";
 
 impl Filter {
@@ -86,6 +86,12 @@ impl Filter {
             self.blocked_of.map(|v| v.to_string()).unwrap_or_default(),
         )
     }
+}
+
+/// What text search looks in: title and description, lowercased here so both engines compare alike (SQLite's
+/// `lower` knows only ASCII).
+fn search_text(d: &Draft) -> String {
+    format!("{}\n{}", d.title, d.description).to_lowercase()
 }
 
 /// A `like` pattern for text containing `needle` literally.
@@ -116,7 +122,7 @@ impl Store {
     ) -> Result<(), Error> {
         query(
             "insert into trainings (id, author_id, title, title_key, description, kind, difficulty, media, goals, \
-             created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+             created_at, updated_at, search_text) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
             (
                 id.to_string(),
                 author.to_string(),
@@ -128,6 +134,7 @@ impl Store {
                 serde_json::to_string(&d.media).unwrap_or_default(),
                 serde_json::to_string(&d.goals).unwrap_or_default(),
                 now,
+                search_text(d),
             ),
         )
         .execute(&mut **tx)
@@ -139,7 +146,7 @@ impl Store {
     pub async fn update(&self, tx: &mut Tx, id: Uuid, d: &Draft, now: &str) -> Result<(), Error> {
         query(
             "update trainings set title = $2, title_key = $3, description = $4, kind = $5, difficulty = $6, \
-             media = $7, goals = $8, updated_at = $9 where id = $1",
+             media = $7, goals = $8, updated_at = $9, search_text = $10 where id = $1",
             (
                 id.to_string(),
                 &d.title,
@@ -150,6 +157,7 @@ impl Store {
                 serde_json::to_string(&d.media).unwrap_or_default(),
                 serde_json::to_string(&d.goals).unwrap_or_default(),
                 now,
+                search_text(d),
             ),
         )
         .execute(&mut **tx)
@@ -249,10 +257,11 @@ impl Store {
         Ok(())
     }
 
-    /// The member's favourites that they may see, most recently added first, before the training `before`.
+    /// The member's favourites that they may see (blocked ones only when theirs, or for an administrator), newest
+    /// training first, before the training `before`.
     pub async fn favourites(
         &self,
-        user: Uuid,
+        (user, admin): (Uuid, bool),
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Training>, Error> {
@@ -263,15 +272,16 @@ impl Store {
             .join(", ");
         let sql = format!(
             "select {columns} from favourites f join trainings t on t.id = f.training_id \
-             where f.user_id = $1 and ($2 = '' or t.id < $2) and (t.blocked = 0 or t.author_id = $1) \
+             where f.user_id = $1 and ($2 = '' or t.id < $2) and (t.blocked = 0 or t.author_id = $1 or $4 = 1) \
              order by t.id desc limit $3"
         );
         let before = before.map(|b| b.to_string()).unwrap_or_default();
-        Ok(
-            query_as(sqlx::AssertSqlSafe(sql), (user.to_string(), before, limit))
-                .fetch_all(self.db.pool())
-                .await?,
+        Ok(query_as(
+            sqlx::AssertSqlSafe(sql),
+            (user.to_string(), before, limit, i64::from(admin)),
         )
+        .fetch_all(self.db.pool())
+        .await?)
     }
 
     /// Removes a member's scores (taking them out of the averages), favourites and trainings.

@@ -54,6 +54,11 @@ pub const SERVICES: &[ServiceDef] = &[
         prefixes: &["/trainings"],
         build: |deps, _| Box::pin(agon_trainings::build(deps)),
     },
+    ServiceDef {
+        name: agon_targets::SERVICE,
+        prefixes: &["/targets"],
+        build: |deps, _| Box::pin(agon_targets::build(deps)),
+    },
 ];
 
 /// The names `agon serve` accepts.

@@ -46,7 +46,11 @@ async fn favourites(
     let page = PageParams::new(params.limit, params.cursor);
     let rows = state
         .store
-        .favourites(auth.user_id, page.after::<Uuid>()?, page.fetch())
+        .favourites(
+            (auth.user_id, auth.has(agon_kit::Role::Admin)),
+            page.after::<Uuid>()?,
+            page.fetch(),
+        )
         .await?;
     let views: Vec<TrainingView> = rows.into_iter().map(TrainingView::from).collect();
     Ok(Json(page.page(views, |t| t.id)))
@@ -160,7 +164,8 @@ async fn put_score(
         training_id: id,
         author_id: training.author_id,
         user_id: auth.user_id,
-        score: body.score,
+        // As kept: to the hundredth.
+        score: hundredths as f64 / 100.0,
         at: now,
     };
     agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;

@@ -146,6 +146,15 @@ async fn a_trainer_publishes_trainings_that_athletes_score_and_favourite() {
     )
     .await;
     assert_eq!((status, scored), (201, json!({ "score": 4.5 })));
+    let (status, _) = call(
+        &app,
+        "POST",
+        &scores,
+        Some(&ana),
+        Some(json!({ "score": 6 })),
+    )
+    .await;
+    assert_eq!(status, 422, "FastAPI's validation status");
     let (_, mine) = call(&app, "GET", &format!("{scores}/me"), Some(&ana), None).await;
     assert_eq!(mine, json!({ "score": 4.5 }));
     let (status, none) = call(&app, "GET", &format!("{scores}/me"), Some(&tess), None).await;

@@ -1,0 +1,440 @@
+//! HTTP handlers of the targets service: a member's targets, their activity reports and totals.
+
+use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, Role};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use crate::{
+    State,
+    domain::{self, Draft, Edit},
+    error::Error,
+    store::Target,
+};
+
+pub fn router(state: State) -> OpenApiRouter {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(get_one, edit, delete_one))
+        .routes(routes!(report))
+        .routes(routes!(totals))
+        .with_state(state)
+}
+
+/// A target as its owner sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TargetView {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub metric: String,
+    pub goal: f64,
+    pub current: f64,
+    /// The instant, in UTC.
+    pub deadline: String,
+    /// The IANA zone the deadline is shown in.
+    pub time_zone: String,
+    pub media: Vec<String>,
+    /// `open`, `completed` or `expired`.
+    pub status: &'static str,
+    pub completed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Target> for TargetView {
+    fn from(t: Target) -> Self {
+        let status = domain::status(t.completed_at.is_some(), t.deadline, Utc::now());
+        let draft = t.draft();
+        Self {
+            id: t.id,
+            name: draft.name,
+            description: draft.description,
+            metric: draft.metric,
+            goal: draft.goal,
+            current: draft.current,
+            deadline: agon_db::time_text(draft.deadline),
+            time_zone: draft.time_zone,
+            media: draft.media,
+            status,
+            completed_at: t.completed_at,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
+/// A new target.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTarget {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// `distance_km`, `time_minutes`, `calories`, `steps`, `targets_completed`, `sessions` or `elevation_m`.
+    pub metric: String,
+    pub goal: f64,
+    /// Progress so far (default 0); above the goal it saturates.
+    #[serde(default)]
+    pub current: f64,
+    /// RFC 3339 with an offset.
+    pub deadline: DateTime<Utc>,
+    /// IANA zone the deadline is shown in (default `UTC`).
+    pub time_zone: Option<String>,
+    #[serde(default)]
+    pub media: Vec<String>,
+}
+
+/// Fields to change; the others stay. The metric does not change.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetEdit {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub goal: Option<f64>,
+    pub current: Option<f64>,
+    pub deadline: Option<DateTime<Utc>>,
+    pub time_zone: Option<String>,
+    pub media: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// Activity the app measured.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Report {
+    pub metric: String,
+    /// From 0 to 1e9, in the metric's unit.
+    pub amount: f64,
+    /// When it happened (default: now); targets whose deadline had passed by then do not move.
+    pub at: Option<DateTime<Utc>>,
+    /// The app's own id for this report (at most 100 characters): a retried upload with it counts once.
+    pub report_id: Option<String>,
+}
+
+/// What a report did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Reported {
+    pub metric: String,
+    pub amount: f64,
+    /// False for a retried report that had counted already.
+    pub counted: bool,
+    /// Targets this report completed.
+    pub completed: Vec<Uuid>,
+}
+
+/// Creates a target for the caller.
+#[utoipa::path(post, path = "/targets", tag = "targets", security(("bearer" = [])), request_body = NewTarget,
+    responses((status = 201, body = TargetView), (status = 401), (status = 422)))]
+async fn create(
+    auth: AuthUser,
+    state: State,
+    Json(body): Json<NewTarget>,
+) -> Result<(StatusCode, Json<TargetView>), Error> {
+    let draft = domain::check(Draft {
+        name: body.name,
+        description: body.description,
+        metric: body.metric,
+        goal: body.goal,
+        current: body.current,
+        deadline: body.deadline,
+        time_zone: body.time_zone.unwrap_or_else(|| "UTC".into()),
+        media: body.media,
+    })
+    .map_err(Error::invalid_fields)?;
+    let (id, now) = (Uuid::now_v7(), Utc::now());
+    let mut tx = state.store.db().begin().await?;
+    state
+        .store
+        .insert(&mut tx, id, auth.user_id, &draft, &agon_db::time_text(now))
+        .await?;
+    let event = agon_messages::targets::TargetCreated {
+        target_id: id,
+        owner_id: auth.user_id,
+        metric: draft.metric.clone(),
+        goal: draft.goal,
+        at: now,
+    };
+    agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    let created = state.store.target(id).await?.ok_or(Error::NotFound(id))?;
+    Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// The caller's targets, newest first.
+#[utoipa::path(get, path = "/targets", tag = "targets", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<TargetView>), (status = 401)))]
+async fn list(
+    auth: AuthUser,
+    state: State,
+    Query(params): Query<PageQuery>,
+) -> Result<Json<Page<TargetView>>, Error> {
+    let page = PageParams::new(params.limit, params.cursor);
+    let rows = state
+        .store
+        .list(auth.user_id, page.after::<Uuid>()?, page.fetch())
+        .await?;
+    let views: Vec<TargetView> = rows.into_iter().map(TargetView::from).collect();
+    Ok(Json(page.page(views, |t| t.id)))
+}
+
+/// The target `id` if the caller owns it (or administers the club).
+async fn owned(state: &State, auth: &AuthUser, id: Uuid) -> Result<Target, Error> {
+    let target = state.store.target(id).await?.ok_or(Error::NotFound(id))?;
+    if target.owner_id != auth.user_id && !auth.has(Role::Admin) {
+        return Err(Error::NotFound(id));
+    }
+    Ok(target)
+}
+
+/// One of the caller's targets.
+#[utoipa::path(get, path = "/targets/{id}", tag = "targets", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = TargetView), (status = 404)))]
+async fn get_one(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+) -> Result<Json<TargetView>, Error> {
+    Ok(Json(owned(&state, &auth, id).await?.into()))
+}
+
+/// Changes one of the caller's targets; an expired one no longer changes (409).
+#[utoipa::path(patch, path = "/targets/{id}", tag = "targets", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = TargetEdit,
+    responses((status = 200, body = TargetView), (status = 404), (status = 409), (status = 422)))]
+async fn edit(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+    Json(body): Json<TargetEdit>,
+) -> Result<Json<TargetView>, Error> {
+    let target = owned(&state, &auth, id).await?;
+    if target.owner_id != auth.user_id {
+        return Err(Error::NotFound(id));
+    }
+    let now = Utc::now();
+    if target.completed_at.is_none() && target.deadline <= now {
+        return Err(Error::Expired);
+    }
+    let draft = target
+        .draft()
+        .edited(Edit {
+            name: body.name,
+            description: body.description,
+            goal: body.goal,
+            current: body.current,
+            deadline: body.deadline,
+            time_zone: body.time_zone,
+            media: body.media,
+        })
+        .map_err(Error::invalid_fields)?;
+    let mut tx = state.store.db().begin().await?;
+    if state
+        .store
+        .update(&mut tx, id, &draft, &agon_db::time_text(now))
+        .await?
+    {
+        completed(
+            &mut tx,
+            auth.user_id,
+            (id, &draft.name, &draft.metric, draft.goal),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    state.outbox.wake();
+    let target = state.store.target(id).await?.ok_or(Error::NotFound(id))?;
+    Ok(Json(target.into()))
+}
+
+/// Deletes one of the caller's targets.
+#[utoipa::path(delete, path = "/targets/{id}", tag = "targets", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 404)))]
+async fn delete_one(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+) -> Result<StatusCode, Error> {
+    let target = owned(&state, &auth, id).await?;
+    if target.owner_id != auth.user_id {
+        return Err(Error::NotFound(id));
+    }
+    state.store.delete(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Announces a completion inside `tx`.
+async fn completed(
+    tx: &mut agon_db::Tx,
+    owner: Uuid,
+    (id, name, metric, goal): (Uuid, &str, &str, f64),
+    at: DateTime<Utc>,
+) -> Result<(), Error> {
+    let event = agon_messages::targets::TargetCompleted {
+        target_id: id,
+        owner_id: owner,
+        name: name.to_owned(),
+        metric: metric.to_owned(),
+        goal,
+        at,
+    };
+    agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
+    Ok(())
+}
+
+/// Reports activity: it adds to the caller's open targets of that metric (saturating at each goal) and
+/// completes those it fills; a report with a `report_id` already counted changes nothing.
+#[utoipa::path(post, path = "/targets/reports", tag = "targets", security(("bearer" = [])), request_body = Report,
+    responses((status = 201, body = Reported), (status = 401), (status = 422)))]
+async fn report(
+    auth: AuthUser,
+    state: State,
+    Json(body): Json<Report>,
+) -> Result<(StatusCode, Json<Reported>), Error> {
+    let metric = body.metric.trim().to_lowercase();
+    let mut problems = Vec::new();
+    if !domain::METRICS.contains(&metric.as_str()) {
+        problems.push(agon_kit::FieldError {
+            field: "metric".into(),
+            message: "is not a metric".into(),
+        });
+    }
+    if !domain::amount_ok(body.amount) {
+        problems.push(agon_kit::FieldError {
+            field: "amount".into(),
+            message: "must be from 0 to 1e9".into(),
+        });
+    }
+    let client_id = body.report_id.map(|r| r.trim().to_owned());
+    if let Some(r) = &client_id
+        && (r.is_empty()
+            || r.chars().count() > 100
+            || agon_kit::text::check("report_id", r, agon_kit::text::Lines::Single).is_err())
+    {
+        problems.push(agon_kit::FieldError {
+            field: "report_id".into(),
+            message: "must be 1 to 100 printable characters".into(),
+        });
+    }
+    if !problems.is_empty() {
+        return Err(Error::invalid_fields(problems));
+    }
+    let now = Utc::now();
+    let at = body.at.unwrap_or(now).min(now);
+    let (at_text, now_text) = (agon_db::time_text(at), agon_db::time_text(now));
+    let id = Uuid::now_v7();
+    let mut tx = state.store.db().begin().await?;
+    let counted = state
+        .store
+        .insert_report(
+            &mut tx,
+            (id, auth.user_id),
+            client_id.as_deref(),
+            (&metric, body.amount),
+            (&at_text, &now_text),
+        )
+        .await?;
+    let mut done = Vec::new();
+    if counted {
+        let filled = state
+            .store
+            .apply(
+                &mut tx,
+                auth.user_id,
+                (&metric, body.amount),
+                (&at_text, &now_text),
+            )
+            .await?;
+        for target in filled {
+            completed(
+                &mut tx,
+                auth.user_id,
+                (target.id, &target.name, &target.metric, target.goal),
+                now,
+            )
+            .await?;
+            done.push(target.id);
+        }
+        let event = agon_messages::targets::ActivityReported {
+            report_id: id,
+            owner_id: auth.user_id,
+            metric: metric.clone(),
+            amount: body.amount,
+            at,
+        };
+        agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
+    }
+    tx.commit().await?;
+    state.outbox.wake();
+    let reported = Reported {
+        metric,
+        amount: body.amount,
+        counted,
+        completed: done,
+    };
+    Ok((StatusCode::CREATED, Json(reported)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct TotalsParams {
+    /// From this instant (default: 30 days ago).
+    pub from: Option<DateTime<Utc>>,
+    /// Until this instant, excluded (default: now).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The caller's reported totals per metric over a window, every metric listed (0 when none).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Totals {
+    pub from: String,
+    pub to: String,
+    pub totals: Vec<Total>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Total {
+    pub metric: String,
+    pub total: f64,
+}
+
+/// The caller's activity totals per metric over a window.
+#[utoipa::path(get, path = "/targets/reports/totals", tag = "targets", security(("bearer" = [])), params(TotalsParams),
+    responses((status = 200, body = Totals), (status = 401), (status = 422)))]
+async fn totals(
+    auth: AuthUser,
+    state: State,
+    Query(params): Query<TotalsParams>,
+) -> Result<Json<Totals>, Error> {
+    let to = params.to.unwrap_or_else(Utc::now);
+    let from = params.from.unwrap_or(to - chrono::Duration::days(30));
+    if from > to {
+        return Err(Error::invalid("from", "must not be after to"));
+    }
+    let (from, to) = (agon_db::time_text(from), agon_db::time_text(to));
+    let sums = state.store.totals(auth.user_id, &from, &to).await?;
+    let totals = domain::METRICS
+        .iter()
+        .map(|m| Total {
+            metric: (*m).to_owned(),
+            total: sums
+                .iter()
+                .find(|(metric, _)| metric == m)
+                .map_or(0.0, |(_, t)| *t),
+        })
+        .collect();
+    Ok(Json(Totals { from, to, totals }))
+}
