@@ -164,6 +164,9 @@ struct FileSpec {
     maps: BTreeMap<String, serde_json::Map<String, Value>>,
     #[serde(default)]
     errors: ErrorsSpec,
+    /// Error shapes routes name with `error_shape` (a seed whose services answer errors in different shapes).
+    #[serde(default)]
+    error_shapes: BTreeMap<String, RouteErrorsSpec>,
     #[serde(default)]
     routes: Vec<RouteSpec>,
 }
@@ -202,6 +205,8 @@ struct RouteSpec {
     #[serde(default)]
     checks: Vec<CheckSpec>,
     errors: Option<RouteErrorsSpec>,
+    /// One of the profile's `[error_shapes]`, instead of `errors`.
+    error_shape: Option<String>,
     /// Serves the gateway's `static_dir` under the route's `prefix` or `path`.
     #[serde(default)]
     files: bool,
@@ -323,9 +328,18 @@ impl Profile {
         if errors.body.is_some() && errors.text.is_some() {
             return Err("[errors]: give `body` or `text`, not both".into());
         }
+        let shapes = (spec.error_shapes.iter())
+            .map(|(name, shape)| {
+                let compiled = shape
+                    .compile(&top)
+                    .map_err(|e| format!("[error_shapes.{name}]: {e}"))?;
+                Ok((name.clone(), Arc::new(compiled)))
+            })
+            .collect::<Result<_, String>>()?;
         let shared = Shared {
             maps: maps.clone(),
             errors,
+            shapes,
             messages: spec.errors.messages,
             status: spec.errors.status,
         };
@@ -351,6 +365,7 @@ impl Profile {
 struct Shared {
     maps: BTreeMap<String, template::Table>,
     errors: Arc<ErrorShape>,
+    shapes: BTreeMap<String, Arc<ErrorShape>>,
     messages: BTreeMap<String, String>,
     status: BTreeMap<String, u16>,
 }
@@ -462,6 +477,7 @@ impl RouteSpec {
             || self.response.is_some()
             || !self.checks.is_empty()
             || self.errors.is_some()
+            || self.error_shape.is_some()
             || self.max_body.is_some()
         {
             return Err("a forwarding route (`upstream`) has no `call`, `calls`, `answer`, `response`, `checks`, `errors` or `max_body` (it streams)".into());
@@ -511,7 +527,8 @@ impl RouteSpec {
                     || !self.checks.is_empty()
                     || !self.status.is_empty()
                     || !self.messages.is_empty()
-                    || self.errors.is_some() =>
+                    || self.errors.is_some()
+                    || self.error_shape.is_some() =>
             {
                 return Err("an `answer` route is its answer: no `response`, `checks`, `status`, `messages` or `errors`".into());
             }
@@ -530,9 +547,12 @@ impl RouteSpec {
             })
             .collect::<Result<Vec<_>, _>>()?;
         checks.sort_by_key(|c| c.after);
-        let errors = match &self.errors {
-            None => shared.errors.clone(),
-            Some(spec) => Arc::new(spec.compile(at).map_err(|e| format!("errors: {e}"))?),
+        let errors = match (&self.errors, &self.error_shape) {
+            (Some(_), Some(_)) => return Err("give `errors` or `error_shape`, not both".into()),
+            (Some(spec), None) => Arc::new(spec.compile(at).map_err(|e| format!("errors: {e}"))?),
+            (None, Some(name)) => (shared.shapes.get(name).cloned())
+                .ok_or_else(|| format!("error_shape: the profile has no [error_shapes.{name}]"))?,
+            (None, None) => shared.errors.clone(),
         };
         check_statuses(&self.status).map_err(|e| format!("status: {e}"))?;
         let max_body = max_body(self.max_body)?;

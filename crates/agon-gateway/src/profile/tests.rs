@@ -146,6 +146,29 @@ fn a_bad_route_names_the_route_and_the_reason() {
 }
 
 #[test]
+fn routes_name_a_shared_error_shape() {
+    let base = "description = \"x\"\n[error_shapes.fastapi]\nbody = { detail = \"{error.message}\" }\n\
+                [[routes]]\nmethod = \"GET\"\npath = \"/a\"\ncall = \"GET /b\"\n";
+    let profile = Profile::parse("t", &format!("{base}error_shape = \"fastapi\"\n")).unwrap();
+    let ProfileRoute::Shaped { shaped, .. } = &profile.routes[0] else {
+        panic!("shaped")
+    };
+    assert!(shaped.errors.body.is_some());
+    let e = err(&format!("{base}error_shape = \"nest\"\n"));
+    assert!(
+        e.contains("error_shape: the profile has no [error_shapes.nest]"),
+        "{e}"
+    );
+    let e = err(&format!(
+        "{base}error_shape = \"fastapi\"\n[routes.errors]\ntext = \"x\"\n"
+    ));
+    assert!(
+        e.contains("give `errors` or `error_shape`, not both"),
+        "{e}"
+    );
+}
+
+#[test]
 fn uploads_and_constant_json_answers_are_checked_at_load() {
     let base = "description = \"x\"\n[[routes]]\nmethod = \"POST\"\npath = \"/a\"\n";
     let call = "[[routes.calls]]\nto = \"POST /auth/verification\"\nfile = \"photo\"\n";
