@@ -21,6 +21,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(get_one, edit, delete_one))
         .routes(routes!(report))
         .routes(routes!(totals))
+        .routes(routes!(series))
         .with_state(state)
 }
 
@@ -294,6 +295,36 @@ async fn completed(
     Ok(())
 }
 
+/// A report's metric (normalised) and client id (trimmed), or every problem with it.
+fn checked_report(body: &Report) -> Result<(String, Option<String>), Error> {
+    let metric = body.metric.trim().to_lowercase();
+    let mut problems = Vec::new();
+    let mut problem = |field: &str, message: &str| {
+        problems.push(agon_kit::FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
+    };
+    if !domain::METRICS.contains(&metric.as_str()) {
+        problem("metric", "is not a metric");
+    }
+    if !domain::amount_ok(body.amount) {
+        problem("amount", "must be from 0 to 1e9");
+    }
+    let client_id = body.report_id.as_deref().map(|r| r.trim().to_owned());
+    if let Some(r) = &client_id
+        && (r.is_empty()
+            || r.chars().count() > 100
+            || agon_kit::text::check("report_id", r, agon_kit::text::Lines::Single).is_err())
+    {
+        problem("report_id", "must be 1 to 100 printable characters");
+    }
+    if !problems.is_empty() {
+        return Err(Error::invalid_fields(problems));
+    }
+    Ok((metric, client_id))
+}
+
 /// Reports activity: it adds to the caller's open targets of that metric (saturating at each goal) and
 /// completes those it fills; a report with a `report_id` already counted changes nothing.
 #[utoipa::path(post, path = "/targets/reports", tag = "targets", security(("bearer" = [])), request_body = Report,
@@ -303,34 +334,7 @@ async fn report(
     state: State,
     Json(body): Json<Report>,
 ) -> Result<(StatusCode, Json<Reported>), Error> {
-    let metric = body.metric.trim().to_lowercase();
-    let mut problems = Vec::new();
-    if !domain::METRICS.contains(&metric.as_str()) {
-        problems.push(agon_kit::FieldError {
-            field: "metric".into(),
-            message: "is not a metric".into(),
-        });
-    }
-    if !domain::amount_ok(body.amount) {
-        problems.push(agon_kit::FieldError {
-            field: "amount".into(),
-            message: "must be from 0 to 1e9".into(),
-        });
-    }
-    let client_id = body.report_id.map(|r| r.trim().to_owned());
-    if let Some(r) = &client_id
-        && (r.is_empty()
-            || r.chars().count() > 100
-            || agon_kit::text::check("report_id", r, agon_kit::text::Lines::Single).is_err())
-    {
-        problems.push(agon_kit::FieldError {
-            field: "report_id".into(),
-            message: "must be 1 to 100 printable characters".into(),
-        });
-    }
-    if !problems.is_empty() {
-        return Err(Error::invalid_fields(problems));
-    }
+    let (metric, client_id) = checked_report(&body)?;
     let now = Utc::now();
     let at = body.at.unwrap_or(now).min(now);
     let (at_text, now_text) = (agon_db::time_text(at), agon_db::time_text(now));
@@ -437,4 +441,174 @@ async fn totals(
         })
         .collect();
     Ok(Json(Totals { from, to, totals }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct SeriesParams {
+    pub metric: String,
+    /// First day, `YYYY-MM-DD` in `time_zone` (default: 29 days before `to`).
+    pub from: Option<String>,
+    /// Last day, inclusive (default: today in `time_zone`).
+    pub to: Option<String>,
+    /// `day` (default) or `week` (ISO weeks, from Monday).
+    pub bucket: Option<String>,
+    /// IANA zone the days are counted in (default `UTC`).
+    pub time_zone: Option<String>,
+}
+
+/// A chart's series: one point per day or week, zero-filled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Series {
+    pub metric: String,
+    pub bucket: String,
+    pub time_zone: String,
+    pub points: Vec<Point>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Point {
+    /// The bucket's first day, `YYYY-MM-DD`.
+    pub start: String,
+    pub total: f64,
+}
+
+/// Most days a series spans.
+const MAX_SERIES_DAYS: i32 = 366;
+
+/// What a series asks for, checked.
+struct Window {
+    metric: String,
+    zone_name: String,
+    zone: jiff::tz::TimeZone,
+    week: bool,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+}
+
+fn window(params: SeriesParams) -> Result<Window, Error> {
+    let metric = params.metric.trim().to_lowercase();
+    if !domain::METRICS.contains(&metric.as_str()) {
+        return Err(Error::invalid("metric", "is not a metric"));
+    }
+    let zone_name = params.time_zone.unwrap_or_else(|| "UTC".into());
+    let zone = jiff::tz::TimeZone::get(&zone_name).map_err(|_| {
+        Error::invalid(
+            "time_zone",
+            "must be an IANA time zone such as Europe/Madrid",
+        )
+    })?;
+    let week = match params.bucket.as_deref().unwrap_or("day") {
+        "day" => false,
+        "week" => true,
+        _ => return Err(Error::invalid("bucket", "must be day or week")),
+    };
+    let day = |field: &str, text: &str| {
+        text.parse::<jiff::civil::Date>()
+            .map_err(|_| Error::invalid(field, "must be a day, YYYY-MM-DD"))
+    };
+    let to = match &params.to {
+        Some(text) => day("to", text)?,
+        None => jiff::Timestamp::now().to_zoned(zone.clone()).date(),
+    };
+    let from = match &params.from {
+        Some(text) => day("from", text)?,
+        None => to
+            .checked_sub(jiff::Span::new().days(29))
+            .map_err(|_| Error::invalid("to", "is out of range"))?,
+    };
+    let span = from
+        .until(to)
+        .map_err(|_| Error::invalid("from", "is out of range"))?
+        .get_days();
+    if !(0..MAX_SERIES_DAYS).contains(&span) {
+        return Err(Error::invalid(
+            "from",
+            "must be on or before to, at most 366 days before it",
+        ));
+    }
+    Ok(Window {
+        metric,
+        zone_name,
+        zone,
+        week,
+        from,
+        to,
+    })
+}
+
+/// The caller's reported activity of one metric per day or week, in their time zone.
+#[utoipa::path(get, path = "/targets/reports/series", tag = "targets", security(("bearer" = [])), params(SeriesParams),
+    responses((status = 200, body = Series), (status = 401), (status = 422)))]
+async fn series(
+    auth: AuthUser,
+    state: State,
+    Query(params): Query<SeriesParams>,
+) -> Result<Json<Series>, Error> {
+    let Window {
+        metric,
+        zone_name,
+        zone,
+        week,
+        from,
+        to,
+    } = window(params)?;
+    // The window as instants: from the first day's local midnight to the one after the last day.
+    let instant = |date: jiff::civil::Date| -> Result<String, Error> {
+        let ts = (date
+            .to_zoned(zone.clone())
+            .map_err(|e| anyhow::anyhow!("{e}"))?)
+        .timestamp();
+        let nanos = u32::try_from(ts.subsec_nanosecond()).unwrap_or(0);
+        let at = chrono::DateTime::from_timestamp(ts.as_second(), nanos).unwrap_or_default();
+        Ok(agon_db::time_text(at))
+    };
+    let end = to
+        .tomorrow()
+        .map_err(|_| Error::invalid("to", "is out of range"))?;
+    let reports = state
+        .store
+        .reports(auth.user_id, &metric, &instant(from)?, &instant(end)?)
+        .await?;
+    let bucket_of = |date: jiff::civil::Date| {
+        let back = if week {
+            i64::from(date.weekday().to_monday_zero_offset())
+        } else {
+            0
+        };
+        date.checked_sub(jiff::Span::new().days(back))
+            .unwrap_or(date)
+    };
+    let mut points: Vec<Point> = Vec::new();
+    let mut date = bucket_of(from);
+    while date <= to {
+        points.push(Point {
+            start: date.to_string(),
+            total: 0.0,
+        });
+        date = date
+            .checked_add(jiff::Span::new().days(if week { 7 } else { 1 }))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let index: std::collections::HashMap<String, usize> = points
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.start.clone(), i))
+        .collect();
+    for (at, amount) in reports {
+        let Ok(ts) = at.parse::<jiff::Timestamp>() else {
+            continue;
+        };
+        let start = bucket_of(ts.to_zoned(zone.clone()).date()).to_string();
+        if let Some(&i) = index.get(&start) {
+            points[i].total += amount;
+        }
+    }
+    Ok(Json(Series {
+        metric,
+        bucket: if week { "week" } else { "day" }.into(),
+        time_zone: zone_name,
+        points,
+    }))
 }

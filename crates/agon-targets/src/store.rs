@@ -239,6 +239,27 @@ impl Store {
             .map_err(Into::into)
     }
 
+    /// The owner's reports of `metric` with `from <= at < until`: when, and how much (a chart's raw points;
+    /// at most a year of one member's reports).
+    pub async fn reports(
+        &self,
+        owner: Uuid,
+        metric: &str,
+        from: &str,
+        until: &str,
+    ) -> Result<Vec<(String, f64)>, Error> {
+        let rows = query(
+            "select at, amount from reports where owner_id = $1 and metric = $2 and at >= $3 and at < $4",
+            (owner.to_string(), metric, from, until),
+        )
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("at")?, r.try_get("amount")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
     /// Forgets a deleted member's targets and reports.
     pub async fn forget(tx: &mut Tx, owner: Uuid) -> Result<(), Error> {
         for sql in [

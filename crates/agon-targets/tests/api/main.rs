@@ -272,3 +272,49 @@ async fn an_expired_target_no_longer_changes() {
         .unwrap();
     assert_problem(response, 422, "invalid_body").await;
 }
+
+#[tokio::test]
+async fn series_count_days_and_weeks_in_the_members_time_zone() {
+    let app = TestApp::spawn().await;
+    let ana = app.register("ana@club.org").await;
+    // 02:00 UTC on the 10th is still the 9th in Buenos Aires (UTC-3).
+    for (at, amount) in [
+        ("2026-11-10T02:00:00Z", 5.0),
+        ("2026-11-10T12:00:00Z", 2.5),
+        ("2026-11-16T09:00:00Z", 1.0),
+    ] {
+        report(
+            &app,
+            &ana,
+            json!({ "metric": "distance_km", "amount": amount, "at": at }),
+        )
+        .await;
+    }
+    let series = |query: &str| {
+        let request = app
+            .as_user(&ana)
+            .get(&format!(
+                "/targets/reports/series?metric=distance_km&{query}"
+            ))
+            .send();
+        async move {
+            let body: Value = request.await.unwrap().json().await.unwrap();
+            body
+        }
+    };
+    let days =
+        series("from=2026-11-09&to=2026-11-10&time_zone=America/Argentina/Buenos_Aires").await;
+    assert_eq!(
+        days["points"],
+        json!([{ "start": "2026-11-09", "total": 5.0 }, { "start": "2026-11-10", "total": 2.5 }])
+    );
+    let weeks = series("from=2026-11-09&to=2026-11-22&bucket=week").await;
+    assert_eq!(
+        weeks["points"],
+        json!([{ "start": "2026-11-09", "total": 7.5 }, { "start": "2026-11-16", "total": 1.0 }])
+    );
+    let bad = app
+        .as_user(&ana)
+        .get("/targets/reports/series?metric=distance_km&from=2020-01-01&to=2026-01-01");
+    assert_problem(bad.send().await.unwrap(), 422, "invalid_body").await;
+}
