@@ -225,9 +225,14 @@ async fn edit(
         return Err(Error::NotFound(id));
     }
     let now = Utc::now();
-    if target.completed_at.is_none() && target.deadline <= now {
+    // Past its deadline a target no longer changes, unless the change gives it a new deadline ahead.
+    let extended = body.deadline.is_some_and(|d| d > now);
+    if target.completed_at.is_none() && target.deadline <= now && !extended {
         return Err(Error::Expired);
     }
+    let current = body
+        .current
+        .map(|c| c.min(body.goal.unwrap_or(target.goal)));
     let draft = target
         .draft()
         .edited(Edit {
@@ -243,7 +248,7 @@ async fn edit(
     let mut tx = state.store.db().begin().await?;
     if state
         .store
-        .update(&mut tx, id, &draft, &agon_db::time_text(now))
+        .update(&mut tx, id, (&draft, current), &agon_db::time_text(now))
         .await?
     {
         completed(
@@ -522,7 +527,7 @@ fn window(params: SeriesParams) -> Result<Window, Error> {
         .until(to)
         .map_err(|_| Error::invalid("from", "is out of range"))?
         .get_days();
-    if !(0..MAX_SERIES_DAYS).contains(&span) {
+    if !(0..=MAX_SERIES_DAYS).contains(&span) {
         return Err(Error::invalid(
             "from",
             "must be on or before to, at most 366 days before it",
@@ -561,16 +566,13 @@ async fn series(
             .map_err(|e| anyhow::anyhow!("{e}"))?)
         .timestamp();
         let nanos = u32::try_from(ts.subsec_nanosecond()).unwrap_or(0);
-        let at = chrono::DateTime::from_timestamp(ts.as_second(), nanos).unwrap_or_default();
+        let at = chrono::DateTime::from_timestamp(ts.as_second(), nanos)
+            .ok_or_else(|| Error::invalid("from", "is out of range"))?;
         Ok(agon_db::time_text(at))
     };
     let end = to
         .tomorrow()
         .map_err(|_| Error::invalid("to", "is out of range"))?;
-    let reports = state
-        .store
-        .reports(auth.user_id, &metric, &instant(from)?, &instant(end)?)
-        .await?;
     let bucket_of = |date: jiff::civil::Date| {
         let back = if week {
             i64::from(date.weekday().to_monday_zero_offset())
@@ -580,8 +582,14 @@ async fn series(
         date.checked_sub(jiff::Span::new().days(back))
             .unwrap_or(date)
     };
+    // A week starts on its Monday, even before `from`: its first point is a whole week.
+    let first = bucket_of(from);
+    let reports = state
+        .store
+        .reports(auth.user_id, &metric, &instant(first)?, &instant(end)?)
+        .await?;
     let mut points: Vec<Point> = Vec::new();
-    let mut date = bucket_of(from);
+    let mut date = first;
     while date <= to {
         points.push(Point {
             start: date.to_string(),

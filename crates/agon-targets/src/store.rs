@@ -104,12 +104,20 @@ impl Store {
         Ok(())
     }
 
-    /// Saves an edit; true when the target became complete by it.
-    pub async fn update(&self, tx: &mut Tx, id: Uuid, d: &Draft, now: &str) -> Result<bool, Error> {
+    /// Saves an edit; `current` only when the owner set it — otherwise progress stays what the reports made it,
+    /// even one that landed since the target was read. A completed target stays completed.
+    pub async fn update(
+        &self,
+        tx: &mut Tx,
+        id: Uuid,
+        (d, current): (&Draft, Option<f64>),
+        now: &str,
+    ) -> Result<bool, Error> {
         let done = query(
-            "update targets set name = $2, description = $3, goal = $4, current = $5, deadline = $6, \
-             time_zone = $7, media = $8, updated_at = $9, \
-             completed_at = case when $5 >= $4 then coalesce(completed_at, $9) else null end \
+            "update targets set name = $2, description = $3, goal = $4, deadline = $6, time_zone = $7, \
+             media = $8, updated_at = $9, \
+             current = case when coalesce($5, current) > $4 then $4 else coalesce($5, current) end, \
+             completed_at = coalesce(completed_at, case when coalesce($5, current) >= $4 then $9 end) \
              where id = $1 \
              returning case when completed_at = $9 then 1 else 0 end as just",
             (
@@ -117,7 +125,7 @@ impl Store {
                 &d.name,
                 &d.description,
                 d.goal,
-                d.current,
+                current,
                 agon_db::time_text(d.deadline),
                 &d.time_zone,
                 serde_json::to_string(&d.media).unwrap_or_default(),

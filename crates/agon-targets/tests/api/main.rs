@@ -5,6 +5,10 @@
 use agon_testkit::{TestApp, TestUser, assert_problem, json};
 use serde_json::Value;
 
+fn past_instant() -> String {
+    agon_db::time_text(chrono::Utc::now() - chrono::Duration::days(1))
+}
+
 fn in_days(days: i64) -> String {
     agon_db::time_text(chrono::Utc::now() + chrono::Duration::days(days))
 }
@@ -88,6 +92,13 @@ async fn reports_move_open_targets_count_once_and_complete_them() {
             .unwrap();
         body
     };
+    assert_eq!(read().await["current"], 30.0);
+    // Renaming keeps the progress the reports made.
+    let renamed = app
+        .as_user(&ana)
+        .patch_json(&path, json!({ "name": "50 km this May" }))
+        .send();
+    assert_eq!(renamed.await.unwrap().status(), 200);
     assert_eq!(read().await["current"], 30.0);
     // Over the goal it saturates and completes; a later report changes nothing.
     let done = report(&app, &ana, json!({ "metric": "distance_km", "amount": 25 })).await;
@@ -246,6 +257,28 @@ async fn an_expired_target_no_longer_changes() {
         .await
         .unwrap();
     assert_problem(response, 409, "target_expired").await;
+    // A new deadline ahead reopens it.
+    let extend = json!({ "deadline": in_days(2) });
+    let response = app
+        .as_user(&ana)
+        .patch_json(&path, extend)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let reopened: Value = response.json().await.unwrap();
+    assert_eq!(reopened["status"], "open");
+    let response = app
+        .as_user(&ana)
+        .patch_json(&path, json!({ "deadline": past_instant() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        200,
+        "a deadline may also move while the target is open"
+    );
     report(&app, &ana, json!({ "metric": "sessions", "amount": 3 })).await;
     let read: Value = app
         .as_user(&ana)
@@ -308,7 +341,8 @@ async fn series_count_days_and_weeks_in_the_members_time_zone() {
         days["points"],
         json!([{ "start": "2026-11-09", "total": 5.0 }, { "start": "2026-11-10", "total": 2.5 }])
     );
-    let weeks = series("from=2026-11-09&to=2026-11-22&bucket=week").await;
+    // A week is whole even when `from` falls inside it.
+    let weeks = series("from=2026-11-11&to=2026-11-22&bucket=week").await;
     assert_eq!(
         weeks["points"],
         json!([{ "start": "2026-11-09", "total": 7.5 }, { "start": "2026-11-16", "total": 1.0 }])
