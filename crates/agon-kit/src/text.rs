@@ -44,6 +44,25 @@ pub fn checked(
     value
 }
 
+/// [`checked`], and refused when nothing is left after trimming (a name, a title).
+pub fn required(
+    field: &str,
+    value: String,
+    max: usize,
+    lines: Lines,
+    errors: &mut Vec<FieldError>,
+) -> String {
+    let before = errors.len();
+    let value = checked(field, value, max, lines, errors);
+    if value.is_empty() && errors.len() == before {
+        errors.push(FieldError {
+            field: field.into(),
+            message: "must not be empty".into(),
+        });
+    }
+    value
+}
+
 /// The longest media URL kept.
 pub const MEDIA_URL_MAX_CHARS: usize = 500;
 

@@ -66,16 +66,13 @@ impl Draft {
 pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
     let mut problems = Vec::new();
     let text = agon_kit::text::checked;
-    let name = text(
+    let name = agon_kit::text::required(
         "name",
         draft.name,
         NAME_MAX_CHARS,
         Lines::Single,
         &mut problems,
     );
-    if name.is_empty() && !problems.iter().any(|p| p.field == "name") {
-        problems.push(invalid("name", "must not be empty"));
-    }
     let description = text(
         "description",
         draft.description,

@@ -85,16 +85,13 @@ pub fn title_key(title: &str) -> String {
 pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
     let mut problems = Vec::new();
     let text = agon_kit::text::checked;
-    let title = text(
+    let title = agon_kit::text::required(
         "title",
         draft.title,
         TITLE_MAX_CHARS,
         Lines::Single,
         &mut problems,
     );
-    if title.is_empty() && !problems.iter().any(|p| p.field == "title") {
-        problems.push(invalid("title", "must not be empty"));
-    }
     let description = text(
         "description",
         draft.description,
@@ -135,16 +132,15 @@ fn check_goals(goals: Vec<Goal>, problems: &mut Vec<FieldError>) -> Vec<Goal> {
     let mut checked = Vec::with_capacity(goals.len());
     for (i, goal) in goals.into_iter().enumerate() {
         let text = agon_kit::text::checked;
-        let name = text(
-            &format!("goals.{i}.name"),
+        let field = format!("goals.{i}.name");
+        let name = agon_kit::text::required(
+            &field,
             goal.name,
             GOAL_NAME_MAX_CHARS,
             Lines::Single,
             problems,
         );
-        if name.is_empty() {
-            problems.push(invalid(&format!("goals.{i}.name"), "must not be empty"));
-        } else if !seen.insert(name.to_lowercase()) {
+        if !name.is_empty() && !seen.insert(name.to_lowercase()) {
             problems.push(invalid(
                 &format!("goals.{i}.name"),
                 "is already a goal of this training",
