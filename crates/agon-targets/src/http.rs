@@ -102,14 +102,6 @@ pub struct TargetEdit {
     pub media: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// Activity the app measured.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -174,14 +166,13 @@ async fn create(
 }
 
 /// The caller's targets, newest first.
-#[utoipa::path(get, path = "/targets", tag = "targets", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(get, path = "/targets", tag = "targets", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = Page<TargetView>), (status = 401)))]
 async fn list(
     auth: AuthUser,
     state: State,
-    Query(params): Query<PageQuery>,
+    Query(page): Query<PageParams>,
 ) -> Result<Json<Page<TargetView>>, Error> {
-    let page = PageParams::new(params.limit, params.cursor);
     let rows = state
         .store
         .list(auth.user_id, page.after::<Uuid>()?, page.fetch())

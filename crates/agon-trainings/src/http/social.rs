@@ -3,7 +3,7 @@
 use agon_kit::{AuthUser, Json, Page, PageParams, Path, Query, text::Lines};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
@@ -17,14 +17,6 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(my_score, put_score))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct PageQuery {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// A member's score of a training.
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,14 +28,13 @@ pub struct Score {
 }
 
 /// The caller's favourite trainings, newest training first.
-#[utoipa::path(get, path = "/trainings/favourites", tag = "trainings", security(("bearer" = [])), params(PageQuery),
+#[utoipa::path(get, path = "/trainings/favourites", tag = "trainings", security(("bearer" = [])), params(PageParams),
     responses((status = 200, body = Page<TrainingView>), (status = 401)))]
 async fn favourites(
     auth: AuthUser,
     state: State,
-    Query(params): Query<PageQuery>,
+    Query(page): Query<PageParams>,
 ) -> Result<Json<Page<TrainingView>>, Error> {
-    let page = PageParams::new(params.limit, params.cursor);
     let rows = state
         .store
         .favourites(
