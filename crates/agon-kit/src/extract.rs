@@ -3,7 +3,9 @@
 //! Services declare `#[serde(deny_unknown_fields)]` on request DTOs; these extractors report the violation.
 
 use axum::{
-    extract::{FromRequest, FromRequestParts, Request, rejection::BytesRejection},
+    extract::{
+        FromRequest, FromRequestParts, OptionalFromRequest, Request, rejection::BytesRejection,
+    },
     http::{StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
@@ -40,6 +42,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
             other => KitError::MalformedJson(other.body_text()),
         })?;
         parse_json(&bytes).map(Json)
+    }
+}
+
+/// An optional JSON body (`Option<Json<T>>`): none when the request carries nothing — no `Content-Type` and an
+/// empty body; anything sent must be JSON, as for [`Json`].
+impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
+    type Rejection = KitError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if req.headers().contains_key(header::CONTENT_TYPE) {
+            return <Json<T> as FromRequest<S>>::from_request(req, state)
+                .await
+                .map(Some);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| KitError::MalformedJson(e.body_text()))?;
+        if bytes.is_empty() {
+            Ok(None)
+        } else {
+            Err(KitError::UnsupportedMediaType)
+        }
     }
 }
 

@@ -286,6 +286,68 @@ pub mod trainings {
         pub at: DateTime<Utc>,
     }
 
+    /// An instructor published a course.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CourseCreated {
+        pub course_id: Uuid,
+        pub instructor_id: Uuid,
+        pub title: String,
+        pub category: String,
+        pub level: String,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A member enrolled in a course.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CourseEnrolled {
+        pub course_id: Uuid,
+        pub instructor_id: Uuid,
+        pub user_id: Uuid,
+        pub title: String,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A member finished a lesson of a course they are enrolled in.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct LessonCompleted {
+        pub course_id: Uuid,
+        pub lesson_id: Uuid,
+        pub user_id: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A member submitted answers to an assessment (of a course, or standing alone), scored on the spot.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct AssessmentSubmitted {
+        pub assessment_id: Uuid,
+        pub course_id: Option<Uuid>,
+        pub submission_id: Uuid,
+        pub user_id: Uuid,
+        /// Of the points, 0 to 100 with two decimals.
+        pub percentage: f64,
+        pub passed: bool,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A member finished every lesson and passed every assessment of a course: it is complete (once).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CourseCompleted {
+        pub course_id: Uuid,
+        pub user_id: Uuid,
+        pub certificate_id: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A certificate was issued to a member for a completed course; anyone holding its id can verify it.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct CertificateIssued {
+        pub certificate_id: Uuid,
+        pub course_id: Uuid,
+        pub user_id: Uuid,
+        pub course_title: String,
+        pub at: DateTime<Utc>,
+    }
+
     impl super::Event for TrainingCreated {
         const TOPIC: &'static str = "trainings.training_created.v1";
     }
@@ -303,6 +365,24 @@ pub mod trainings {
     }
     impl super::Event for TrainingScored {
         const TOPIC: &'static str = "trainings.training_scored.v1";
+    }
+    impl super::Event for CourseCreated {
+        const TOPIC: &'static str = "trainings.course_created.v1";
+    }
+    impl super::Event for CourseEnrolled {
+        const TOPIC: &'static str = "trainings.course_enrolled.v1";
+    }
+    impl super::Event for LessonCompleted {
+        const TOPIC: &'static str = "trainings.lesson_completed.v1";
+    }
+    impl super::Event for AssessmentSubmitted {
+        const TOPIC: &'static str = "trainings.assessment_submitted.v1";
+    }
+    impl super::Event for CourseCompleted {
+        const TOPIC: &'static str = "trainings.course_completed.v1";
+    }
+    impl super::Event for CertificateIssued {
+        const TOPIC: &'static str = "trainings.certificate_issued.v1";
     }
 }
 

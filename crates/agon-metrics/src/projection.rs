@@ -47,6 +47,24 @@ pub const RULES: &[Rule] = &[
     ),
     rule("trainings.training_scored.v1", "trainings_scored", None),
     rule(
+        "trainings.course_created.v1",
+        "courses_created",
+        Some("category"),
+    ),
+    rule("trainings.course_enrolled.v1", "course_enrolments", None),
+    rule("trainings.lesson_completed.v1", "lessons_completed", None),
+    rule(
+        "trainings.assessment_submitted.v1",
+        "assessment_submissions",
+        None,
+    ),
+    rule("trainings.course_completed.v1", "courses_completed", None),
+    rule(
+        "trainings.certificate_issued.v1",
+        "certificates_issued",
+        None,
+    ),
+    rule(
         "targets.target_created.v1",
         "targets_created",
         Some("metric"),

@@ -102,6 +102,18 @@ pub const KINDS: &[Kind] = &[
         channels: &[InApp, Push],
         digest: false,
     },
+    Kind {
+        name: "course_enrolled",
+        critical: false,
+        channels: &[InApp],
+        digest: false,
+    },
+    Kind {
+        name: "certificate_issued",
+        critical: false,
+        channels: &[InApp, Email],
+        digest: false,
+    },
     // Sent by staff to members, and broadcast by administrators.
     Kind {
         name: "message",
@@ -137,6 +149,24 @@ pub struct Template {
 }
 
 pub const TEMPLATES: &[Template] = &[
+    Template {
+        topic: "trainings.course_enrolled.v1",
+        kind: "course_enrolled",
+        recipient: "user_id",
+        only_if: None,
+        title: "Enrolled in a course",
+        body: "You are enrolled in \"{title}\". Enjoy the course!",
+        link: Some("/courses/{course_id}"),
+    },
+    Template {
+        topic: "trainings.certificate_issued.v1",
+        kind: "certificate_issued",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your certificate is ready",
+        body: "Congratulations on completing \"{course_title}\"! Your certificate can be verified and downloaded at /certificates/{certificate_id}.",
+        link: Some("/certificates/{certificate_id}"),
+    },
     Template {
         topic: "targets.target_completed.v1",
         kind: "target_completed",

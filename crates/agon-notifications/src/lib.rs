@@ -21,7 +21,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use agon_messages::{Event, auth, targets, users};
+use agon_messages::{Event, auth, targets, trainings, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
@@ -99,6 +99,8 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<users::DeviceRegistered>(&mut skeleton, &state).await?;
     consume::<users::DeviceRemoved>(&mut skeleton, &state).await?;
     consume::<targets::TargetCompleted>(&mut skeleton, &state).await?;
+    consume::<trainings::CourseEnrolled>(&mut skeleton, &state).await?;
+    consume::<trainings::CertificateIssued>(&mut skeleton, &state).await?;
     skeleton.task(providers::deliver_forever(state.clone()));
     Ok(skeleton.finish(http::router(state)))
 }

@@ -389,6 +389,14 @@ impl AsUser<'_> {
             .bearer_auth(&self.token)
     }
 
+    /// A POST with no body at all (an action, not a document).
+    pub fn post(&self, path: &str) -> RequestBuilder {
+        self.app
+            .client
+            .post(self.app.url(path))
+            .bearer_auth(&self.token)
+    }
+
     pub fn post_json(&self, path: &str, body: Value) -> RequestBuilder {
         self.app
             .client

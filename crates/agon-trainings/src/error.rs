@@ -18,6 +18,31 @@ pub enum Error {
     OwnTraining,
     #[error("no score of yours for training {0}")]
     NoScore(Uuid),
+    /// Unknown, or inactive and the caller neither its instructor nor an administrator: the same answer.
+    #[error("course {0} not found")]
+    CourseNotFound(Uuid),
+    #[error("lesson {0} not found in this course")]
+    LessonNotFound(Uuid),
+    #[error("assessment {0} not found")]
+    AssessmentNotFound(Uuid),
+    #[error("certificate {0} not found")]
+    CertificateNotFound(String),
+    #[error("only the course's instructor may change it")]
+    NotInstructor,
+    #[error("only the assessment's author may change it")]
+    NotAssessmentAuthor,
+    #[error("the course takes no enrolments while inactive")]
+    CourseInactive,
+    #[error("instructors do not enrol in their own courses")]
+    OwnCourse,
+    #[error("enrol in the course first")]
+    NotEnrolled,
+    #[error("a completed course stays completed: its certificate stands on the enrolment")]
+    CourseCompleted,
+    #[error("members have submitted answers to this assessment, so its questions no longer change")]
+    AssessmentTaken,
+    #[error("the new order must name every step of the course exactly once")]
+    SyllabusMismatch,
 }
 
 impl ErrorCode for Error {
@@ -28,15 +53,41 @@ impl ErrorCode for Error {
             Error::NotAuthor => "not_author",
             Error::OwnTraining => "own_training",
             Error::NoScore(_) => "score_not_found",
+            Error::CourseNotFound(_) => "course_not_found",
+            Error::LessonNotFound(_) => "lesson_not_found",
+            Error::AssessmentNotFound(_) => "assessment_not_found",
+            Error::CertificateNotFound(_) => "certificate_not_found",
+            Error::NotInstructor => "not_instructor",
+            Error::NotAssessmentAuthor => "not_assessment_author",
+            Error::CourseInactive => "course_inactive",
+            Error::OwnCourse => "own_course",
+            Error::NotEnrolled => "not_enrolled",
+            Error::CourseCompleted => "course_completed",
+            Error::AssessmentTaken => "assessment_taken",
+            Error::SyllabusMismatch => "syllabus_mismatch",
             Error::Api(e) => e.code(),
         }
     }
 
     fn status(&self) -> StatusCode {
         match self {
-            Error::NotFound(_) | Error::NoScore(_) => StatusCode::NOT_FOUND,
-            Error::TitleTaken(_) | Error::OwnTraining => StatusCode::CONFLICT,
-            Error::NotAuthor => StatusCode::FORBIDDEN,
+            Error::NotFound(_)
+            | Error::NoScore(_)
+            | Error::CourseNotFound(_)
+            | Error::LessonNotFound(_)
+            | Error::AssessmentNotFound(_)
+            | Error::CertificateNotFound(_) => StatusCode::NOT_FOUND,
+            Error::TitleTaken(_)
+            | Error::OwnTraining
+            | Error::CourseInactive
+            | Error::OwnCourse
+            | Error::CourseCompleted
+            | Error::AssessmentTaken => StatusCode::CONFLICT,
+            Error::NotAuthor
+            | Error::NotInstructor
+            | Error::NotAssessmentAuthor
+            | Error::NotEnrolled => StatusCode::FORBIDDEN,
+            Error::SyllabusMismatch => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Api(e) => e.status(),
         }
     }

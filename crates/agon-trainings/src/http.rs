@@ -14,6 +14,10 @@ use crate::{
     store::{Filter, Training},
 };
 
+mod assessments;
+mod certificates;
+mod courses;
+mod learning;
 mod social;
 
 pub fn router(state: State) -> OpenApiRouter {
@@ -24,6 +28,10 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(block))
         .routes(routes!(unblock))
         .merge(social::router())
+        .merge(courses::router())
+        .merge(learning::router())
+        .merge(assessments::router())
+        .merge(certificates::router())
         .with_state(state)
 }
 
@@ -230,14 +238,7 @@ fn filter(auth: &AuthUser, params: &ListParams) -> Result<Filter, Error> {
     };
     // Blocked trainings show to administrators, and to their author; nobody else.
     let blocked_of = (!auth.has(Role::Admin)).then_some(auth.user_id);
-    let text = params.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    if text.is_some_and(|q| q.chars().count() > 100) {
-        return Err(Error::invalid("q", "must be at most 100 characters"));
-    }
-    if let Some(q) = text {
-        agon_kit::text::check("q", q, agon_kit::text::Lines::Single)
-            .map_err(|e| Error::invalid_fields(vec![e]))?;
-    }
+    let text = search_text(params.q.as_deref())?;
     Ok(Filter {
         kind,
         min_difficulty: difficulty("min_difficulty", params.min_difficulty, 0)?,
@@ -247,10 +248,23 @@ fn filter(auth: &AuthUser, params: &ListParams) -> Result<Filter, Error> {
             domain::MAX_DIFFICULTY,
         )?,
         author,
-        text: text.map(str::to_lowercase),
+        text,
         blocked,
         blocked_of,
     })
+}
+
+/// A text search (`q`): trimmed and lowercased, at most 100 characters on one line; none when blank.
+fn search_text(q: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(q) = q.map(str::trim).filter(|q| !q.is_empty()) else {
+        return Ok(None);
+    };
+    if q.chars().count() > 100 {
+        return Err(Error::invalid("q", "must be at most 100 characters"));
+    }
+    agon_kit::text::check("q", q, agon_kit::text::Lines::Single)
+        .map_err(|e| Error::invalid_fields(vec![e]))?;
+    Ok(Some(q.to_lowercase()))
 }
 
 /// The training `id` as `auth` may see it: a blocked one only by its author and administrators.

@@ -8,6 +8,12 @@ use crate::{
     error::Error,
 };
 
+mod assessments;
+mod courses;
+
+pub use assessments::{Assessment, Submission};
+pub use courses::{Certificate, Course, CourseFilter, Done, Enrolment, Lesson, Step};
+
 #[derive(Clone)]
 pub struct Store {
     db: Db,
@@ -95,7 +101,7 @@ fn search_text(d: &Draft) -> String {
 }
 
 /// A `like` pattern for text containing `needle` literally.
-fn contains(needle: &str) -> String {
+pub(crate) fn contains(needle: &str) -> String {
     let escaped = needle
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -284,9 +290,17 @@ impl Store {
         .await?)
     }
 
-    /// Removes a member's scores (taking them out of the averages), favourites and trainings.
+    /// Removes a member's scores (taking them out of the averages), favourites and trainings; their enrolments
+    /// (out of the courses' counts), progress, submissions and certificates; the courses and assessments they wrote.
     pub async fn forget(tx: &mut Tx, user: Uuid) -> Result<(), Error> {
         let user = user.to_string();
+        query(
+            "update courses set enrolled_count = enrolled_count - 1 \
+             where id in (select course_id from enrolments where user_id = $1)",
+            (user.as_str(),),
+        )
+        .execute(&mut **tx)
+        .await?;
         query(
             "update trainings set \
              score_total = score_total - (select coalesce(sum(s.score), 0) from scores s \
@@ -302,6 +316,13 @@ impl Store {
             "delete from scores where user_id = $1",
             "delete from favourites where user_id = $1",
             "delete from trainings where author_id = $1",
+            "delete from enrolments where user_id = $1",
+            "delete from lesson_progress where user_id = $1",
+            "delete from submissions where user_id = $1",
+            "delete from certificates where user_id = $1",
+            "delete from members where user_id = $1",
+            "delete from courses where instructor_id = $1",
+            "delete from assessments where author_id = $1",
         ] {
             query(sql, (user.as_str(),)).execute(&mut **tx).await?;
         }

@@ -51,7 +51,7 @@ pub const SERVICES: &[ServiceDef] = &[
     },
     ServiceDef {
         name: agon_trainings::SERVICE,
-        prefixes: &["/trainings"],
+        prefixes: &["/trainings", "/courses", "/assessments", "/certificates"],
         build: |deps, _| Box::pin(agon_trainings::build(deps)),
     },
     ServiceDef {

@@ -5,6 +5,8 @@
 use agon_testkit::{TestApp, TestUser, assert_problem, json};
 use serde_json::Value;
 
+mod courses;
+
 /// A trainer, approved by the administrator.
 async fn trainer(app: &TestApp, email: &str) -> TestUser {
     let admin = app.admin().await;
