@@ -75,6 +75,32 @@ pub struct Point {
     pub by: BTreeMap<String, i64>,
 }
 
+/// The payload filter: a field name of letters, digits and `_` (a plain JSON key), and its value — both or neither.
+fn payload_field(
+    field: Option<String>,
+    value: Option<String>,
+) -> Result<Option<(String, String)>, Error> {
+    match (field, value) {
+        (None, None) => Ok(None),
+        (Some(field), Some(value)) => {
+            let plain = !field.is_empty()
+                && field.len() <= 64
+                && field
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_');
+            if !plain {
+                return Err(Error::invalid(
+                    "field",
+                    "must be a payload field name (letters, digits, _)",
+                ));
+            }
+            Ok(Some((field, value)))
+        }
+        (Some(_), None) => Err(Error::invalid("value", "is needed with field")),
+        (None, Some(_)) => Err(Error::invalid("field", "is needed with value")),
+    }
+}
+
 fn parse_day(field: &str, text: &str) -> Result<NaiveDate, Error> {
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map_err(|_| Error::invalid(field, "must be a date as YYYY-MM-DD"))
@@ -206,6 +232,9 @@ pub struct EventParams {
     pub from: Option<String>,
     /// Last day (UTC), inclusive.
     pub to: Option<String>,
+    /// With `value`: only events whose payload's text field `field` (such as `method`) equals `value`.
+    pub field: Option<String>,
+    pub value: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }
@@ -249,6 +278,7 @@ async fn events(
             until: to.map(|d| (d + Duration::days(1)).to_string()),
             before: page.after::<i64>()?,
             limit: page.fetch(),
+            field: payload_field(params.field, params.value)?,
         })
         .await?;
     let page = page.page(rows, |row| row.seq);

@@ -44,6 +44,8 @@ pub struct EventFilter {
     pub until: Option<String>,
     pub before: Option<i64>,
     pub limit: i64,
+    /// Only events whose payload has this text field (a checked name) with this value.
+    pub field: Option<(String, String)>,
 }
 
 impl Store {
@@ -102,21 +104,31 @@ impl Store {
     /// Stored events matching `filter`, newest first. Day bounds compare as text: stored times are fixed-width
     /// RFC 3339 UTC.
     pub async fn events(&self, filter: EventFilter) -> anyhow::Result<Vec<EventRow>> {
+        // A payload field, read the way each engine reads JSON text (the name is checked by the caller, so it
+        // is a plain key in SQLite's path).
+        let field = match self.db.dialect() {
+            Dialect::Postgres => "(payload::jsonb ->> $6)",
+            Dialect::Sqlite => "json_extract(payload, '$.' || $6)",
+        };
+        let sql = format!(
+            "select seq, id, topic, source, occurred_at, payload from events \
+             where ($1 is null or topic = $1) and ($2 is null or occurred_at >= $2) \
+             and ($3 is null or occurred_at < $3) and ($4 is null or seq < $4) \
+             and ($6 is null or {field} = $7) order by seq desc limit $5"
+        );
+        let (name, value) = filter.field.unzip();
         let params = (
             filter.topic,
             filter.from,
             filter.until,
             filter.before,
             filter.limit,
+            name,
+            value,
         );
-        Ok(query_as(
-            "select seq, id, topic, source, occurred_at, payload from events \
-             where ($1 is null or topic = $1) and ($2 is null or occurred_at >= $2) \
-             and ($3 is null or occurred_at < $3) and ($4 is null or seq < $4) order by seq desc limit $5",
-            params,
-        )
-        .fetch_all(self.db.pool())
-        .await?)
+        Ok(query_as(sqlx::AssertSqlSafe(sql), params)
+            .fetch_all(self.db.pool())
+            .await?)
     }
 
     /// How many events are stored.

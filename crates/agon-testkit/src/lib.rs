@@ -12,6 +12,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // A harness fails loudly.
 
+pub mod journeys;
+
 use std::{future::Future, net::SocketAddr, time::Duration};
 
 pub use agon::Config;

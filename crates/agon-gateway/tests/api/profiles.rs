@@ -3,6 +3,7 @@
 mod apigw;
 mod gymit;
 mod kinetix;
+mod kinetix_journey;
 mod kinetix_targets;
 mod kinetix_trainings;
 mod little_ecom;

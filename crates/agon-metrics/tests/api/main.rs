@@ -81,6 +81,30 @@ async fn events_are_counted_by_day_with_breakdowns_and_the_date_range_filters() 
         .await
         .unwrap();
     assert_eq!(events["items"][0]["payload"]["reason"], "spam");
+    // …and by a payload field: Ana and Bob signed up with a password; nobody through SSO.
+    let by_method = |method: &str| {
+        let path =
+            format!("/analytics/events?topic=auth.user_registered.v1&field=method&value={method}");
+        let request = app.as_user(&admin).get(&path).send();
+        async move {
+            let page: Value = request.await.unwrap().json().await.unwrap();
+            page["items"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(
+        (by_method("password").await, by_method("sso").await),
+        (2, 0)
+    );
+    for (query, field) in [("field=method", "value"), ("field=a.b&value=x", "field")] {
+        let response = app
+            .as_user(&admin)
+            .get(&format!("/analytics/events?{query}"))
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(response, 422, "invalid_body").await;
+        assert_eq!(problem["errors"][0]["field"], field, "{query}");
+    }
 
     for (query, field) in [
         ("?from=2026-13-01", "from"),

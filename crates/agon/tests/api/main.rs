@@ -11,6 +11,7 @@ use std::{
 use agon_testkit::{PASSWORD, json};
 use serde_json::Value;
 
+mod kinetix;
 mod secrets;
 
 /// A child process killed when the test ends, however it ends.
