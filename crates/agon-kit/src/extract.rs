@@ -33,14 +33,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !is_json(req.headers()) {
             return Err(KitError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
-            BytesRejection::FailedToBufferBody(inner)
-                if inner.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                KitError::PayloadTooLarge(crate::MAX_BODY_BYTES)
-            }
-            other => KitError::MalformedJson(other.body_text()),
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         parse_json(&bytes).map(Json)
     }
 }
@@ -56,14 +49,24 @@ impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
                 .await
                 .map(Some);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| KitError::MalformedJson(e.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         if bytes.is_empty() {
             Ok(None)
         } else {
             Err(KitError::UnsupportedMediaType)
         }
+    }
+}
+
+/// A body that could not be read: too large (413), or cut short.
+fn body_error(e: BytesRejection) -> KitError {
+    match e {
+        BytesRejection::FailedToBufferBody(inner)
+            if inner.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            KitError::PayloadTooLarge(crate::MAX_BODY_BYTES)
+        }
+        other => KitError::MalformedJson(other.body_text()),
     }
 }
 

@@ -3,6 +3,8 @@
 //! machine. Scripts DejaVu lacks (CJK) show as missing glyphs; a font with them would be the next step. The
 //! DejaVu fonts are free to embed and redistribute (Bitstream Vera licence and its DejaVu changes, public domain).
 
+use std::sync::LazyLock;
+
 use krilla::{
     Document,
     color::rgb,
@@ -38,17 +40,25 @@ struct Fonts {
     bold: Face,
 }
 
-/// Renders the certificate.
-pub fn render(c: &Content<'_>) -> anyhow::Result<Vec<u8>> {
+/// The fonts, parsed once for every certificate.
+static FONTS: LazyLock<Option<Fonts>> = LazyLock::new(|| {
     let load = |bytes: &'static [u8]| {
-        let font = Font::new(bytes.into(), 0)
-            .ok_or_else(|| anyhow::anyhow!("the bundled font did not load"))?;
-        anyhow::Ok(Face { font, bytes })
+        Some(Face {
+            font: Font::new(bytes.into(), 0)?,
+            bytes,
+        })
     };
-    let fonts = Fonts {
+    Some(Fonts {
         regular: load(dejavu::sans::regular())?,
         bold: load(dejavu::sans::bold())?,
-    };
+    })
+});
+
+/// Renders the certificate.
+pub fn render(c: &Content<'_>) -> anyhow::Result<Vec<u8>> {
+    let fonts = FONTS
+        .as_ref()
+        .ok_or_else(|| anyhow::anyhow!("the bundled fonts did not load"))?;
     let mut document = Document::new();
     document.set_metadata(
         Metadata::new()

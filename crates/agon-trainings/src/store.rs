@@ -74,13 +74,31 @@ pub struct Filter {
     pub blocked_of: Option<Uuid>,
 }
 
-/// Filter conditions on `$2`…`$8`; `$1` is the listing's cursor.
-const FILTER: &str = "($2 = '' or kind = $2) and difficulty >= $3 and difficulty <= $4 \
-     and ($5 = '' or author_id = $5) \
-     and ($6 = '' or search_text like $6 escape '\\') \
-     and ($7 = -1 or blocked = $7) and ($8 = '' or blocked = 0 or author_id = $8)";
-
 impl Filter {
+    /// The conditions on `$2`…`$8` (`$1` is the listing's cursor). A filter that is set is written as a plain
+    /// comparison, so the planner can use the `kind` and `author_id` indexes; one that is not still names its
+    /// parameter (bound to a neutral value), so every statement binds the same eight.
+    fn conditions(&self) -> String {
+        let pick = |set: bool, on: &str, off: &str| if set { on } else { off }.to_owned();
+        [
+            pick(self.kind.is_some(), "kind = $2", "$2 = ''"),
+            "difficulty >= $3 and difficulty <= $4".to_owned(),
+            pick(self.author.is_some(), "author_id = $5", "$5 = ''"),
+            pick(
+                self.text.is_some(),
+                "search_text like $6 escape '\\'",
+                "$6 = ''",
+            ),
+            pick(self.blocked.is_some(), "blocked = $7", "$7 = -1"),
+            pick(
+                self.blocked_of.is_some(),
+                "(blocked = 0 or author_id = $8)",
+                "$8 = ''",
+            ),
+        ]
+        .join(" and ")
+    }
+
     fn params(&self) -> (String, i64, i64, String, String, i64, String) {
         (
             self.kind.clone().unwrap_or_default(),
@@ -187,7 +205,14 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Training>, Error> {
         let sql = format!(
-            "select {COLUMNS} from trainings where ($1 = '' or id < $1) and {FILTER} order by id desc limit $9"
+            "select {COLUMNS} from trainings where {} and {} order by id desc limit $9",
+            // As the filters: a plain range when there is a cursor, so a deep page starts where it should.
+            if before.is_some() {
+                "id < $1"
+            } else {
+                "$1 = ''"
+            },
+            filter.conditions()
         );
         let (kind, min, max, author, text, blocked, viewer) = filter.params();
         let before = before.map(|b| b.to_string()).unwrap_or_default();
@@ -199,7 +224,10 @@ impl Store {
 
     /// How many trainings match `filter`.
     pub async fn count(&self, filter: &Filter) -> Result<i64, Error> {
-        let sql = format!("select count(*) as n from trainings where $1 = '' and {FILTER}");
+        let sql = format!(
+            "select count(*) as n from trainings where $1 = '' and {}",
+            filter.conditions()
+        );
         let (kind, min, max, author, text, blocked, viewer) = filter.params();
         let row = query(
             sqlx::AssertSqlSafe(sql),
@@ -294,13 +322,22 @@ impl Store {
     /// (out of the courses' counts), progress, submissions and certificates; the courses and assessments they wrote.
     pub async fn forget(tx: &mut Tx, user: Uuid) -> Result<(), Error> {
         let user = user.to_string();
-        query(
-            "update courses set enrolled_count = enrolled_count - 1 \
-             where id in (select course_id from enrolments where user_id = $1)",
+        // The enrolments go first, and the counts follow from exactly the rows that went.
+        let left = query(
+            "delete from enrolments where user_id = $1 returning course_id",
             (user.as_str(),),
         )
-        .execute(&mut **tx)
+        .fetch_all(&mut **tx)
         .await?;
+        for row in left {
+            let course: String = row.try_get("course_id")?;
+            query(
+                "update courses set enrolled_count = enrolled_count - 1 where id = $1",
+                (course,),
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
         query(
             "update trainings set \
              score_total = score_total - (select coalesce(sum(s.score), 0) from scores s \
@@ -316,7 +353,6 @@ impl Store {
             "delete from scores where user_id = $1",
             "delete from favourites where user_id = $1",
             "delete from trainings where author_id = $1",
-            "delete from enrolments where user_id = $1",
             "delete from lesson_progress where user_id = $1",
             "delete from submissions where user_id = $1",
             "delete from certificates where user_id = $1",

@@ -167,17 +167,20 @@ async fn visible_assessment(
         .await?
         .ok_or(Error::AssessmentNotFound(id))?;
     let course = match assessment.course_id {
-        Some(course) => Some(
-            visible(state, auth, course)
-                .await
-                .map_err(|_| Error::AssessmentNotFound(id))?,
-        ),
+        Some(course) => Some(visible(state, auth, course).await.map_err(|e| match e {
+            Error::CourseNotFound(_) => Error::AssessmentNotFound(id),
+            other => other,
+        })?),
         None => None,
     };
-    let owns = assessment.author_id == auth.user_id
-        || auth.has(Role::Admin)
-        || course.as_ref().is_some_and(|c| teaches(auth, c));
+    let owns = owns(auth, &assessment);
     Ok((assessment, course, owns))
+}
+
+/// Whether `auth` may change the assessment and see its answers: its author, the course's instructor, or an
+/// administrator.
+fn owns(auth: &AuthUser, a: &Assessment) -> bool {
+    a.author_id == auth.user_id || a.instructor_id == Some(auth.user_id) || auth.has(Role::Admin)
 }
 
 /// Creates an assessment (trainers, coaches and administrators; for a course, its instructor).
@@ -241,30 +244,25 @@ async fn list(
                 .map_err(|_| Error::invalid("author", "must be a user id or me"))?,
         ),
     };
-    let course = match params.course {
-        Some(id) => Some(visible(&state, &auth, id).await?),
-        None => None,
-    };
+    if let Some(course) = params.course {
+        visible(&state, &auth, course).await?;
+    }
+    let viewer = (!auth.has(Role::Admin)).then_some(auth.user_id);
     let rows = state
         .store
-        .assessments((params.course, author), page.after::<Uuid>()?, page.fetch())
+        .assessments(
+            (params.course, author, viewer),
+            page.after::<Uuid>()?,
+            page.fetch(),
+        )
         .await?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        // Listing across courses, a step of a course the caller may not see is left out.
-        let seen = match (&course, row.course_id) {
-            (Some(c), _) => Some(c.instructor_id),
-            (None, Some(id)) => visible(&state, &auth, id)
-                .await
-                .ok()
-                .map(|c| c.instructor_id),
-            (None, None) => Some(row.author_id),
-        };
-        let Some(instructor) = seen else { continue };
-        let owns =
-            row.author_id == auth.user_id || instructor == auth.user_id || auth.has(Role::Admin);
-        views.push(AssessmentView::of(row, owns));
-    }
+    let views: Vec<AssessmentView> = rows
+        .into_iter()
+        .map(|a| {
+            let owns = owns(&auth, &a);
+            AssessmentView::of(a, owns)
+        })
+        .collect();
     Ok(Json(page.page(views, |a| a.id)))
 }
 
@@ -331,13 +329,25 @@ async fn delete_one(
     state: State,
     Path(id): Path<Uuid>,
 ) -> Result<StatusCode, Error> {
-    let (_, _, owns) = visible_assessment(&state, &auth, id).await?;
+    let (_, course, owns) = visible_assessment(&state, &auth, id).await?;
     if !owns {
         return Err(Error::NotAssessmentAuthor);
     }
     let mut tx = state.store.db().begin().await?;
+    if let Some(course) = &course
+        && !state
+            .store
+            .lock_course(&mut tx, course.id, &agon_db::now_text())
+            .await?
+    {
+        return Err(Error::AssessmentNotFound(id));
+    }
     state.store.delete_assessment(&mut tx, id).await?;
+    if let Some(course) = &course {
+        super::learning::step_removed(&state, &mut tx, course).await?;
+    }
     tx.commit().await?;
+    state.outbox.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -353,9 +363,13 @@ async fn submit(
     Json(body): Json<Answers>,
 ) -> Result<(StatusCode, Json<SubmissionView>), Error> {
     let (assessment, course, _) = visible_assessment(&state, &auth, id).await?;
-    let questions = assessment.questions();
-    courses::check_answers(&questions, &body.answers).map_err(Error::invalid_fields)?;
-    let outcome = courses::score(&questions, &body.answers, assessment.pass_mark);
+    // Before anything else: a map of many unknown ids would otherwise be checked, and reported, one by one.
+    if body.answers.len() > assessment.questions().len() {
+        return Err(Error::invalid(
+            "answers",
+            "holds more answers than the assessment has questions",
+        ));
+    }
     let submission = Uuid::now_v7();
     let now = chrono::Utc::now();
     let mut tx = state.store.db().begin().await?;
@@ -367,6 +381,14 @@ async fn submit(
     {
         return Err(Error::NotEnrolled);
     }
+    // Scored against the questions as they are while the attempt is counted: an edit cannot slip in between.
+    let (questions, pass_mark) = state
+        .store
+        .take_assessment(&mut tx, id)
+        .await?
+        .ok_or(Error::AssessmentNotFound(id))?;
+    courses::check_answers(&questions, &body.answers).map_err(Error::invalid_fields)?;
+    let outcome = courses::score(&questions, &body.answers, pass_mark);
     let answers = serde_json::to_value(&body.answers).unwrap_or_default();
     let key = (submission, id, auth.user_id);
     let at = agon_db::time_text(now);

@@ -468,13 +468,22 @@ async fn delete_lesson(
     state: State,
     Path((id, lesson)): Path<(Uuid, Uuid)>,
 ) -> Result<StatusCode, Error> {
-    taught(&state, &auth, id).await?;
+    let course = taught(&state, &auth, id).await?;
     if state.store.lesson(id, lesson).await?.is_none() {
         return Err(Error::LessonNotFound(lesson));
     }
     let mut tx = state.store.db().begin().await?;
+    if !state
+        .store
+        .lock_course(&mut tx, id, &agon_db::now_text())
+        .await?
+    {
+        return Err(Error::CourseNotFound(id));
+    }
     state.store.delete_lesson(&mut tx, lesson).await?;
+    super::learning::step_removed(&state, &mut tx, &course).await?;
     tx.commit().await?;
+    state.outbox.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -123,7 +123,14 @@ async fn leave(auth: AuthUser, state: State, Path(id): Path<Uuid>) -> Result<Sta
         return Err(Error::CourseCompleted);
     }
     let mut tx = state.store.db().begin().await?;
-    state.store.leave(&mut tx, id, auth.user_id).await?;
+    if !state.store.leave(&mut tx, id, auth.user_id).await? {
+        // Completed (or left) since it was read.
+        let now = state.store.enrolment(id, auth.user_id).await?;
+        return Err(match now {
+            Some(_) => Error::CourseCompleted,
+            None => Error::NotEnrolled,
+        });
+    }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -191,8 +198,9 @@ async fn complete_lesson(
             at: now,
         };
         agon_bus::enqueue(&mut tx, crate::SERVICE, &event).await?;
-        finish(&state, &mut tx, &course, auth.user_id).await?;
     }
+    // Also when the lesson was done before: a step removed since may have left nothing else to do.
+    finish(&state, &mut tx, &course, auth.user_id).await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(Json(standing(&state, id, auth.user_id).await?))
@@ -234,6 +242,19 @@ pub(crate) async fn finish(
         at: now,
     };
     agon_bus::enqueue(tx, crate::SERVICE, &issued).await?;
+    Ok(())
+}
+
+/// After a lesson or assessment of `course` was removed (the course's row held by `tx`): the remaining steps
+/// are numbered 1…n again, and members for whom nothing is left to do complete the course.
+pub(crate) async fn step_removed(state: &State, tx: &mut Tx, course: &Course) -> Result<(), Error> {
+    let steps = state.store.syllabus(Some(tx), course.id).await?;
+    state.store.reorder(tx, course.id, &steps).await?;
+    for member in state.store.unfinished(tx, course.id).await? {
+        if state.store.lock_enrolment(tx, course.id, member).await? {
+            finish(state, tx, course, member).await?;
+        }
+    }
     Ok(())
 }
 

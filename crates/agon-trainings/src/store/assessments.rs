@@ -1,6 +1,6 @@
 //! All SQL of assessments and their submissions.
 
-use agon_db::{Flag, JsonText, Tx, query, query_as};
+use agon_db::{Flag, JsonText, Row, Tx, query, query_as};
 use uuid::Uuid;
 
 use super::Store;
@@ -16,6 +16,9 @@ pub struct Assessment {
     pub id: Uuid,
     #[sqlx(try_from = "agon_db::OptionalId")]
     pub course_id: Option<Uuid>,
+    /// The course's instructor, for an assessment of a course.
+    #[sqlx(try_from = "agon_db::OptionalId")]
+    pub instructor_id: Option<Uuid>,
     #[sqlx(try_from = "String")]
     pub author_id: Uuid,
     pub title: String,
@@ -37,8 +40,11 @@ impl Assessment {
     }
 }
 
-const COLUMNS: &str = "id, course_id, author_id, title, description, category, difficulty, \
-                       duration_minutes, pass_mark, questions, submission_count, created_at, updated_at";
+/// An assessment with its course's instructor: `from assessments a left join courses c on c.id = a.course_id`.
+const COLUMNS: &str = "a.id, a.course_id, c.instructor_id, a.author_id, a.title, a.description, a.category, \
+                       a.difficulty, a.duration_minutes, a.pass_mark, a.questions, a.submission_count, a.created_at, \
+                       a.updated_at";
+const FROM: &str = "assessments a left join courses c on c.id = a.course_id";
 
 /// A scored attempt.
 #[derive(Debug, sqlx::FromRow)]
@@ -125,30 +131,53 @@ impl Store {
     }
 
     pub async fn assessment(&self, id: Uuid) -> Result<Option<Assessment>, Error> {
-        let sql = format!("select {COLUMNS} from assessments where id = $1");
+        let sql = format!("select {COLUMNS} from {FROM} where a.id = $1");
         Ok(query_as(sqlx::AssertSqlSafe(sql), (id.to_string(),))
             .fetch_optional(self.db.pool())
             .await?)
     }
 
-    /// A page of assessments, newest first: of one course, of one author, or all.
+    /// A page of assessments, newest first — of one course, of one author, or all — that `viewer` may see:
+    /// standing alone, or of a course that is active or theirs (`None`: every one, for administrators).
     pub async fn assessments(
         &self,
-        (course, author): (Option<Uuid>, Option<Uuid>),
+        (course, author, viewer): (Option<Uuid>, Option<Uuid>, Option<Uuid>),
         before: Option<Uuid>,
         limit: i64,
     ) -> Result<Vec<Assessment>, Error> {
         let sql = format!(
-            "select {COLUMNS} from assessments where ($1 = '' or id < $1) and ($2 = '' or course_id = $2) \
-             and ($3 = '' or author_id = $3) order by id desc limit $4"
+            "select {COLUMNS} from {FROM} where ($1 = '' or a.id < $1) and ($2 = '' or a.course_id = $2) \
+             and ($3 = '' or a.author_id = $3) \
+             and ($5 = '' or a.course_id is null or c.active = 1 or c.instructor_id = $5) \
+             order by a.id desc limit $4"
         );
         let id = |v: Option<Uuid>| v.map(|v| v.to_string()).unwrap_or_default();
         Ok(query_as(
             sqlx::AssertSqlSafe(sql),
-            (id(before), id(course), id(author), limit),
+            (id(before), id(course), id(author), limit, id(viewer)),
         )
         .fetch_all(self.db.pool())
         .await?)
+    }
+
+    /// Takes the assessment for a submission: counts the attempt (freezing the questions) while holding its row,
+    /// and returns the questions and pass mark as they are now; none when it is gone.
+    pub async fn take_assessment(
+        &self,
+        tx: &mut Tx,
+        id: Uuid,
+    ) -> Result<Option<(Vec<Question>, i64)>, Error> {
+        let row = query(
+            "update assessments set submission_count = submission_count + 1 where id = $1 \
+             returning questions, pass_mark",
+            (id.to_string(),),
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let questions: String = row.try_get("questions")?;
+        let questions = serde_json::from_str(&questions).map_err(anyhow::Error::from)?;
+        Ok(Some((questions, row.try_get("pass_mark")?)))
     }
 
     pub async fn delete_assessment(&self, tx: &mut Tx, id: Uuid) -> Result<(), Error> {
@@ -158,7 +187,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records a scored attempt.
+    /// Records a scored attempt (after [`Store::take_assessment`] in the same transaction).
     pub async fn insert_submission(
         &self,
         tx: &mut Tx,
@@ -180,12 +209,6 @@ impl Store {
                 i64::from(outcome.passed),
                 now,
             ),
-        )
-        .execute(&mut **tx)
-        .await?;
-        query(
-            "update assessments set submission_count = submission_count + 1 where id = $1",
-            (assessment.to_string(),),
         )
         .execute(&mut **tx)
         .await?;

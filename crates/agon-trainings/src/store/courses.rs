@@ -414,7 +414,8 @@ impl Store {
         }
         if name.is_some() {
             query(
-                "update enrolments set certificate_name = $3 where course_id = $1 and user_id = $2",
+                "update enrolments set certificate_name = $3 \
+                 where course_id = $1 and user_id = $2 and completed_at is null",
                 (course.to_string(), user.to_string(), name),
             )
             .execute(&mut **tx)
@@ -467,6 +468,22 @@ impl Store {
                 .fetch_all(self.db.pool())
                 .await?,
         )
+    }
+
+    /// The members enrolled in the course who have not completed it.
+    pub async fn unfinished(&self, tx: &mut Tx, course: Uuid) -> Result<Vec<Uuid>, Error> {
+        let rows = query(
+            "select user_id from enrolments where course_id = $1 and completed_at is null",
+            (course.to_string(),),
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("user_id")?;
+                Ok(id.parse().map_err(anyhow::Error::from)?)
+            })
+            .collect()
     }
 
     /// Takes the member's enrolment row for the rest of the transaction, so two steps finished at once are counted

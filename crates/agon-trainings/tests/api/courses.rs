@@ -388,3 +388,67 @@ async fn the_syllabus_reorders_and_inactive_courses_hide() {
     .await;
     assert_eq!(status, 403);
 }
+
+#[tokio::test]
+async fn removing_the_only_step_left_completes_those_who_did_the_rest() {
+    let app = TestApp::spawn().await;
+    let tess = trainer(&app, "tess@club.org").await;
+    let ana = app.register("ana@club.org").await;
+    let (id, lessons, assessment) = course(&app, &tess, 2).await;
+    let enrol = format!("/courses/{id}/enrolment");
+    assert_eq!(send(&app, &ana, "POST", &enrol, json!({})).await.0, 201);
+    let first = format!("/courses/{id}/lessons/{}/completion", lessons[0]);
+    assert_eq!(send(&app, &ana, "POST", &first, Value::Null).await.0, 200);
+    let quiz = format!(
+        "/assessments/{}/submissions",
+        assessment["id"].as_str().unwrap()
+    );
+    let (_, passed) = send(
+        &app,
+        &ana,
+        "POST",
+        &quiz,
+        answers(&assessment, "true", "Running"),
+    )
+    .await;
+    assert_eq!(passed["passed"], true);
+    // More answers than questions is refused before any is checked.
+    let q = assessment["questions"][0]["id"].as_str().unwrap();
+    let extra = json!({ "answers": { q: "true", uuid::Uuid::new_v4().to_string(): "x",
+                                     uuid::Uuid::new_v4().to_string(): "y" } });
+    let response = app
+        .as_user(&ana)
+        .post_json(&quiz, extra)
+        .send()
+        .await
+        .unwrap();
+    let problem = assert_problem(response, 422, "invalid_body").await;
+    assert_eq!(problem["errors"][0]["field"], "answers");
+
+    let lesson = format!("/courses/{id}/lessons/{}", lessons[1]);
+    assert_eq!(
+        send(&app, &tess, "DELETE", &lesson, Value::Null).await.0,
+        204
+    );
+    let (_, progress) = send(&app, &ana, "GET", &enrol, Value::Null).await;
+    assert!(progress["certificate_id"].is_string(), "{progress}");
+    // The steps left are numbered 1…n again, in the syllabus and on the lesson alike.
+    let (_, detail) = send(&app, &ana, "GET", &format!("/courses/{id}"), Value::Null).await;
+    let positions: Vec<i64> = detail["syllabus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["position"].as_i64().unwrap())
+        .collect();
+    assert_eq!(positions, [1, 2]);
+    // After completion the certificate's name no longer changes.
+    let (_, again) = send(
+        &app,
+        &ana,
+        "POST",
+        &enrol,
+        json!({ "certificate_name": "Someone Else" }),
+    )
+    .await;
+    assert_eq!(again["certificate_name"], Value::Null);
+}
