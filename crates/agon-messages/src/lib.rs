@@ -386,6 +386,70 @@ pub mod trainings {
     }
 }
 
+/// Events produced by the tournaments service.
+pub mod tournaments {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    /// An organiser created a tournament.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TournamentCreated {
+        pub tournament_id: Uuid,
+        pub name: String,
+        /// `single_elimination` or `double_elimination`.
+        pub format: String,
+        pub created_by: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// An entry was approved (by an organiser, or at once with open entry).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ParticipantApproved {
+        pub tournament_id: Uuid,
+        pub tournament_name: String,
+        pub participant_id: Uuid,
+        /// The member, for an entry that is one.
+        pub user_id: Option<Uuid>,
+        pub name: String,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A match's result was recorded (or corrected).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ResultRecorded {
+        pub tournament_id: Uuid,
+        /// The match's place in the bracket.
+        pub position: i64,
+        pub winner_id: Uuid,
+        pub at: DateTime<Utc>,
+    }
+
+    /// The bracket has its champion.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct TournamentCompleted {
+        pub tournament_id: Uuid,
+        pub name: String,
+        pub champion_id: Uuid,
+        pub champion_user_id: Option<Uuid>,
+        pub champion_name: String,
+        pub at: DateTime<Utc>,
+    }
+
+    impl super::Event for TournamentCreated {
+        const TOPIC: &'static str = "tournaments.tournament_created.v1";
+    }
+    impl super::Event for ParticipantApproved {
+        const TOPIC: &'static str = "tournaments.participant_approved.v1";
+    }
+    impl super::Event for ResultRecorded {
+        const TOPIC: &'static str = "tournaments.result_recorded.v1";
+    }
+    impl super::Event for TournamentCompleted {
+        const TOPIC: &'static str = "tournaments.tournament_completed.v1";
+    }
+}
+
 /// Events produced by the targets service.
 pub mod targets {
     use chrono::{DateTime, Utc};

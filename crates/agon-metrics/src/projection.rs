@@ -65,6 +65,22 @@ pub const RULES: &[Rule] = &[
         None,
     ),
     rule(
+        "tournaments.tournament_created.v1",
+        "tournaments_created",
+        Some("format"),
+    ),
+    rule(
+        "tournaments.participant_approved.v1",
+        "tournament_entries",
+        None,
+    ),
+    rule("tournaments.result_recorded.v1", "tournament_results", None),
+    rule(
+        "tournaments.tournament_completed.v1",
+        "tournaments_completed",
+        None,
+    ),
+    rule(
         "targets.target_created.v1",
         "targets_created",
         Some("metric"),

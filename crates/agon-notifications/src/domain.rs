@@ -103,6 +103,18 @@ pub const KINDS: &[Kind] = &[
         digest: false,
     },
     Kind {
+        name: "tournament_entry_approved",
+        critical: false,
+        channels: &[InApp, Push],
+        digest: false,
+    },
+    Kind {
+        name: "tournament_won",
+        critical: false,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
         name: "course_enrolled",
         critical: false,
         channels: &[InApp],
@@ -149,6 +161,24 @@ pub struct Template {
 }
 
 pub const TEMPLATES: &[Template] = &[
+    Template {
+        topic: "tournaments.participant_approved.v1",
+        kind: "tournament_entry_approved",
+        recipient: "user_id",
+        only_if: None,
+        title: "You are in: {tournament_name}",
+        body: "Your entry to \"{tournament_name}\" was approved. Good luck!",
+        link: Some("/tournaments/{tournament_id}"),
+    },
+    Template {
+        topic: "tournaments.tournament_completed.v1",
+        kind: "tournament_won",
+        recipient: "champion_user_id",
+        only_if: None,
+        title: "You won {name}!",
+        body: "Congratulations, champion of \"{name}\"!",
+        link: Some("/tournaments/{tournament_id}"),
+    },
     Template {
         topic: "trainings.course_enrolled.v1",
         kind: "course_enrolled",

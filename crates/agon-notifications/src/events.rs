@@ -25,12 +25,14 @@ impl<E: Event> Consume<E> for State {
         {
             return Ok(());
         }
-        let recipient: Uuid = envelope
-            .payload
-            .get(template.recipient)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| anyhow::anyhow!("{} has no {}", E::TOPIC, template.recipient))?
-            .parse()?;
+        let recipient = match envelope.payload.get(template.recipient) {
+            // Concerns nobody with an account (a tournament's guest entry): nothing to tell anyone.
+            Some(serde_json::Value::Null) => return Ok(()),
+            value => value
+                .and_then(|v| v.as_str())
+                .ok_or_else(|| anyhow::anyhow!("{} has no {}", E::TOPIC, template.recipient))?
+                .parse::<Uuid>()?,
+        };
         let kind = domain::kind(template.kind)
             .ok_or_else(|| anyhow::anyhow!("template kind {} unknown", template.kind))?;
         let draft = Draft {

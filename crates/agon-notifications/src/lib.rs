@@ -21,7 +21,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use agon_messages::{Event, auth, targets, trainings, users};
+use agon_messages::{Event, auth, targets, tournaments, trainings, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
@@ -100,6 +100,8 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<users::DeviceRemoved>(&mut skeleton, &state).await?;
     consume::<targets::TargetCompleted>(&mut skeleton, &state).await?;
     consume::<trainings::CourseEnrolled>(&mut skeleton, &state).await?;
+    consume::<tournaments::ParticipantApproved>(&mut skeleton, &state).await?;
+    consume::<tournaments::TournamentCompleted>(&mut skeleton, &state).await?;
     consume::<trainings::CertificateIssued>(&mut skeleton, &state).await?;
     skeleton.task(providers::deliver_forever(state.clone()));
     Ok(skeleton.finish(http::router(state)))

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 /// How the winners' and losers' champions settle a double elimination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum GrandFinal {
     /// No grand final: the winners' bracket champion wins; the losers' bracket champion is second.
@@ -376,6 +376,11 @@ impl Bracket {
         }
         self.matches[id].winner = None;
         self.matches[id].void = false;
+    }
+
+    /// Every match decided or void: nothing is left to play (a third-place match included).
+    pub fn finished(&self) -> bool {
+        self.matches.iter().all(|m| m.winner.is_some() || m.void)
     }
 
     /// The champion, once the bracket is decided.

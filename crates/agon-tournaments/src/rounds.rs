@@ -73,12 +73,13 @@ pub fn swiss_round(standings: &[SwissStanding]) -> Option<SwissRound> {
     order.sort_by(|a, b| b.points.cmp(&a.points).then(a.seed.cmp(&b.seed)));
     let mut byes: Vec<Option<usize>> = vec![None];
     if order.len() % 2 == 1 {
-        byes = (0..order.len())
-            .rev()
-            .filter(|&i| !order[i].had_bye)
-            .map(Some)
-            .collect();
+        // From the bottom up, those without a bye first; when everyone has had one, anyone may rest again.
+        let (fresh, rested): (Vec<usize>, Vec<usize>) =
+            (0..order.len()).rev().partition(|&i| !order[i].had_bye);
+        byes = fresh.into_iter().chain(rested).map(Some).collect();
     }
+    // One budget for the whole search, whichever player rests.
+    let mut budget = 200_000_u32;
     for bye in byes {
         let players: Vec<&SwissStanding> = order
             .iter()
@@ -86,7 +87,6 @@ pub fn swiss_round(standings: &[SwissStanding]) -> Option<SwissRound> {
             .filter(|(i, _)| Some(*i) != bye)
             .map(|(_, p)| *p)
             .collect();
-        let mut budget = 200_000_u32;
         let mut paired = vec![false; players.len()];
         let mut pairs = Vec::with_capacity(players.len() / 2);
         if pair(&players, &mut paired, &mut pairs, &mut budget) {

@@ -55,6 +55,11 @@ pub const SERVICES: &[ServiceDef] = &[
         build: |deps, _| Box::pin(agon_trainings::build(deps)),
     },
     ServiceDef {
+        name: agon_tournaments::SERVICE,
+        prefixes: &["/tournaments"],
+        build: |deps, _| Box::pin(agon_tournaments::build(deps)),
+    },
+    ServiceDef {
         name: agon_targets::SERVICE,
         prefixes: &["/targets"],
         build: |deps, _| Box::pin(agon_targets::build(deps)),

@@ -127,7 +127,7 @@ proptest! {
         prop_assert!(champion.is_some(), "{:?}", b.matches);
         let champion = champion.unwrap();
         // Nothing is left undecided.
-        prop_assert!(b.matches.iter().all(|m| m.winner.is_some() || m.void));
+        prop_assert!(b.finished());
         let out: Vec<u32> = (1..=field).filter(|s| *s != champion).collect();
         match format {
             Elimination::Single { .. } => {

@@ -207,9 +207,7 @@ async fn create(
     let mut tx = state.store.db().begin().await?;
     let place = match course_id {
         Some(course) => {
-            if !state.store.lock_course(&mut tx, course, &now).await? {
-                return Err(Error::CourseNotFound(course));
-            }
+            state.store.lock_course(&mut tx, course).await?;
             Some((course, state.store.next_position(&mut tx, course).await?))
         }
         None => None,
@@ -334,13 +332,8 @@ async fn delete_one(
         return Err(Error::NotAssessmentAuthor);
     }
     let mut tx = state.store.db().begin().await?;
-    if let Some(course) = &course
-        && !state
-            .store
-            .lock_course(&mut tx, course.id, &agon_db::now_text())
-            .await?
-    {
-        return Err(Error::AssessmentNotFound(id));
+    if let Some(course) = &course {
+        state.store.lock_course(&mut tx, course.id).await?;
     }
     state.store.delete_assessment(&mut tx, id).await?;
     if let Some(course) = &course {

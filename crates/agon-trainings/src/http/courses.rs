@@ -390,9 +390,7 @@ async fn add_lesson(
     let lesson = Uuid::now_v7();
     let now = agon_db::now_text();
     let mut tx = state.store.db().begin().await?;
-    if !state.store.lock_course(&mut tx, id, &now).await? {
-        return Err(Error::CourseNotFound(id));
-    }
+    state.store.lock_course(&mut tx, id).await?;
     let position = state.store.next_position(&mut tx, id).await?;
     state
         .store
@@ -473,13 +471,7 @@ async fn delete_lesson(
         return Err(Error::LessonNotFound(lesson));
     }
     let mut tx = state.store.db().begin().await?;
-    if !state
-        .store
-        .lock_course(&mut tx, id, &agon_db::now_text())
-        .await?
-    {
-        return Err(Error::CourseNotFound(id));
-    }
+    state.store.lock_course(&mut tx, id).await?;
     state.store.delete_lesson(&mut tx, lesson).await?;
     super::learning::step_removed(&state, &mut tx, &course).await?;
     tx.commit().await?;
@@ -499,13 +491,7 @@ async fn reorder(
 ) -> Result<Json<CourseDetail>, Error> {
     taught(&state, &auth, id).await?;
     let mut tx = state.store.db().begin().await?;
-    if !state
-        .store
-        .lock_course(&mut tx, id, &agon_db::now_text())
-        .await?
-    {
-        return Err(Error::CourseNotFound(id));
-    }
+    state.store.lock_course(&mut tx, id).await?;
     let mut steps = state.store.syllabus(Some(&mut tx), id).await?;
     let distinct: std::collections::HashSet<&Uuid> = body.steps.iter().collect();
     if distinct.len() != body.steps.len() || body.steps.len() != steps.len() {

@@ -251,15 +251,18 @@ impl Store {
     }
 
     /// Takes the course's row for the rest of the transaction: syllabus changes queue behind each other on
-    /// PostgreSQL (SQLite writes one transaction at a time anyway). False when the course is gone.
-    pub async fn lock_course(&self, tx: &mut Tx, id: Uuid, now: &str) -> Result<bool, Error> {
+    /// PostgreSQL (SQLite writes one transaction at a time anyway). `course_not_found` when the course is gone.
+    pub async fn lock_course(&self, tx: &mut Tx, id: Uuid) -> Result<(), Error> {
         let done = query(
             "update courses set updated_at = $2 where id = $1",
-            (id.to_string(), now),
+            (id.to_string(), agon_db::now_text()),
         )
         .execute(&mut **tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() == 0 {
+            return Err(Error::CourseNotFound(id));
+        }
+        Ok(())
     }
 
     /// The course's lessons and assessments in order.

@@ -1,0 +1,319 @@
+//! Play: the draw (seeding and the bracket), the matches, and results with their corrections.
+
+use std::collections::HashMap;
+
+use agon_kit::{AuthUser, Json, Path};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+use uuid::Uuid;
+
+use super::{TournamentView, organised, visible};
+use crate::{
+    State,
+    bracket::{Bracket, ResultError, Side, Stage},
+    domain,
+    error::Error,
+    lifecycle::{self, Action, Entrant, Seeding, Status},
+    store::{MatchRow, Participant, Store},
+};
+
+pub fn router() -> OpenApiRouter<State> {
+    OpenApiRouter::new()
+        .routes(routes!(draw))
+        .routes(routes!(matches))
+        .routes(routes!(result))
+}
+
+/// How to seed the draw.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Draw {
+    /// `rating` (default: highest first, the unrated last in the order they entered), `random` or `manual`.
+    pub seeding: Option<String>,
+    /// `manual`: every approved participant's id, top seed first.
+    #[serde(default)]
+    pub order: Vec<Uuid>,
+    /// `random`: the draw's seed, to replay a draw (one is chosen and recorded when absent).
+    pub seed: Option<u32>,
+}
+
+/// A side of a match.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SideView {
+    pub participant_id: Uuid,
+    pub name: String,
+    pub seed: i64,
+}
+
+/// A match.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MatchView {
+    /// The match's place in the bracket: what a result names.
+    pub position: usize,
+    /// `winners`, `losers`, `grand_final` or `third_place`.
+    pub stage: String,
+    pub round: u32,
+    pub number: u32,
+    /// Each side: a participant, or none — a bye (`bye` true) or still to be decided.
+    pub sides: [Option<SideView>; 2],
+    pub byes: [bool; 2],
+    pub winner_id: Option<Uuid>,
+    /// Both players known and no result yet.
+    pub ready: bool,
+    /// Never played: two byes, or a grand final reset that was not needed.
+    pub void: bool,
+    /// Decided without play, against a bye.
+    pub walkover: bool,
+    #[schema(value_type = Vec<Vec<u32>>)]
+    pub games: serde_json::Value,
+    pub score: String,
+    pub played_at: Option<String>,
+}
+
+/// A result: the winner, and optionally the games (from side 0's point of view) and the score as text.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MatchResult {
+    pub winner_id: Uuid,
+    #[serde(default)]
+    pub games: Vec<[u32; 2]>,
+    #[serde(default)]
+    pub score: String,
+}
+
+/// Draws the bracket from the approved entries (organisers): the tournament becomes `seeded`. Drawing again
+/// reseeds, until the tournament starts.
+#[utoipa::path(post, path = "/tournaments/{id}/draw", tag = "tournaments", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = Draw,
+    responses((status = 200, body = TournamentView), (status = 403), (status = 404), (status = 409),
+        (status = 422)))]
+async fn draw(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+    Json(body): Json<Draw>,
+) -> Result<axum::Json<TournamentView>, Error> {
+    organised(&state, &auth, id).await?;
+    let now = agon_db::now_text();
+    let mut tx = state.store.db().begin().await?;
+    let t = state.store.lock(&mut tx, id).await?;
+    let next = t.status().then(Action::Draw)?;
+    let approved: Vec<Participant> = state
+        .store
+        .participants(Some(&mut tx), id)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == "approved")
+        .collect();
+    let entrants: Vec<Entrant<Uuid>> = approved
+        .iter()
+        .map(|p| Entrant {
+            id: p.id,
+            rating: p.rating,
+        })
+        .collect();
+    let (seeding, name, recorded) = match body.seeding.as_deref().unwrap_or("rating") {
+        "rating" => (Seeding::Rating, "rating", None),
+        "manual" => (Seeding::Manual(body.order), "manual", None),
+        "random" => {
+            let seed = body.seed.unwrap_or_else(rand::random);
+            (
+                Seeding::Random(u64::from(seed)),
+                "random",
+                Some(i64::from(seed)),
+            )
+        }
+        _ => {
+            return Err(Error::invalid(
+                "seeding",
+                "must be rating, random or manual",
+            ));
+        }
+    };
+    let seeds = lifecycle::seeded(&entrants, &seeding)?;
+    let bracket = Bracket::new(t.elimination(), seeds.len() as u32);
+    state
+        .store
+        .save_draw(&mut tx, id, &seeds, &bracket, (name, recorded))
+        .await?;
+    state.store.set_status(&mut tx, id, next, &now).await?;
+    tx.commit().await?;
+    let t = state
+        .store
+        .tournament(id)
+        .await?
+        .ok_or(Error::NotFound(id))?;
+    Ok(axum::Json(t.into()))
+}
+
+/// The matches in bracket order, with their players.
+#[utoipa::path(get, path = "/tournaments/{id}/matches", tag = "tournaments", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<MatchView>), (status = 404)))]
+async fn matches(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Vec<MatchView>>, Error> {
+    let t = visible(&state, &auth, id).await?;
+    let rows = state.store.matches(None, id).await?;
+    let bracket = Store::bracket(&t, &rows);
+    let people = state.store.participants(None, id).await?;
+    Ok(axum::Json(views(&bracket, &rows, &people)))
+}
+
+fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<MatchView> {
+    let by_seed: HashMap<i64, &Participant> =
+        people.iter().filter_map(|p| Some((p.seed?, p))).collect();
+    let side = |s: Side| match s {
+        Side::Seed(seed) => by_seed.get(&i64::from(seed)).map(|p| SideView {
+            participant_id: p.id,
+            name: p.name.clone(),
+            seed: i64::from(seed),
+        }),
+        _ => None,
+    };
+    bracket
+        .matches
+        .iter()
+        .zip(rows)
+        .enumerate()
+        .map(|(position, (m, row))| MatchView {
+            position,
+            stage: match m.stage {
+                Stage::Winners => "winners",
+                Stage::Losers => "losers",
+                Stage::GrandFinal => "grand_final",
+                Stage::ThirdPlace => "third_place",
+            }
+            .into(),
+            round: m.round,
+            number: m.number,
+            winner_id: m
+                .winner
+                .and_then(|w| side(m.sides[w]))
+                .map(|s| s.participant_id),
+            sides: [side(m.sides[0]), side(m.sides[1])],
+            byes: [m.sides[0] == Side::Bye, m.sides[1] == Side::Bye],
+            ready: m.ready(),
+            void: m.void,
+            walkover: m.winner.is_some() && m.walkover(),
+            games: serde_json::from_str(&row.games).unwrap_or_default(),
+            score: row.score.clone(),
+            played_at: row.played_at.clone(),
+        })
+        .collect()
+}
+
+/// Records a match's result, or corrects it while no match it fed has been played (organisers, while the
+/// tournament runs). The winner advances — the loser too, in double elimination — and the tournament completes
+/// with its champion.
+#[utoipa::path(put, path = "/tournaments/{id}/matches/{position}/result", tag = "tournaments",
+    security(("bearer" = [])), params(("id" = Uuid, Path), ("position" = usize, Path)), request_body = MatchResult,
+    responses((status = 200, body = Vec<MatchView>), (status = 403), (status = 404), (status = 409),
+        (status = 422)))]
+async fn result(
+    auth: AuthUser,
+    state: State,
+    Path((id, position)): Path<(Uuid, usize)>,
+    Json(body): Json<MatchResult>,
+) -> Result<axum::Json<Vec<MatchView>>, Error> {
+    organised(&state, &auth, id).await?;
+    if body.score.chars().count() > domain::SCORE_MAX_CHARS {
+        return Err(Error::invalid("score", "must be at most 50 characters"));
+    }
+    let now = chrono::Utc::now();
+    let at = agon_db::time_text(now);
+    let mut tx = state.store.db().begin().await?;
+    let t = state.store.lock(&mut tx, id).await?;
+    if !t.status().plays() {
+        return Err(lifecycle::Refused::NotRunning.into());
+    }
+    let rows = state.store.matches(Some(&mut tx), id).await?;
+    let mut bracket = Store::bracket(&t, &rows);
+    let people = state.store.participants(Some(&mut tx), id).await?;
+    let m = bracket
+        .matches
+        .get(position)
+        .ok_or(Error::MatchNotFound(position as i64))?;
+    if !matches!(m.sides, [Side::Seed(_), Side::Seed(_)]) || m.void {
+        return Err(ResultError::NotReady.into());
+    }
+    let seed_of = people
+        .iter()
+        .find(|p| p.id == body.winner_id)
+        .and_then(|p| p.seed)
+        .and_then(|s| u32::try_from(s).ok());
+    let winner = (0..2)
+        .find(|&i| seed_of.is_some_and(|s| m.sides[i] == Side::Seed(s)))
+        .ok_or_else(|| Error::invalid("winner_id", "must be one of the match's two players"))?;
+    domain::check_games(&body.games, t.best_of, winner)
+        .map_err(|e| Error::invalid_fields(vec![e]))?;
+    bracket.record(position, winner)?;
+    let games = serde_json::to_string(&body.games).unwrap_or_else(|_| "[]".into());
+    state
+        .store
+        .save_matches(
+            &mut tx,
+            id,
+            (&rows, &bracket),
+            (position, &games, body.score.trim(), &at),
+        )
+        .await?;
+    let recorded = agon_messages::tournaments::ResultRecorded {
+        tournament_id: id,
+        position: position as i64,
+        winner_id: body.winner_id,
+        at: now,
+    };
+    agon_bus::enqueue(&mut tx, crate::SERVICE, &recorded).await?;
+    complete(&state, &mut tx, &t, &bracket, &people, now).await?;
+    tx.commit().await?;
+    state.outbox.wake();
+    let rows = state.store.matches(None, id).await?;
+    let people = state.store.participants(None, id).await?;
+    Ok(axum::Json(views(
+        &Store::bracket(&t, &rows),
+        &rows,
+        &people,
+    )))
+}
+
+/// When the bracket has its champion and nothing is left to play, the tournament completes (once) and says so.
+async fn complete(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    t: &crate::store::Tournament,
+    bracket: &Bracket,
+    people: &[Participant],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Error> {
+    if !bracket.finished() {
+        return Ok(());
+    }
+    let champion = bracket
+        .champion()
+        .and_then(|s| people.iter().find(|p| p.seed == Some(i64::from(s))));
+    let at = agon_db::time_text(now);
+    let Some(champion) = champion else {
+        return Ok(());
+    };
+    state
+        .store
+        .set_champion(tx, t.id, Some(champion.id), &at)
+        .await?;
+    state
+        .store
+        .set_status(tx, t.id, Status::Completed, &at)
+        .await?;
+    let event = agon_messages::tournaments::TournamentCompleted {
+        tournament_id: t.id,
+        name: t.name.clone(),
+        champion_id: champion.id,
+        champion_user_id: champion.user_id,
+        champion_name: champion.name.clone(),
+        at: now,
+    };
+    agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
+    Ok(())
+}
