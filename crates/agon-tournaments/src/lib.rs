@@ -17,6 +17,7 @@ mod error;
 mod http;
 pub mod lifecycle;
 pub mod rounds;
+pub mod standings;
 mod store;
 
 pub use error::Error;
