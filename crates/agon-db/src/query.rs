@@ -44,6 +44,9 @@ tuple_params!(A, B, C, D, E, F, G, H, I, J, K);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q);
 
 /// `sql` with `params` bound.
 pub fn query<'q>(sql: impl SqlSafeStr, params: impl Params<'q>) -> Statement<'q> {

@@ -421,7 +421,8 @@ pub mod tournaments {
         pub tournament_id: Uuid,
         /// The match's place in the bracket.
         pub position: i64,
-        pub winner_id: Uuid,
+        /// None for a drawn round-robin match.
+        pub winner_id: Option<Uuid>,
         pub at: DateTime<Utc>,
     }
 

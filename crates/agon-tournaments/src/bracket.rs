@@ -36,6 +36,8 @@ pub enum Stage {
     Losers,
     GrandFinal,
     ThirdPlace,
+    /// A round robin's group: `Match::group` says which.
+    Group,
 }
 
 /// One side of a match.
@@ -67,6 +69,10 @@ pub struct Match {
     pub winner: Option<usize>,
     /// A void match: both sides byes, or a grand final reset that was not needed. Never played.
     pub void: bool,
+    /// Round robin: the group (from 1); 0 in elimination.
+    pub group: u32,
+    /// Round robin: decided as a draw.
+    pub drawn: bool,
 }
 
 impl Match {
@@ -80,6 +86,8 @@ impl Match {
             loser_to: None,
             winner: None,
             void: false,
+            group: 0,
+            drawn: false,
         }
     }
 
@@ -108,12 +116,15 @@ pub enum ResultError {
     BadSide,
     #[error("a match that depends on this result has been played")]
     DependentPlayed,
+    #[error("an elimination match has a winner: no draw")]
+    NoDraw,
 }
 
-/// A bracket being played.
+/// A bracket being played: an elimination, or a round robin's matches (no match feeds another).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bracket {
-    pub format: Elimination,
+    /// None for a round robin.
+    pub format: Option<Elimination>,
     pub field: u32,
     pub matches: Vec<Match>,
 }
@@ -135,7 +146,7 @@ impl Bracket {
         let size = field.max(2).next_power_of_two();
         let rounds = size.trailing_zeros();
         let mut b = Bracket {
-            format,
+            format: Some(format),
             field,
             matches: Vec::new(),
         };
@@ -153,6 +164,38 @@ impl Bracket {
         }
         b.settle();
         b
+    }
+
+    /// The matches of a round robin of `field` seeds in `groups` snake-seeded groups, `legs` times each pairing.
+    pub fn round_robin(field: u32, groups: u32, legs: u32) -> Self {
+        let seeds: Vec<u32> = (1..=field).collect();
+        let mut matches = Vec::new();
+        for (g, group) in (1..).zip(crate::rounds::groups(&seeds, groups as usize)) {
+            for (round, pairs) in (1..).zip(crate::rounds::round_robin(&group, legs)) {
+                for (number, (a, b)) in (1..).zip(pairs) {
+                    let mut m = Match::new(Stage::Group, round, number);
+                    m.sides = [Side::Seed(a), Side::Seed(b)];
+                    m.group = g;
+                    matches.push(m);
+                }
+            }
+        }
+        Bracket {
+            format: None,
+            field,
+            matches,
+        }
+    }
+
+    /// Records a round robin's match as drawn (or corrects it to a draw).
+    pub fn record_draw(&mut self, id: usize) -> Result<(), ResultError> {
+        let m = self.matches.get_mut(id).ok_or(ResultError::NoMatch)?;
+        if m.stage != Stage::Group {
+            return Err(ResultError::NoDraw);
+        }
+        m.winner = None;
+        m.drawn = true;
+        Ok(())
     }
 
     fn push(&mut self, m: Match) -> usize {
@@ -322,7 +365,9 @@ impl Bracket {
         if m.void || m.walkover() || !matches!(m.sides, [Side::Seed(_), Side::Seed(_)]) {
             return Err(ResultError::NotReady);
         }
-        if m.winner.is_some() {
+        if self.matches[id].drawn {
+            self.matches[id].drawn = false;
+        } else if self.matches[id].winner.is_some() {
             if self.dependents_played(id) {
                 return Err(ResultError::DependentPlayed);
             }
@@ -380,12 +425,14 @@ impl Bracket {
 
     /// Every match decided or void: nothing is left to play (a third-place match included).
     pub fn finished(&self) -> bool {
-        self.matches.iter().all(|m| m.winner.is_some() || m.void)
+        self.matches
+            .iter()
+            .all(|m| m.winner.is_some() || m.void || m.drawn)
     }
 
     /// The champion, once the bracket is decided.
     pub fn champion(&self) -> Option<u32> {
-        let decisive = match self.format {
+        let decisive = match self.format? {
             Elimination::Single { .. } => {
                 self.matches.iter().rfind(|m| m.stage == Stage::Winners)?
             }

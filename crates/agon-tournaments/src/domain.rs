@@ -5,7 +5,10 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::bracket::{Elimination, GrandFinal};
+use crate::{
+    bracket::{Elimination, GrandFinal},
+    standings::Points,
+};
 
 pub const NAME_MAX_CHARS: usize = 100;
 pub const DESCRIPTION_MAX_CHARS: usize = 2000;
@@ -20,13 +23,19 @@ pub struct NewTournament {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// `single_elimination` or `double_elimination`.
+    /// `single_elimination`, `double_elimination` or `round_robin`.
     pub format: String,
     /// Single elimination: a match between the semi-finals' losers. Default false.
     #[serde(default)]
     pub third_place: bool,
     /// Double elimination: `none`, `single` or `reset` (default).
     pub grand_final: Option<GrandFinal>,
+    /// Round robin: each pairing once (1, default) or twice with sides swapped (2).
+    pub legs: Option<u32>,
+    /// Round robin: groups (1 to 16, default 1), filled by seed in snake order.
+    pub groups: Option<u32>,
+    /// Round robin: points for a win, a draw, a loss and a bye (default 3, 1, 0, 3).
+    pub points: Option<Points>,
     /// Games per match: 1, 3, 5 or 7 (default 1).
     pub best_of: Option<i64>,
     /// 2 to 1024 approved participants (default 16).
@@ -42,12 +51,20 @@ pub struct NewTournament {
     pub time_zone: String,
 }
 
+/// How a tournament is played.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Elimination(Elimination),
+    RoundRobin { legs: u32, groups: u32 },
+}
+
 /// A tournament's settings, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Draft {
     pub name: String,
     pub description: String,
-    pub format: Elimination,
+    pub format: Format,
+    pub points: Points,
     pub best_of: i64,
     pub capacity: i64,
     pub open_entry: bool,
@@ -70,20 +87,35 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
         &mut problems,
     );
     let format = match t.format.trim() {
-        "single_elimination" => Elimination::Single {
+        "single_elimination" => Format::Elimination(Elimination::Single {
             third_place: t.third_place,
-        },
-        "double_elimination" => Elimination::Double {
+        }),
+        "double_elimination" => Format::Elimination(Elimination::Double {
             grand_final: t.grand_final.unwrap_or(GrandFinal::Reset),
-        },
+        }),
+        "round_robin" => {
+            let (legs, groups) = (t.legs.unwrap_or(1), t.groups.unwrap_or(1));
+            if !(1..=2).contains(&legs) {
+                problems.push(invalid("legs", "must be 1 or 2"));
+            }
+            if !(1..=16).contains(&groups) {
+                problems.push(invalid("groups", "must be from 1 to 16"));
+            }
+            Format::RoundRobin { legs, groups }
+        }
         _ => {
             problems.push(invalid(
                 "format",
-                "must be single_elimination or double_elimination",
+                "must be single_elimination, double_elimination or round_robin",
             ));
-            Elimination::Single { third_place: false }
+            Format::Elimination(Elimination::Single { third_place: false })
         }
     };
+    let points = t.points.unwrap_or_default();
+    let values = [points.win, points.draw, points.loss, points.bye];
+    if values.iter().any(|p| !(-100..=100).contains(p)) {
+        problems.push(invalid("points", "each must be from -100 to 100"));
+    }
     let best_of = t.best_of.unwrap_or(1);
     if ![1, 3, 5, 7].contains(&best_of) {
         problems.push(invalid("best_of", "must be 1, 3, 5 or 7"));
@@ -116,6 +148,7 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
         name,
         description,
         format,
+        points,
         best_of,
         capacity,
         open_entry: t.open_entry,
@@ -126,10 +159,11 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
 }
 
 /// A format's stored name.
-pub fn format_name(format: Elimination) -> &'static str {
+pub fn format_name(format: Format) -> &'static str {
     match format {
-        Elimination::Single { .. } => "single_elimination",
-        Elimination::Double { .. } => "double_elimination",
+        Format::Elimination(Elimination::Single { .. }) => "single_elimination",
+        Format::Elimination(Elimination::Double { .. }) => "double_elimination",
+        Format::RoundRobin { .. } => "round_robin",
     }
 }
 
@@ -187,6 +221,9 @@ mod tests {
             format: format.into(),
             third_place: true,
             grand_final: None,
+            legs: None,
+            groups: None,
+            points: None,
             best_of: Some(3),
             capacity: Some(6),
             open_entry: false,
@@ -202,9 +239,9 @@ mod tests {
         assert_eq!(d.name, "Club open");
         assert_eq!(
             d.format,
-            Elimination::Double {
+            Format::Elimination(Elimination::Double {
                 grand_final: GrandFinal::Reset
-            }
+            })
         );
         assert_eq!(d.starts_at, "2026-12-12T09:00:00.000000Z");
         let late = check(new("swiss_chess", Some("2026-12-12T10:00:00+01:00"))).unwrap_err();

@@ -55,6 +55,7 @@ impl ErrorCode for Error {
                 ResultError::NotReady => "match_not_ready",
                 ResultError::BadSide => "not_in_match",
                 ResultError::DependentPlayed => "result_locked",
+                ResultError::NoDraw => "no_draw",
             },
             Error::Api(e) => e.code(),
         }
@@ -68,7 +69,9 @@ impl ErrorCode for Error {
             Error::NotOrganiser => StatusCode::FORBIDDEN,
             Error::Refused(Refused::NotAPermutation) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Result(ResultError::NoMatch) => StatusCode::NOT_FOUND,
-            Error::Result(ResultError::BadSide) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Result(ResultError::BadSide | ResultError::NoDraw) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Error::AlreadyEntered
             | Error::NotPending
             | Error::Withdrawn

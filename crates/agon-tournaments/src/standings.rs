@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 /// Points for a result. Defaults: 3 for a win, 1 for a draw, 0 for a loss, 3 for a bye (a bye is a win without
 /// an opponent).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Points {
     pub win: i64,
     pub draw: i64,

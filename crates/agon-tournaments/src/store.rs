@@ -1,13 +1,14 @@
 //! All SQL of the tournaments service.
 
-use agon_db::{Db, Flag, ResultExt, Row, Tx, query, query_as};
+use agon_db::{Db, Flag, JsonText, ResultExt, Row, Tx, query, query_as};
 use uuid::Uuid;
 
 use crate::{
     bracket::{Bracket, Elimination, GrandFinal, Side, Stage},
-    domain::Draft,
+    domain::{Draft, Format},
     error::Error,
     lifecycle::Status,
+    standings::Points,
 };
 
 #[derive(Clone)]
@@ -37,6 +38,10 @@ pub struct Tournament {
     pub seeding: Option<String>,
     pub draw_seed: Option<i64>,
     pub field: i64,
+    pub legs: i64,
+    pub group_count: i64,
+    #[sqlx(try_from = "JsonText")]
+    pub points: serde_json::Value,
     #[sqlx(try_from = "agon_db::OptionalId")]
     pub champion_id: Option<Uuid>,
     #[sqlx(try_from = "String")]
@@ -51,23 +56,32 @@ impl Tournament {
             .unwrap_or(Status::Cancelled)
     }
 
-    pub fn elimination(&self) -> Elimination {
-        if self.format == "double_elimination" {
-            let grand_final =
-                serde_json::from_value(serde_json::Value::String(self.grand_final.clone()))
-                    .unwrap_or(GrandFinal::Reset);
-            Elimination::Double { grand_final }
-        } else {
-            Elimination::Single {
-                third_place: self.third_place,
+    pub fn format(&self) -> Format {
+        match self.format.as_str() {
+            "round_robin" => Format::RoundRobin {
+                legs: u32::try_from(self.legs).unwrap_or(1),
+                groups: u32::try_from(self.group_count).unwrap_or(1),
+            },
+            "double_elimination" => {
+                let grand_final =
+                    serde_json::from_value(serde_json::Value::String(self.grand_final.clone()))
+                        .unwrap_or(GrandFinal::Reset);
+                Format::Elimination(Elimination::Double { grand_final })
             }
+            _ => Format::Elimination(Elimination::Single {
+                third_place: self.third_place,
+            }),
         }
+    }
+
+    pub fn points(&self) -> Points {
+        serde_json::from_value(self.points.clone()).unwrap_or_default()
     }
 }
 
 const COLUMNS: &str = "id, name, description, format, third_place, grand_final, best_of, status, capacity, \
-                       open_entry, registration_deadline, starts_at, time_zone, seeding, draw_seed, field, \
-                       champion_id, created_by, created_at, updated_at";
+                       open_entry, registration_deadline, starts_at, time_zone, seeding, draw_seed, field, legs, \
+                       group_count, points, champion_id, created_by, created_at, updated_at";
 
 /// An entry.
 #[derive(Debug, sqlx::FromRow)]
@@ -88,6 +102,8 @@ const PARTICIPANT_COLUMNS: &str = "id, user_id, name, rating, status, seed, crea
 /// A match's stored state.
 #[derive(Debug, sqlx::FromRow)]
 pub struct MatchRow {
+    #[sqlx(try_from = "Flag")]
+    pub drawn: bool,
     pub side0: Option<i64>,
     pub side1: Option<i64>,
     pub winner: Option<i64>,
@@ -120,6 +136,7 @@ fn stage_name(stage: Stage) -> &'static str {
         Stage::Losers => "losers",
         Stage::GrandFinal => "grand_final",
         Stage::ThirdPlace => "third_place",
+        Stage::Group => "group",
     }
 }
 
@@ -140,22 +157,26 @@ impl Store {
         d: &Draft,
         now: &str,
     ) -> Result<(), Error> {
-        let (format, third_place, grand_final) = match d.format {
-            Elimination::Single { third_place } => ("single_elimination", third_place, "none"),
-            Elimination::Double { grand_final } => (
-                "double_elimination",
+        let (third_place, grand_final, legs, groups) = match d.format {
+            Format::Elimination(Elimination::Single { third_place }) => (third_place, "none", 1, 1),
+            Format::Elimination(Elimination::Double { grand_final }) => (
                 false,
                 match grand_final {
                     GrandFinal::None => "none",
                     GrandFinal::Single => "single",
                     GrandFinal::Reset => "reset",
                 },
+                1,
+                1,
             ),
+            Format::RoundRobin { legs, groups } => (false, "none", legs, groups),
         };
+        let format = crate::domain::format_name(d.format);
         query(
             "insert into tournaments (id, name, description, format, third_place, grand_final, best_of, status, \
-             capacity, open_entry, registration_deadline, starts_at, time_zone, created_by, created_at, updated_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $10, $11, $12, $13, $14, $14)",
+             capacity, open_entry, registration_deadline, starts_at, time_zone, created_by, created_at, updated_at, \
+             legs, group_count, points) \
+             values ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)",
             (
                 id.to_string(),
                 &d.name,
@@ -171,6 +192,9 @@ impl Store {
                 &d.time_zone,
                 by.to_string(),
                 now,
+                i64::from(legs),
+                i64::from(groups),
+                serde_json::to_string(&d.points).unwrap_or_default(),
             ),
         )
         .execute(&mut **tx)
@@ -411,7 +435,7 @@ impl Store {
         for (position, m) in bracket.matches.iter().enumerate() {
             query(
                 "insert into matches (id, tournament_id, position, stage, round, number, side0, side1, winner, \
-                 void, games, score) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, '[]', '')",
+                 void, group_no, games, score) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', '')",
                 (
                     Uuid::now_v7().to_string(),
                     t.as_str(),
@@ -423,6 +447,7 @@ impl Store {
                     side_value(m.sides[1]),
                     m.winner.map(|w| w as i64),
                     i64::from(m.void),
+                    i64::from(m.group),
                 ),
             )
             .execute(&mut **tx)
@@ -462,7 +487,7 @@ impl Store {
         tournament: Uuid,
     ) -> Result<Vec<MatchRow>, Error> {
         let q = query_as(
-            "select side0, side1, winner, void, games, score, played_at from matches \
+            "select drawn, side0, side1, winner, void, games, score, played_at from matches \
              where tournament_id = $1 order by position",
             (tournament.to_string(),),
         );
@@ -475,11 +500,15 @@ impl Store {
     /// The bracket as stored: its structure from the format and field, each match's state from its row.
     pub fn bracket(t: &Tournament, rows: &[MatchRow]) -> Bracket {
         let field = u32::try_from(t.field).unwrap_or(2);
-        let mut bracket = Bracket::new(t.elimination(), field);
+        let mut bracket = match t.format() {
+            Format::Elimination(format) => Bracket::new(format, field),
+            Format::RoundRobin { legs, groups } => Bracket::round_robin(field, groups, legs),
+        };
         for (m, row) in bracket.matches.iter_mut().zip(rows) {
             m.sides = [side_of(row.side0), side_of(row.side1)];
             m.winner = row.winner.and_then(|w| usize::try_from(w).ok());
             m.void = row.void;
+            m.drawn = row.drawn;
         }
         bracket
     }
@@ -506,7 +535,7 @@ impl Store {
             }
             let (games, score, played_at) = if position == at {
                 (games, score, Some(now))
-            } else if m.winner.is_none() {
+            } else if m.winner.is_none() && !m.drawn {
                 ("[]", "", None)
             } else {
                 (
@@ -517,7 +546,7 @@ impl Store {
             };
             query(
                 "update matches set side0 = $3, side1 = $4, winner = $5, void = $6, games = $7, score = $8, \
-                 played_at = $9 where tournament_id = $1 and position = $2",
+                 played_at = $9, drawn = $10 where tournament_id = $1 and position = $2",
                 (
                     tournament.to_string(),
                     position as i64,
@@ -528,6 +557,7 @@ impl Store {
                     games,
                     score,
                     played_at,
+                    i64::from(m.drawn),
                 ),
             )
             .execute(&mut **tx)

@@ -12,10 +12,11 @@ use super::{TournamentView, organised, visible};
 use crate::{
     State,
     bracket::{Bracket, ResultError, Side, Stage},
-    domain,
+    domain::{self, Format},
     error::Error,
     lifecycle::{self, Action, Entrant, Seeding, Status},
-    store::{MatchRow, Participant, Store},
+    standings::{self, Played, TieBreak},
+    store::{MatchRow, Participant, Store, Tournament},
 };
 
 pub fn router() -> OpenApiRouter<State> {
@@ -23,6 +24,7 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(draw))
         .routes(routes!(matches))
         .routes(routes!(result))
+        .routes(routes!(standings))
 }
 
 /// How to seed the draw.
@@ -51,8 +53,12 @@ pub struct SideView {
 pub struct MatchView {
     /// The match's place in the bracket: what a result names.
     pub position: usize,
-    /// `winners`, `losers`, `grand_final` or `third_place`.
+    /// `winners`, `losers`, `grand_final`, `third_place` or `group` (round robin).
     pub stage: String,
+    /// Round robin: the group, from 1.
+    pub group: u32,
+    /// Round robin: a drawn match.
+    pub drawn: bool,
     pub round: u32,
     pub number: u32,
     /// Each side: a participant, or none — a bye (`bye` true) or still to be decided.
@@ -71,11 +77,15 @@ pub struct MatchView {
     pub played_at: Option<String>,
 }
 
-/// A result: the winner, and optionally the games (from side 0's point of view) and the score as text.
+/// A result: the winner (or, in a round robin, a draw), and optionally the games (from side 0's point of view) and
+/// the score as text.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MatchResult {
-    pub winner_id: Uuid,
+    pub winner_id: Option<Uuid>,
+    /// Round robin: the match was drawn (no `winner_id` then).
+    #[serde(default)]
+    pub draw: bool,
     #[serde(default)]
     pub games: Vec<[u32; 2]>,
     #[serde(default)]
@@ -132,7 +142,15 @@ async fn draw(
         }
     };
     let seeds = lifecycle::seeded(&entrants, &seeding)?;
-    let bracket = Bracket::new(t.elimination(), seeds.len() as u32);
+    let field = seeds.len() as u32;
+    let bracket = match t.format() {
+        Format::Elimination(format) => Bracket::new(format, field),
+        // Every group needs two players at least.
+        Format::RoundRobin { groups, .. } if field < 2 * groups => {
+            return Err(lifecycle::Refused::TooFew.into());
+        }
+        Format::RoundRobin { legs, groups } => Bracket::round_robin(field, groups, legs),
+    };
     state
         .store
         .save_draw(&mut tx, id, &seeds, &bracket, (name, recorded))
@@ -185,8 +203,11 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
                 Stage::Losers => "losers",
                 Stage::GrandFinal => "grand_final",
                 Stage::ThirdPlace => "third_place",
+                Stage::Group => "group",
             }
             .into(),
+            group: m.group,
+            drawn: m.drawn,
             round: m.round,
             number: m.number,
             winner_id: m
@@ -239,17 +260,30 @@ async fn result(
     if !matches!(m.sides, [Side::Seed(_), Side::Seed(_)]) || m.void {
         return Err(ResultError::NotReady.into());
     }
-    let seed_of = people
-        .iter()
-        .find(|p| p.id == body.winner_id)
-        .and_then(|p| p.seed)
-        .and_then(|s| u32::try_from(s).ok());
-    let winner = (0..2)
-        .find(|&i| seed_of.is_some_and(|s| m.sides[i] == Side::Seed(s)))
-        .ok_or_else(|| Error::invalid("winner_id", "must be one of the match's two players"))?;
-    domain::check_games(&body.games, t.best_of, winner)
-        .map_err(|e| Error::invalid_fields(vec![e]))?;
-    bracket.record(position, winner)?;
+    match (body.winner_id, body.draw) {
+        (None, true) => bracket.record_draw(position)?,
+        (Some(winner_id), false) => {
+            let seed_of = people
+                .iter()
+                .find(|p| p.id == winner_id)
+                .and_then(|p| p.seed)
+                .and_then(|s| u32::try_from(s).ok());
+            let winner = (0..2)
+                .find(|&i| seed_of.is_some_and(|s| m.sides[i] == Side::Seed(s)))
+                .ok_or_else(|| {
+                    Error::invalid("winner_id", "must be one of the match's two players")
+                })?;
+            domain::check_games(&body.games, t.best_of, winner)
+                .map_err(|e| Error::invalid_fields(vec![e]))?;
+            bracket.record(position, winner)?;
+        }
+        _ => {
+            return Err(Error::invalid(
+                "winner_id",
+                "name the winner, or set draw (and no winner)",
+            ));
+        }
+    }
     let games = serde_json::to_string(&body.games).unwrap_or_else(|_| "[]".into());
     state
         .store
@@ -291,9 +325,23 @@ async fn complete(
     if !bracket.finished() {
         return Ok(());
     }
-    let champion = bracket
-        .champion()
-        .and_then(|s| people.iter().find(|p| p.seed == Some(i64::from(s))));
+    let champion_seed = match t.format() {
+        Format::Elimination(_) => bracket.champion(),
+        // A single group's table decides; several groups have no single champion (each its group's winner).
+        Format::RoundRobin { groups: 1, .. } => tables(t, bracket)
+            .first()
+            .and_then(|(_, lines)| lines.first())
+            .map(|l| l.seed),
+        Format::RoundRobin { .. } => {
+            let at = agon_db::time_text(now);
+            state
+                .store
+                .set_status(tx, t.id, Status::Completed, &at)
+                .await?;
+            return Ok(());
+        }
+    };
+    let champion = champion_seed.and_then(|s| people.iter().find(|p| p.seed == Some(i64::from(s))));
     let at = agon_db::time_text(now);
     let Some(champion) = champion else {
         return Ok(());
@@ -316,4 +364,114 @@ async fn complete(
     };
     agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
     Ok(())
+}
+
+/// The round robin's tables, one per group.
+fn tables(t: &Tournament, bracket: &Bracket) -> Vec<(u32, Vec<standings::Line>)> {
+    let groups = bracket.matches.iter().map(|m| m.group).max().unwrap_or(0);
+    (1..=groups)
+        .map(|g| {
+            let in_group: Vec<&crate::bracket::Match> =
+                bracket.matches.iter().filter(|m| m.group == g).collect();
+            let mut players: Vec<u32> = in_group
+                .iter()
+                .flat_map(|m| m.sides)
+                .filter_map(|s| match s {
+                    Side::Seed(s) => Some(s),
+                    _ => None,
+                })
+                .collect();
+            players.sort_unstable();
+            players.dedup();
+            let results: Vec<Played> = in_group
+                .iter()
+                .filter(|m| m.winner.is_some() || m.drawn)
+                .filter_map(|m| match m.sides {
+                    [Side::Seed(a), Side::Seed(b)] => Some(Played {
+                        a,
+                        b,
+                        a_won: m.winner.map(|w| w == 0),
+                        games: (0, 0),
+                    }),
+                    _ => None,
+                })
+                .collect();
+            let tie_breaks = [
+                TieBreak::HeadToHead,
+                TieBreak::GameDifference,
+                TieBreak::GamesWon,
+            ];
+            (
+                g,
+                standings::table(&players, &results, &[], t.points(), &tie_breaks),
+            )
+        })
+        .collect()
+}
+
+/// A line of a group's table.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StandingView {
+    pub rank: u32,
+    pub participant_id: Option<Uuid>,
+    pub name: String,
+    pub seed: u32,
+    pub played: u32,
+    pub won: u32,
+    pub drawn: u32,
+    pub lost: u32,
+    pub points: i64,
+}
+
+/// A group's table.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GroupTable {
+    pub group: u32,
+    pub lines: Vec<StandingView>,
+}
+
+/// The round robin's tables (one per group): points for each result, then head to head among those level, then
+/// game difference and games won, then seed.
+#[utoipa::path(get, path = "/tournaments/{id}/standings", tag = "tournaments", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), responses((status = 200, body = Vec<GroupTable>), (status = 404)))]
+async fn standings(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+) -> Result<axum::Json<Vec<GroupTable>>, Error> {
+    let t = visible(&state, &auth, id).await?;
+    let rows = state.store.matches(None, id).await?;
+    let people = state.store.participants(None, id).await?;
+    let bracket = Store::bracket(&t, &rows);
+    let by_seed: HashMap<i64, &Participant> =
+        people.iter().filter_map(|p| Some((p.seed?, p))).collect();
+    let tables = match t.format() {
+        Format::RoundRobin { .. } => tables(&t, &bracket),
+        Format::Elimination(_) => Vec::new(),
+    };
+    Ok(axum::Json(
+        tables
+            .into_iter()
+            .map(|(group, lines)| GroupTable {
+                group,
+                lines: lines
+                    .into_iter()
+                    .map(|l| {
+                        let who = by_seed.get(&i64::from(l.seed));
+                        StandingView {
+                            rank: l.rank,
+                            participant_id: who.map(|p| p.id),
+                            name: who.map(|p| p.name.clone()).unwrap_or_default(),
+                            seed: l.seed,
+                            played: l.played,
+                            won: l.won,
+                            drawn: l.drawn,
+                            lost: l.lost,
+                            points: l.points,
+                        }
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
 }

@@ -298,6 +298,16 @@ async fn a_result_is_corrected_until_a_match_after_it_is_played_and_reseeding_st
     let (status, _) = send(&app, &admin, "POST", &path("/draw"), json!({})).await;
     assert_eq!(status, 409, "no reseeding once started");
 
+    // Elimination matches have a winner.
+    let (status, problem) = send(
+        &app,
+        &admin,
+        "PUT",
+        &path("/matches/0/result"),
+        json!({ "draw": true }),
+    )
+    .await;
+    assert_eq!((status, problem["code"].as_str()), (422, Some("no_draw")));
     let side = |m: &Value, i: usize| m["sides"][i]["participant_id"].clone();
     let (_, matches) = send(&app, &admin, "GET", &path("/matches"), Value::Null).await;
     let (a, b) = (side(&matches[0], 0), side(&matches[0], 1));
@@ -445,5 +455,84 @@ async fn entries_follow_the_draw_and_members_do_not_seed_themselves() {
     assert_eq!(
         (status, back["id"].as_str(), back["status"].as_str()),
         (201, Some(ana_entry.as_str()), Some("pending"))
+    );
+}
+
+#[tokio::test]
+async fn a_round_robin_with_a_draw_ends_with_the_top_of_the_table() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let body = json!({ "name": "League", "format": "round_robin", "capacity": 4, "legs": 1,
+                       "points": { "win": 3, "draw": 1, "loss": 0, "bye": 3 },
+                       "starts_at": "2026-12-12T10:00:00Z", "time_zone": "UTC" });
+    let (status, t) = send(&app, &admin, "POST", "/tournaments", body).await;
+    assert_eq!(status, 201, "{t}");
+    let id = t["id"].as_str().unwrap().to_owned();
+    let path = |rest: &str| format!("/tournaments/{id}{rest}");
+    send(
+        &app,
+        &admin,
+        "POST",
+        &path("/transitions"),
+        json!({ "action": "open_registration" }),
+    )
+    .await;
+    for (n, rating) in [("Ann", 4), ("Ben", 3), ("Cat", 2), ("Dan", 1)] {
+        send(
+            &app,
+            &admin,
+            "POST",
+            &path("/participants"),
+            json!({ "name": n, "rating": rating }),
+        )
+        .await;
+    }
+    send(&app, &admin, "POST", &path("/draw"), json!({})).await;
+    send(
+        &app,
+        &admin,
+        "POST",
+        &path("/transitions"),
+        json!({ "action": "start" }),
+    )
+    .await;
+    let (_, matches) = send(&app, &admin, "GET", &path("/matches"), Value::Null).await;
+    let matches = matches.as_array().unwrap().clone();
+    assert_eq!(matches.len(), 6, "every pair once");
+    assert!(
+        matches
+            .iter()
+            .all(|m| m["stage"] == "group" && m["ready"] == true)
+    );
+    // The lower seed number wins every match, except Ann and Ben draw.
+    let seed = |m: &Value, i: usize| m["sides"][i]["seed"].as_i64().unwrap();
+    for m in &matches {
+        let at = path(&format!("/matches/{}/result", m["position"]));
+        let result = if seed(m, 0) + seed(m, 1) == 3 {
+            json!({ "draw": true })
+        } else {
+            let better = if seed(m, 0) < seed(m, 1) { 0 } else { 1 };
+            json!({ "winner_id": m["sides"][better]["participant_id"] })
+        };
+        let (status, body) = send(&app, &admin, "PUT", &at, result).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (_, tables) = send(&app, &admin, "GET", &path("/standings"), Value::Null).await;
+    let lines = tables[0]["lines"].as_array().unwrap();
+    let order: Vec<(&str, i64)> = lines
+        .iter()
+        .map(|l| (l["name"].as_str().unwrap(), l["points"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(order, [("Ann", 7), ("Ben", 7), ("Cat", 3), ("Dan", 0)]);
+    let (_, done) = send(&app, &admin, "GET", &path(""), Value::Null).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["champion_id"], lines[0]["participant_id"]);
+    // Completed: no more results.
+    let again = json!({ "draw": true });
+    assert_eq!(
+        send(&app, &admin, "PUT", &path("/matches/0/result"), again)
+            .await
+            .0,
+        409
     );
 }
