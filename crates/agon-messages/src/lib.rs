@@ -397,7 +397,7 @@ pub mod tournaments {
     pub struct TournamentCreated {
         pub tournament_id: Uuid,
         pub name: String,
-        /// `single_elimination` or `double_elimination`.
+        /// `single_elimination`, `double_elimination`, `round_robin` or `swiss`.
         pub format: String,
         pub created_by: Uuid,
         pub at: DateTime<Utc>,

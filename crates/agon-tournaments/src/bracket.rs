@@ -38,6 +38,8 @@ pub enum Stage {
     ThirdPlace,
     /// A round robin's group: `Match::group` says which.
     Group,
+    /// A Swiss round (`Match::round`); group 1.
+    Swiss,
 }
 
 /// One side of a match.
@@ -93,7 +95,10 @@ impl Match {
 
     /// Both sides are players and the match is undecided: it can be played now.
     pub fn ready(&self) -> bool {
-        self.winner.is_none() && !self.void && matches!(self.sides, [Side::Seed(_), Side::Seed(_)])
+        self.winner.is_none()
+            && !self.drawn
+            && !self.void
+            && matches!(self.sides, [Side::Seed(_), Side::Seed(_)])
     }
 
     /// A walkover: one side a player, the other a bye.
@@ -187,10 +192,21 @@ impl Bracket {
         }
     }
 
+    /// A Swiss match of `round`: `a` against `b`, or `a` resting (a bye, won without play).
+    pub fn swiss_match(round: u32, number: u32, a: u32, b: Option<u32>) -> Match {
+        let mut m = Match::new(Stage::Swiss, round, number);
+        m.group = 1;
+        m.sides = [Side::Seed(a), b.map_or(Side::Bye, Side::Seed)];
+        if b.is_none() {
+            m.winner = Some(0);
+        }
+        m
+    }
+
     /// Records a round robin's match as drawn (or corrects it to a draw).
     pub fn record_draw(&mut self, id: usize) -> Result<(), ResultError> {
         let m = self.matches.get_mut(id).ok_or(ResultError::NoMatch)?;
-        if m.stage != Stage::Group {
+        if !matches!(m.stage, Stage::Group | Stage::Swiss) {
             return Err(ResultError::NoDraw);
         }
         m.winner = None;

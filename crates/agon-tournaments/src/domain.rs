@@ -23,7 +23,7 @@ pub struct NewTournament {
     pub name: String,
     #[serde(default)]
     pub description: String,
-    /// `single_elimination`, `double_elimination` or `round_robin`.
+    /// `single_elimination`, `double_elimination`, `round_robin` or `swiss`.
     pub format: String,
     /// Single elimination: a match between the semi-finals' losers. Default false.
     #[serde(default)]
@@ -34,7 +34,9 @@ pub struct NewTournament {
     pub legs: Option<u32>,
     /// Round robin: groups (1 to 16, default 1), filled by seed in snake order.
     pub groups: Option<u32>,
-    /// Round robin: points for a win, a draw, a loss and a bye (default 3, 1, 0, 3).
+    /// Swiss: the number of rounds, fewer than the field (default: log2 of the capacity, rounded up).
+    pub rounds: Option<u32>,
+    /// Round robin and Swiss: points for a win, a draw, a loss and a bye (default 3, 1, 0, 3).
     pub points: Option<Points>,
     /// Games per match: 1, 3, 5 or 7 (default 1).
     pub best_of: Option<i64>,
@@ -56,6 +58,7 @@ pub struct NewTournament {
 pub enum Format {
     Elimination(Elimination),
     RoundRobin { legs: u32, groups: u32 },
+    Swiss { rounds: u32 },
 }
 
 /// A tournament's settings, checked.
@@ -101,12 +104,29 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
             if !(1..=16).contains(&groups) {
                 problems.push(invalid("groups", "must be from 1 to 16"));
             }
+            // Two players a group at least, and at most 64: a group of 64 already plays 2,016 matches a leg.
+            let capacity = t.capacity.unwrap_or(16);
+            if capacity < 2 * i64::from(groups) || capacity > 64 * i64::from(groups) {
+                problems.push(invalid("capacity", "must give each group 2 to 64 players"));
+            }
             Format::RoundRobin { legs, groups }
+        }
+        "swiss" => {
+            let capacity = t.capacity.unwrap_or(16).clamp(2, MAX_CAPACITY);
+            let log2 = 64 - (capacity - 1).leading_zeros();
+            let rounds = t.rounds.unwrap_or(log2);
+            if !(1..=30).contains(&rounds) || i64::from(rounds) >= capacity {
+                problems.push(invalid(
+                    "rounds",
+                    "must be from 1 to 30, and fewer than the capacity",
+                ));
+            }
+            Format::Swiss { rounds }
         }
         _ => {
             problems.push(invalid(
                 "format",
-                "must be single_elimination, double_elimination or round_robin",
+                "must be single_elimination, double_elimination, round_robin or swiss",
             ));
             Format::Elimination(Elimination::Single { third_place: false })
         }
@@ -164,6 +184,7 @@ pub fn format_name(format: Format) -> &'static str {
         Format::Elimination(Elimination::Single { .. }) => "single_elimination",
         Format::Elimination(Elimination::Double { .. }) => "double_elimination",
         Format::RoundRobin { .. } => "round_robin",
+        Format::Swiss { .. } => "swiss",
     }
 }
 
@@ -203,6 +224,24 @@ pub fn check_games(games: &[[u32; 2]], best_of: i64, winner: usize) -> Result<()
     Ok(())
 }
 
+/// Checks a drawn match's games: at most `best_of`, none tied, as many won by each side.
+pub fn check_draw_games(games: &[[u32; 2]], best_of: i64) -> Result<(), FieldError> {
+    if games.len() as i64 > best_of {
+        return Err(invalid("games", "more games than the match has"));
+    }
+    if games.iter().any(|[a, b]| a == b) {
+        return Err(invalid("games", "a game has a winner"));
+    }
+    let first = games.iter().filter(|[a, b]| a > b).count();
+    if first * 2 != games.len() {
+        return Err(invalid(
+            "games",
+            "a drawn match has as many games won by each side",
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(field: &str, message: &str) -> FieldError {
     FieldError {
         field: field.into(),
@@ -224,6 +263,7 @@ mod tests {
             legs: None,
             groups: None,
             points: None,
+            rounds: None,
             best_of: Some(3),
             capacity: Some(6),
             open_entry: false,
@@ -267,5 +307,14 @@ mod tests {
             "one game does not decide a best of three"
         );
         assert!(check_games(&[[5, 5]], 1, 0).is_err(), "a drawn game");
+        assert!(check_draw_games(&[[6, 4], [3, 6]], 2).is_ok());
+        assert!(
+            check_draw_games(&[[6, 4], [6, 3]], 2).is_err(),
+            "one side won both"
+        );
+        assert!(
+            check_draw_games(&[[6, 4], [3, 6]], 1).is_err(),
+            "more games than the match has"
+        );
     }
 }

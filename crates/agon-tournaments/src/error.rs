@@ -24,6 +24,14 @@ pub enum Error {
     NotPending,
     #[error("the entry was withdrawn already")]
     Withdrawn,
+    #[error("rounds are paired in Swiss tournaments only")]
+    NotSwiss,
+    #[error("the current round still has matches without a result")]
+    RoundUnfinished,
+    #[error("every round has been paired")]
+    RoundsDone,
+    #[error("no pairing without a rematch is left")]
+    NoPairing,
     #[error("{0}")]
     Refused(#[from] Refused),
     #[error("{0}")]
@@ -40,6 +48,10 @@ impl ErrorCode for Error {
             Error::AlreadyEntered => "already_entered",
             Error::NotPending => "not_pending",
             Error::Withdrawn => "already_withdrawn",
+            Error::NotSwiss => "not_swiss",
+            Error::RoundUnfinished => "round_unfinished",
+            Error::RoundsDone => "rounds_done",
+            Error::NoPairing => "no_pairing",
             Error::Refused(r) => match r {
                 Refused::Transition(..) => "wrong_status",
                 Refused::RegistrationClosed => "registration_closed",
@@ -75,6 +87,10 @@ impl ErrorCode for Error {
             Error::AlreadyEntered
             | Error::NotPending
             | Error::Withdrawn
+            | Error::NotSwiss
+            | Error::RoundUnfinished
+            | Error::RoundsDone
+            | Error::NoPairing
             | Error::Refused(_)
             | Error::Result(_) => StatusCode::CONFLICT,
             Error::Api(e) => e.status(),

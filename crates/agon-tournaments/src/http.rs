@@ -17,6 +17,7 @@ use crate::{
 
 mod entries;
 mod play;
+mod swiss;
 
 pub fn router(state: State) -> OpenApiRouter {
     OpenApiRouter::new()
@@ -25,6 +26,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(transition))
         .merge(entries::router())
         .merge(play::router())
+        .merge(swiss::router())
         .with_state(state)
 }
 
@@ -34,9 +36,17 @@ pub struct TournamentView {
     pub id: Uuid,
     pub name: String,
     pub description: String,
-    /// `single_elimination` or `double_elimination`.
+    /// `single_elimination`, `double_elimination`, `round_robin` or `swiss`.
     pub format: String,
     pub third_place: bool,
+    /// Round robin: legs and groups.
+    pub legs: i64,
+    pub groups: i64,
+    /// Swiss: rounds.
+    pub rounds: i64,
+    /// Round robin and Swiss: points for a win, a draw, a loss and a bye.
+    #[schema(value_type = crate::standings::Points)]
+    pub points: serde_json::Value,
     /// `none`, `single` or `reset` (double elimination).
     pub grand_final: String,
     pub best_of: i64,
@@ -65,6 +75,10 @@ impl From<Tournament> for TournamentView {
             description: t.description,
             format: t.format,
             third_place: t.third_place,
+            legs: t.legs,
+            groups: t.group_count,
+            rounds: t.rounds,
+            points: t.points,
             grand_final: t.grand_final,
             best_of: t.best_of,
             status: t.status,

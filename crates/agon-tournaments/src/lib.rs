@@ -1,7 +1,7 @@
 //! Tournaments: the competitions a club runs. The rules — elimination brackets (single, with an optional
 //! third-place match; double, with a grand final none / single / with reset), round robins in groups, Swiss
 //! pairings, statuses and seeding that can be replayed — are pure and property-tested (`bracket`, `rounds`,
-//! `lifecycle`, `standings`). The service runs elimination tournaments and round robins on them: organisers create a tournament, open
+//! `lifecycle`, `standings`). The service runs elimination tournaments, round robins and Swiss on them: organisers create a tournament, open
 //! registration, approve entries within capacity, draw (by rating, at random with a recorded seed, or by hand;
 //! again until play starts), start, and record results — corrected only while nothing after them was played —
 //! until the bracket has its champion.

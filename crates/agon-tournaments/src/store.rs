@@ -40,6 +40,7 @@ pub struct Tournament {
     pub field: i64,
     pub legs: i64,
     pub group_count: i64,
+    pub rounds: i64,
     #[sqlx(try_from = "JsonText")]
     pub points: serde_json::Value,
     #[sqlx(try_from = "agon_db::OptionalId")]
@@ -58,6 +59,9 @@ impl Tournament {
 
     pub fn format(&self) -> Format {
         match self.format.as_str() {
+            "swiss" => Format::Swiss {
+                rounds: u32::try_from(self.rounds).unwrap_or(1),
+            },
             "round_robin" => Format::RoundRobin {
                 legs: u32::try_from(self.legs).unwrap_or(1),
                 groups: u32::try_from(self.group_count).unwrap_or(1),
@@ -81,7 +85,7 @@ impl Tournament {
 
 const COLUMNS: &str = "id, name, description, format, third_place, grand_final, best_of, status, capacity, \
                        open_entry, registration_deadline, starts_at, time_zone, seeding, draw_seed, field, legs, \
-                       group_count, points, champion_id, created_by, created_at, updated_at";
+                       group_count, points, rounds, champion_id, created_by, created_at, updated_at";
 
 /// An entry.
 #[derive(Debug, sqlx::FromRow)]
@@ -102,6 +106,8 @@ const PARTICIPANT_COLUMNS: &str = "id, user_id, name, rating, status, seed, crea
 /// A match's stored state.
 #[derive(Debug, sqlx::FromRow)]
 pub struct MatchRow {
+    pub round: i64,
+    pub number: i64,
     #[sqlx(try_from = "Flag")]
     pub drawn: bool,
     pub side0: Option<i64>,
@@ -137,6 +143,7 @@ fn stage_name(stage: Stage) -> &'static str {
         Stage::GrandFinal => "grand_final",
         Stage::ThirdPlace => "third_place",
         Stage::Group => "group",
+        Stage::Swiss => "swiss",
     }
 }
 
@@ -157,6 +164,10 @@ impl Store {
         d: &Draft,
         now: &str,
     ) -> Result<(), Error> {
+        let rounds = match d.format {
+            Format::Swiss { rounds } => rounds,
+            _ => 0,
+        };
         let (third_place, grand_final, legs, groups) = match d.format {
             Format::Elimination(Elimination::Single { third_place }) => (third_place, "none", 1, 1),
             Format::Elimination(Elimination::Double { grand_final }) => (
@@ -170,13 +181,14 @@ impl Store {
                 1,
             ),
             Format::RoundRobin { legs, groups } => (false, "none", legs, groups),
+            Format::Swiss { .. } => (false, "none", 1, 1),
         };
         let format = crate::domain::format_name(d.format);
         query(
             "insert into tournaments (id, name, description, format, third_place, grand_final, best_of, status, \
              capacity, open_entry, registration_deadline, starts_at, time_zone, created_by, created_at, updated_at, \
-             legs, group_count, points) \
-             values ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17)",
+             legs, group_count, points, rounds) \
+             values ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18)",
             (
                 id.to_string(),
                 &d.name,
@@ -195,6 +207,7 @@ impl Store {
                 i64::from(legs),
                 i64::from(groups),
                 serde_json::to_string(&d.points).unwrap_or_default(),
+                i64::from(rounds),
             ),
         )
         .execute(&mut **tx)
@@ -432,7 +445,27 @@ impl Store {
         )
         .execute(&mut **tx)
         .await?;
-        for (position, m) in bracket.matches.iter().enumerate() {
+        self.insert_matches(tx, tournament, 0, &bracket.matches)
+            .await?;
+        query(
+            "update tournaments set seeding = $2, draw_seed = $3, field = $4 where id = $1",
+            (t.as_str(), seeding, draw_seed, seeds.len() as i64),
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Adds matches from `first` on (a draw's, or a new Swiss round's).
+    pub async fn insert_matches(
+        &self,
+        tx: &mut Tx,
+        tournament: Uuid,
+        first: usize,
+        matches: &[crate::bracket::Match],
+    ) -> Result<(), Error> {
+        let t = tournament.to_string();
+        for (position, m) in (first..).zip(matches) {
             query(
                 "insert into matches (id, tournament_id, position, stage, round, number, side0, side1, winner, \
                  void, group_no, games, score) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', '')",
@@ -453,12 +486,6 @@ impl Store {
             .execute(&mut **tx)
             .await?;
         }
-        query(
-            "update tournaments set seeding = $2, draw_seed = $3, field = $4 where id = $1",
-            (t.as_str(), seeding, draw_seed, seeds.len() as i64),
-        )
-        .execute(&mut **tx)
-        .await?;
         Ok(())
     }
 
@@ -487,7 +514,7 @@ impl Store {
         tournament: Uuid,
     ) -> Result<Vec<MatchRow>, Error> {
         let q = query_as(
-            "select drawn, side0, side1, winner, void, games, score, played_at from matches \
+            "select round, number, drawn, side0, side1, winner, void, games, score, played_at from matches \
              where tournament_id = $1 order by position",
             (tournament.to_string(),),
         );
@@ -503,6 +530,18 @@ impl Store {
         let mut bracket = match t.format() {
             Format::Elimination(format) => Bracket::new(format, field),
             Format::RoundRobin { legs, groups } => Bracket::round_robin(field, groups, legs),
+            // Each Swiss round was paired from the standings of the ones before: the rows are the structure.
+            Format::Swiss { .. } => Bracket {
+                format: None,
+                field,
+                matches: rows
+                    .iter()
+                    .map(|r| {
+                        let (round, number) = (r.round.max(1) as u32, r.number.max(1) as u32);
+                        Bracket::swiss_match(round, number, 1, None)
+                    })
+                    .collect(),
+            },
         };
         for (m, row) in bracket.matches.iter_mut().zip(rows) {
             m.sides = [side_of(row.side0), side_of(row.side1)];

@@ -150,6 +150,10 @@ async fn draw(
             return Err(lifecycle::Refused::TooFew.into());
         }
         Format::RoundRobin { legs, groups } => Bracket::round_robin(field, groups, legs),
+        Format::Swiss { rounds } if field <= rounds => {
+            return Err(lifecycle::Refused::TooFew.into());
+        }
+        Format::Swiss { .. } => super::swiss::first_round(field),
     };
     state
         .store
@@ -204,6 +208,7 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
                 Stage::GrandFinal => "grand_final",
                 Stage::ThirdPlace => "third_place",
                 Stage::Group => "group",
+                Stage::Swiss => "swiss",
             }
             .into(),
             group: m.group,
@@ -261,7 +266,11 @@ async fn result(
         return Err(ResultError::NotReady.into());
     }
     match (body.winner_id, body.draw) {
-        (None, true) => bracket.record_draw(position)?,
+        (None, true) => {
+            domain::check_draw_games(&body.games, t.best_of)
+                .map_err(|e| Error::invalid_fields(vec![e]))?;
+            bracket.record_draw(position)?;
+        }
         (Some(winner_id), false) => {
             let seed_of = people
                 .iter()
@@ -325,13 +334,25 @@ async fn complete(
     if !bracket.finished() {
         return Ok(());
     }
+    // The games just recorded are in the rows now, for the tables' tie-breaks.
+    let rows = state.store.matches(Some(&mut *tx), t.id).await?;
     let champion_seed = match t.format() {
         Format::Elimination(_) => bracket.champion(),
         // A single group's table decides; several groups have no single champion (each its group's winner).
-        Format::RoundRobin { groups: 1, .. } => tables(t, bracket)
+        Format::RoundRobin { groups: 1, .. } => tables(t, bracket, &rows)
             .first()
             .and_then(|(_, lines)| lines.first())
             .map(|l| l.seed),
+        Format::Swiss { rounds } => {
+            let last = bracket.matches.iter().map(|m| m.round).max().unwrap_or(0);
+            if last < rounds {
+                return Ok(());
+            }
+            tables(t, bracket, &rows)
+                .first()
+                .and_then(|(_, lines)| lines.first())
+                .map(|l| l.seed)
+        }
         Format::RoundRobin { .. } => {
             let at = agon_db::time_text(now);
             state
@@ -367,15 +388,33 @@ async fn complete(
 }
 
 /// The round robin's tables, one per group.
-fn tables(t: &Tournament, bracket: &Bracket) -> Vec<(u32, Vec<standings::Line>)> {
+/// The games each side won in a match, from its stored games (side 0's point of view).
+fn games_won(row: Option<&MatchRow>) -> (u32, u32) {
+    let games: Vec<[u32; 2]> = row
+        .and_then(|r| serde_json::from_str(&r.games).ok())
+        .unwrap_or_default();
+    games.iter().fold((0, 0), |(a, b), [x, y]| {
+        (a + u32::from(x > y), b + u32::from(y > x))
+    })
+}
+
+pub(super) fn tables(
+    t: &Tournament,
+    bracket: &Bracket,
+    rows: &[MatchRow],
+) -> Vec<(u32, Vec<standings::Line>)> {
     let groups = bracket.matches.iter().map(|m| m.group).max().unwrap_or(0);
     (1..=groups)
         .map(|g| {
-            let in_group: Vec<&crate::bracket::Match> =
-                bracket.matches.iter().filter(|m| m.group == g).collect();
+            let in_group: Vec<(usize, &crate::bracket::Match)> = bracket
+                .matches
+                .iter()
+                .enumerate()
+                .filter(|(_, m)| m.group == g)
+                .collect();
             let mut players: Vec<u32> = in_group
                 .iter()
-                .flat_map(|m| m.sides)
+                .flat_map(|(_, m)| m.sides)
                 .filter_map(|s| match s {
                     Side::Seed(s) => Some(s),
                     _ => None,
@@ -385,25 +424,36 @@ fn tables(t: &Tournament, bracket: &Bracket) -> Vec<(u32, Vec<standings::Line>)>
             players.dedup();
             let results: Vec<Played> = in_group
                 .iter()
-                .filter(|m| m.winner.is_some() || m.drawn)
-                .filter_map(|m| match m.sides {
+                .filter(|(_, m)| m.winner.is_some() || m.drawn)
+                .filter_map(|&(i, m)| match m.sides {
                     [Side::Seed(a), Side::Seed(b)] => Some(Played {
                         a,
                         b,
                         a_won: m.winner.map(|w| w == 0),
-                        games: (0, 0),
+                        games: games_won(rows.get(i)),
                     }),
                     _ => None,
                 })
                 .collect();
-            let tie_breaks = [
-                TieBreak::HeadToHead,
-                TieBreak::GameDifference,
-                TieBreak::GamesWon,
-            ];
+            // A bye: a Swiss player resting, won without play.
+            let byes: Vec<u32> = in_group
+                .iter()
+                .filter_map(|(_, m)| match m.sides {
+                    [Side::Seed(a), Side::Bye] => Some(a),
+                    _ => None,
+                })
+                .collect();
+            let tie_breaks: &[TieBreak] = match t.format() {
+                Format::Swiss { .. } => &[TieBreak::Buchholz, TieBreak::GameDifference],
+                _ => &[
+                    TieBreak::HeadToHead,
+                    TieBreak::GameDifference,
+                    TieBreak::GamesWon,
+                ],
+            };
             (
                 g,
-                standings::table(&players, &results, &[], t.points(), &tie_breaks),
+                standings::table(&players, &results, &byes, t.points(), tie_breaks),
             )
         })
         .collect()
@@ -446,7 +496,7 @@ async fn standings(
     let by_seed: HashMap<i64, &Participant> =
         people.iter().filter_map(|p| Some((p.seed?, p))).collect();
     let tables = match t.format() {
-        Format::RoundRobin { .. } => tables(&t, &bracket),
+        Format::RoundRobin { .. } | Format::Swiss { .. } => tables(&t, &bracket, &rows),
         Format::Elimination(_) => Vec::new(),
     };
     Ok(axum::Json(

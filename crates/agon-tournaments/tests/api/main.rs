@@ -536,3 +536,101 @@ async fn a_round_robin_with_a_draw_ends_with_the_top_of_the_table() {
         409
     );
 }
+
+#[tokio::test]
+async fn a_swiss_tournament_pairs_round_after_round_without_rematches() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let body = json!({ "name": "Swiss night", "format": "swiss", "rounds": 3, "capacity": 5,
+                       "starts_at": "2026-12-12T18:00:00Z", "time_zone": "UTC" });
+    let (status, t) = send(&app, &admin, "POST", "/tournaments", body).await;
+    assert_eq!(status, 201, "{t}");
+    let id = t["id"].as_str().unwrap().to_owned();
+    let path = |rest: &str| format!("/tournaments/{id}{rest}");
+    send(
+        &app,
+        &admin,
+        "POST",
+        &path("/transitions"),
+        json!({ "action": "open_registration" }),
+    )
+    .await;
+    for (n, rating) in [("P1", 5), ("P2", 4), ("P3", 3), ("P4", 2), ("P5", 1)] {
+        send(
+            &app,
+            &admin,
+            "POST",
+            &path("/participants"),
+            json!({ "name": n, "rating": rating }),
+        )
+        .await;
+    }
+    send(&app, &admin, "POST", &path("/draw"), json!({})).await;
+    send(
+        &app,
+        &admin,
+        "POST",
+        &path("/transitions"),
+        json!({ "action": "start" }),
+    )
+    .await;
+    let mut met = std::collections::HashSet::new();
+    for round in 1..=3 {
+        let (_, matches) = send(&app, &admin, "GET", &path("/matches"), Value::Null).await;
+        let this: Vec<Value> = matches
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["round"] == round)
+            .cloned()
+            .collect();
+        assert_eq!(this.len(), 3, "two matches and a bye in round {round}");
+        for m in &this {
+            if m["walkover"] == true {
+                continue;
+            }
+            let (a, b) = (
+                m["sides"][0]["seed"].as_i64().unwrap(),
+                m["sides"][1]["seed"].as_i64().unwrap(),
+            );
+            assert!(met.insert((a.min(b), a.max(b))), "rematch {a} v {b}");
+            if round < 3 && m == this.iter().find(|m| m["walkover"] != true).unwrap() {
+                let (status, problem) =
+                    send(&app, &admin, "POST", &path("/rounds"), Value::Null).await;
+                assert_eq!(
+                    (status, problem["code"].as_str()),
+                    (409, Some("round_unfinished"))
+                );
+            }
+            let at = path(&format!("/matches/{}/result", m["position"]));
+            let (status, body) = send(
+                &app,
+                &admin,
+                "PUT",
+                &at,
+                json!({ "winner_id": m["sides"][0]["participant_id"] }),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+        }
+        if round < 3 {
+            let (status, body) = send(&app, &admin, "POST", &path("/rounds"), Value::Null).await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    let (_, done) = send(&app, &admin, "GET", &path(""), Value::Null).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let (_, tables) = send(&app, &admin, "GET", &path("/standings"), Value::Null).await;
+    assert_eq!(done["champion_id"], tables[0]["lines"][0]["participant_id"]);
+    let byes: i64 = tables[0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["points"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        byes,
+        6 * 3 + 3 * 3,
+        "six matches won and three byes, three points each"
+    );
+}
