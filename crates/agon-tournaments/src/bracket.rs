@@ -42,6 +42,20 @@ pub enum Stage {
     Swiss,
 }
 
+impl Stage {
+    /// The stage's name as stored and shown (`grand_final`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Winners => "winners",
+            Stage::Losers => "losers",
+            Stage::GrandFinal => "grand_final",
+            Stage::ThirdPlace => "third_place",
+            Stage::Group => "group",
+            Stage::Swiss => "swiss",
+        }
+    }
+}
+
 /// One side of a match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

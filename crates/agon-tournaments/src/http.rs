@@ -194,10 +194,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Json<Page<TournamentView>>, Error> {
     let page = PageParams::new(params.limit, params.cursor.clone());
-    let status = params
-        .status
-        .and_then(|s| serde_json::to_value(s).ok())
-        .and_then(|v| v.as_str().map(str::to_owned));
+    let status = params.status.map(|s| crate::lifecycle::name(&s));
     let rows = state
         .store
         .tournaments(

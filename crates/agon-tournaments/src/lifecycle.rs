@@ -54,7 +54,7 @@ pub enum Refused {
 }
 
 /// A status's or an action's name as the API writes it (`open_registration`).
-fn name<T: Serialize>(value: &T) -> String {
+pub(crate) fn name<T: Serialize>(value: &T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

@@ -4,7 +4,7 @@ use agon_db::{Db, Flag, JsonText, ResultExt, Row, Tx, query, query_as};
 use uuid::Uuid;
 
 use crate::{
-    bracket::{Bracket, Elimination, GrandFinal, Side, Stage},
+    bracket::{Bracket, Elimination, GrandFinal, Side},
     domain::{Draft, Format},
     error::Error,
     lifecycle::Status,
@@ -136,17 +136,6 @@ fn side_of(value: Option<i64>) -> Side {
     }
 }
 
-fn stage_name(stage: Stage) -> &'static str {
-    match stage {
-        Stage::Winners => "winners",
-        Stage::Losers => "losers",
-        Stage::GrandFinal => "grand_final",
-        Stage::ThirdPlace => "third_place",
-        Stage::Group => "group",
-        Stage::Swiss => "swiss",
-    }
-}
-
 impl Store {
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -269,10 +258,7 @@ impl Store {
         status: Status,
         now: &str,
     ) -> Result<(), Error> {
-        let name = serde_json::to_value(status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let name = crate::lifecycle::name(&status);
         query(
             "update tournaments set status = $2, updated_at = $3 where id = $1",
             (id.to_string(), name, now),
@@ -473,7 +459,7 @@ impl Store {
                     Uuid::now_v7().to_string(),
                     t.as_str(),
                     position as i64,
-                    stage_name(m.stage),
+                    m.stage.name(),
                     i64::from(m.round),
                     i64::from(m.number),
                     side_value(m.sides[0]),

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{TournamentView, organised, visible};
 use crate::{
     State,
-    bracket::{Bracket, ResultError, Side, Stage},
+    bracket::{Bracket, ResultError, Side},
     domain::{self, Format},
     error::Error,
     lifecycle::{self, Action, Entrant, Seeding, Status},
@@ -202,15 +202,7 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
         .enumerate()
         .map(|(position, (m, row))| MatchView {
             position,
-            stage: match m.stage {
-                Stage::Winners => "winners",
-                Stage::Losers => "losers",
-                Stage::GrandFinal => "grand_final",
-                Stage::ThirdPlace => "third_place",
-                Stage::Group => "group",
-                Stage::Swiss => "swiss",
-            }
-            .into(),
+            stage: m.stage.name().into(),
             group: m.group,
             drawn: m.drawn,
             round: m.round,
