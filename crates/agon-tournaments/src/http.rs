@@ -16,6 +16,7 @@ use crate::{
 };
 
 mod entries;
+mod leaderboard;
 mod play;
 mod swiss;
 
@@ -25,6 +26,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .routes(routes!(get_one, delete_one))
         .routes(routes!(transition))
         .merge(entries::router())
+        .merge(leaderboard::router())
         .merge(play::router())
         .merge(swiss::router())
         .with_state(state)
@@ -53,6 +55,8 @@ pub struct TournamentView {
     /// `draft`, `registration`, `seeded`, `running`, `paused`, `completed` or `cancelled`.
     pub status: String,
     pub capacity: i64,
+    /// Approved entries.
+    pub participant_count: i64,
     pub open_entry: bool,
     pub registration_deadline: Option<String>,
     pub starts_at: String,
@@ -83,6 +87,7 @@ impl From<Tournament> for TournamentView {
             best_of: t.best_of,
             status: t.status,
             capacity: t.capacity,
+            participant_count: t.participant_count,
             open_entry: t.open_entry,
             registration_deadline: t.registration_deadline,
             starts_at: t.starts_at,

@@ -13,6 +13,7 @@ use crate::{State, error::Error, lifecycle, store::Participant};
 pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
         .routes(routes!(participants, enter))
+        .routes(routes!(enter_batch))
         .routes(routes!(approve))
         .routes(routes!(withdraw))
 }
@@ -84,42 +85,118 @@ async fn enter(
     Path(id): Path<Uuid>,
     Json(body): Json<NewEntry>,
 ) -> Result<(StatusCode, Json<ParticipantView>), Error> {
-    let t = visible(&state, &auth, id).await?;
+    let mut entered = enter_all(&state, &auth, id, vec![body]).await?;
+    Ok((StatusCode::CREATED, Json(entered.remove(0))))
+}
+
+/// Several entries at once, all or none (an organiser entering a list of members and guests; a member may send
+/// only their own): each as `POST /tournaments/{id}/participants` would take it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntries {
+    /// 1 to 128 entries.
+    pub participants: Vec<NewEntry>,
+}
+
+/// Enters several participants in one step: every entry is taken, or none (a full tournament, a duplicate, or a
+/// member naming someone else refuses the whole list).
+#[utoipa::path(post, path = "/tournaments/{id}/participants/batch", tag = "tournaments",
+    security(("bearer" = [])), params(("id" = Uuid, Path)), request_body = NewEntries,
+    responses((status = 201, body = Vec<ParticipantView>), (status = 403), (status = 404), (status = 409),
+        (status = 422)))]
+async fn enter_batch(
+    auth: AuthUser,
+    state: State,
+    Path(id): Path<Uuid>,
+    Json(body): Json<NewEntries>,
+) -> Result<(StatusCode, Json<Vec<ParticipantView>>), Error> {
+    if body.participants.is_empty() || body.participants.len() > MAX_BATCH {
+        return Err(Error::invalid("participants", "must hold 1 to 128 entries"));
+    }
+    let entered = enter_all(&state, &auth, id, body.participants).await?;
+    Ok((StatusCode::CREATED, Json(entered)))
+}
+
+const MAX_BATCH: usize = 128;
+
+/// Takes `entries` in one transaction: all or none.
+async fn enter_all(
+    state: &State,
+    auth: &AuthUser,
+    id: Uuid,
+    entries: Vec<NewEntry>,
+) -> Result<Vec<ParticipantView>, Error> {
+    let t = visible(state, auth, id).await?;
+    let organiser = organises(auth, &t);
+    let single = entries.len() == 1;
     let mut problems = Vec::new();
-    let name = agon_kit::text::required("name", body.name, 100, Lines::Single, &mut problems);
+    let mut checked = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.into_iter().enumerate() {
+        let field = if single {
+            "name".to_owned()
+        } else {
+            format!("participants[{i}].name")
+        };
+        let name = agon_kit::text::required(&field, entry.name, 100, Lines::Single, &mut problems);
+        let user = match entry.user_id {
+            Some(other) if other != auth.user_id && !organiser => return Err(Error::NotOrganiser),
+            Some(user) => Some(user),
+            None if organiser => None,
+            None => Some(auth.user_id),
+        };
+        // A rating seeds the draw: only organisers set it.
+        checked.push((name, user, entry.rating.filter(|_| organiser)));
+    }
     if !problems.is_empty() {
         return Err(Error::invalid_fields(problems));
     }
-    let organiser = organises(&auth, &t);
-    let user = match body.user_id {
-        Some(other) if other != auth.user_id && !organiser => return Err(Error::NotOrganiser),
-        Some(user) => Some(user),
-        None if organiser => None,
-        None => Some(auth.user_id),
-    };
+    // A member enters only themselves, once.
+    if !organiser && checked.len() > 1 {
+        return Err(Error::NotOrganiser);
+    }
     let now = chrono::Utc::now();
-    let at = agon_db::time_text(now);
     let mut tx = state.store.db().begin().await?;
     let t = state.store.lock(&mut tx, id).await?;
+    let mut ids = Vec::with_capacity(checked.len());
+    for entry in checked {
+        ids.push(admit(state, &mut tx, (&t, organiser), entry, now).await?);
+    }
+    tx.commit().await?;
+    state.outbox.wake();
+    let rows = state.store.participants(None, id).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|p| ids.contains(&p.id))
+        .map(ParticipantView::from)
+        .collect())
+}
+
+/// One entry into the locked tournament `t`: approved at once for organisers and with open entry (within
+/// capacity), else waiting; a member who withdrew comes back on the same entry.
+async fn admit(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    (t, organiser): (&crate::store::Tournament, bool),
+    (name, user, rating): (String, Option<Uuid>, Option<i64>),
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Uuid, Error> {
+    let at = agon_db::time_text(now);
     lifecycle::may_join(t.status(), t.registration_deadline.as_deref(), &at)?;
     let approve = organiser || t.open_entry;
     if approve {
-        let approved = state.store.approved_count(&mut tx, id).await?;
+        let approved = state.store.approved_count(tx, t.id).await?;
         lifecycle::may_approve(approved as u32, t.capacity as u32)?;
     }
     let status = if approve { "approved" } else { "pending" };
-    // A rating seeds the draw: only organisers set it.
-    let rating = body.rating.filter(|_| organiser);
     let existing = match user {
-        Some(user) => state.store.entry_of(&mut tx, id, user).await?,
+        Some(user) => state.store.entry_of(tx, t.id, user).await?,
         None => None,
     };
     let participant = match existing {
-        // A member who withdrew may enter again: the same entry comes back.
         Some(entry) if entry.status == "withdrawn" => {
             state
                 .store
-                .reenter(&mut tx, entry.id, (&name, rating), status, &at)
+                .reenter(tx, entry.id, (&name, rating), status, &at)
                 .await?;
             entry.id
         }
@@ -128,28 +205,15 @@ async fn enter(
             let participant = Uuid::now_v7();
             state
                 .store
-                .insert_participant(
-                    &mut tx,
-                    (participant, id),
-                    (user, &name, rating),
-                    status,
-                    &at,
-                )
+                .insert_participant(tx, (participant, t.id), (user, &name, rating), status, &at)
                 .await?;
             participant
         }
     };
     if approve {
-        announce(&mut tx, &t, (participant, user, &name), now).await?;
+        announce(tx, t, (participant, user, &name), now).await?;
     }
-    tx.commit().await?;
-    state.outbox.wake();
-    let row = state
-        .store
-        .participant(None, id, participant)
-        .await?
-        .ok_or(Error::ParticipantNotFound(participant))?;
-    Ok((StatusCode::CREATED, Json(row.into())))
+    Ok(participant)
 }
 
 async fn announce(

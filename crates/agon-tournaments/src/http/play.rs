@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{TournamentView, organised, visible};
 use crate::{
     State,
-    bracket::{Bracket, ResultError, Side},
+    bracket::{Bracket, ResultError, Side, Stage},
     domain::{self, Format},
     error::Error,
     lifecycle::{self, Action, Entrant, Seeding, Status},
@@ -23,6 +23,7 @@ pub fn router() -> OpenApiRouter<State> {
     OpenApiRouter::new()
         .routes(routes!(draw))
         .routes(routes!(matches))
+        .routes(routes!(one_match))
         .routes(routes!(result))
         .routes(routes!(standings))
 }
@@ -40,10 +41,13 @@ pub struct Draw {
     pub seed: Option<u32>,
 }
 
-/// A side of a match.
-#[derive(Debug, Serialize, ToSchema)]
+/// A side of a match: the participant.
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SideView {
-    pub participant_id: Uuid,
+    /// The participant's id.
+    pub id: Uuid,
+    /// The member, for an entry that is one.
+    pub user_id: Option<Uuid>,
     pub name: String,
     pub seed: i64,
 }
@@ -65,6 +69,8 @@ pub struct MatchView {
     pub sides: [Option<SideView>; 2],
     pub byes: [bool; 2],
     pub winner_id: Option<Uuid>,
+    /// The winning side, once decided.
+    pub winner: Option<SideView>,
     /// Both players known and no result yet.
     pub ready: bool,
     /// Never played: two byes, or a grand final reset that was not needed.
@@ -92,18 +98,67 @@ pub struct MatchResult {
     pub score: String,
 }
 
+/// The tournament after a draw, with the shape of what was drawn.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DrawView {
+    #[serde(flatten)]
+    pub tournament: TournamentView,
+    pub bracket: BracketSummary,
+}
+
+/// The shape of a drawn bracket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BracketSummary {
+    /// Rounds of play: of the winners' bracket, of a group's schedule, or a Swiss tournament's rounds.
+    pub rounds: u32,
+    /// Matches in the bracket (Swiss: paired so far), byes and void matches left out.
+    pub matches: usize,
+    /// Matches to play in the first round.
+    pub first_round: usize,
+}
+
+impl BracketSummary {
+    fn of(t: &Tournament, bracket: &Bracket) -> Self {
+        let main = |m: &&crate::bracket::Match| {
+            matches!(m.stage, Stage::Winners | Stage::Group | Stage::Swiss)
+        };
+        let played = |m: &&crate::bracket::Match| !m.void && !m.sides.contains(&Side::Bye);
+        let rounds = match t.format() {
+            Format::Swiss { rounds } => rounds,
+            _ => bracket
+                .matches
+                .iter()
+                .filter(main)
+                .map(|m| m.round)
+                .max()
+                .unwrap_or(0),
+        };
+        Self {
+            rounds,
+            matches: bracket.matches.iter().filter(played).count(),
+            first_round: bracket
+                .matches
+                .iter()
+                .filter(main)
+                .filter(|m| m.round == 1)
+                .filter(played)
+                .count(),
+        }
+    }
+}
+
 /// Draws the bracket from the approved entries (organisers): the tournament becomes `seeded`. Drawing again
 /// reseeds, until the tournament starts.
 #[utoipa::path(post, path = "/tournaments/{id}/draw", tag = "tournaments", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Draw,
-    responses((status = 200, body = TournamentView), (status = 403), (status = 404), (status = 409),
+    responses((status = 200, body = DrawView), (status = 403), (status = 404), (status = 409),
         (status = 422)))]
 async fn draw(
     auth: AuthUser,
     state: State,
     Path(id): Path<Uuid>,
     Json(body): Json<Draw>,
-) -> Result<axum::Json<TournamentView>, Error> {
+) -> Result<axum::Json<DrawView>, Error> {
     organised(&state, &auth, id).await?;
     let now = agon_db::now_text();
     let mut tx = state.store.db().begin().await?;
@@ -166,7 +221,11 @@ async fn draw(
         .tournament(id)
         .await?
         .ok_or(Error::NotFound(id))?;
-    Ok(axum::Json(t.into()))
+    let summary = BracketSummary::of(&t, &bracket);
+    Ok(axum::Json(DrawView {
+        tournament: t.into(),
+        bracket: summary,
+    }))
 }
 
 /// The matches in bracket order, with their players.
@@ -189,7 +248,8 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
         people.iter().filter_map(|p| Some((p.seed?, p))).collect();
     let side = |s: Side| match s {
         Side::Seed(seed) => by_seed.get(&i64::from(seed)).map(|p| SideView {
-            participant_id: p.id,
+            id: p.id,
+            user_id: p.user_id,
             name: p.name.clone(),
             seed: i64::from(seed),
         }),
@@ -200,27 +260,48 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
         .iter()
         .zip(rows)
         .enumerate()
-        .map(|(position, (m, row))| MatchView {
-            position,
-            stage: m.stage.name().into(),
-            group: m.group,
-            drawn: m.drawn,
-            round: m.round,
-            number: m.number,
-            winner_id: m
-                .winner
-                .and_then(|w| side(m.sides[w]))
-                .map(|s| s.participant_id),
-            sides: [side(m.sides[0]), side(m.sides[1])],
-            byes: [m.sides[0] == Side::Bye, m.sides[1] == Side::Bye],
-            ready: m.ready(),
-            void: m.void,
-            walkover: m.winner.is_some() && m.walkover(),
-            games: serde_json::from_str(&row.games).unwrap_or_default(),
-            score: row.score.clone(),
-            played_at: row.played_at.clone(),
+        .map(|(position, (m, row))| {
+            let winner = m.winner.and_then(|w| side(m.sides[w]));
+            MatchView {
+                position,
+                stage: m.stage.name().into(),
+                group: m.group,
+                drawn: m.drawn,
+                round: m.round,
+                number: m.number,
+                winner_id: winner.as_ref().map(|s| s.id),
+                winner,
+                sides: [side(m.sides[0]), side(m.sides[1])],
+                byes: [m.sides[0] == Side::Bye, m.sides[1] == Side::Bye],
+                ready: m.ready(),
+                void: m.void,
+                walkover: m.winner.is_some() && m.walkover(),
+                games: serde_json::from_str(&row.games).unwrap_or_default(),
+                score: row.score.clone(),
+                played_at: row.played_at.clone(),
+            }
         })
         .collect()
+}
+
+/// One match, by its place in the bracket.
+#[utoipa::path(get, path = "/tournaments/{id}/matches/{position}", tag = "tournaments", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("position" = usize, Path)),
+    responses((status = 200, body = MatchView), (status = 404)))]
+async fn one_match(
+    auth: AuthUser,
+    state: State,
+    Path((id, position)): Path<(Uuid, usize)>,
+) -> Result<axum::Json<MatchView>, Error> {
+    let t = visible(&state, &auth, id).await?;
+    let rows = state.store.matches(None, id).await?;
+    let bracket = Store::bracket(&t, &rows);
+    let people = state.store.participants(None, id).await?;
+    views(&bracket, &rows, &people)
+        .into_iter()
+        .nth(position)
+        .map(axum::Json)
+        .ok_or(Error::MatchNotFound(position as i64))
 }
 
 /// Records a match's result, or corrects it while no match it fed has been played (organisers, while the

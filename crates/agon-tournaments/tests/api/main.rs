@@ -6,7 +6,9 @@
 use agon_testkit::{TestApp, TestUser, assert_problem, json};
 use serde_json::Value;
 
-async fn send(
+mod leaderboard;
+
+pub(crate) async fn send(
     app: &TestApp,
     who: &TestUser,
     method: &str,
@@ -145,7 +147,7 @@ async fn six_entries_play_a_single_elimination_with_byes_to_a_champion() {
         &admin,
         "PUT",
         &path("/matches/1/result"),
-        json!({ "winner_id": matches[1]["sides"][0]["participant_id"] }),
+        json!({ "winner_id": matches[1]["sides"][0]["id"] }),
     )
     .await;
     assert_eq!(status, 409);
@@ -166,7 +168,7 @@ async fn six_entries_play_a_single_elimination_with_byes_to_a_champion() {
     let stranger = json!({ "winner_id": uuid::Uuid::new_v4() });
     let (status, _) = send(&app, &admin, "PUT", &path("/matches/1/result"), stranger).await;
     assert_eq!(status, 422);
-    let winner = matches[1]["sides"][0]["participant_id"].clone();
+    let winner = matches[1]["sides"][0]["id"].clone();
     let short = json!({ "winner_id": winner, "games": [[6, 4]] });
     assert_eq!(
         send(&app, &admin, "PUT", &path("/matches/1/result"), short)
@@ -196,7 +198,7 @@ async fn six_entries_play_a_single_elimination_with_byes_to_a_champion() {
         else {
             break;
         };
-        let result = json!({ "winner_id": ready["sides"][0]["participant_id"], "games": [[6, 3], [6, 2]],
+        let result = json!({ "winner_id": ready["sides"][0]["id"], "games": [[6, 3], [6, 2]],
                              "score": "6-3 6-2" });
         let at = format!("/matches/{}/result", ready["position"]);
         let (status, body) = send(&app, &admin, "PUT", &path(&at), result).await;
@@ -308,7 +310,7 @@ async fn a_result_is_corrected_until_a_match_after_it_is_played_and_reseeding_st
     )
     .await;
     assert_eq!((status, problem["code"].as_str()), (422, Some("no_draw")));
-    let side = |m: &Value, i: usize| m["sides"][i]["participant_id"].clone();
+    let side = |m: &Value, i: usize| m["sides"][i]["id"].clone();
     let (_, matches) = send(&app, &admin, "GET", &path("/matches"), Value::Null).await;
     let (a, b) = (side(&matches[0], 0), side(&matches[0], 1));
     send(
@@ -344,7 +346,7 @@ async fn a_result_is_corrected_until_a_match_after_it_is_played_and_reseeding_st
         .iter()
         .find(|m| m["stage"] == "winners" && m["round"] == 2)
         .unwrap();
-    assert_eq!(final_winners["sides"][0]["participant_id"], b);
+    assert_eq!(final_winners["sides"][0]["id"], b);
     let at = format!("/matches/{}/result", final_winners["position"]);
     send(&app, &admin, "PUT", &path(&at), json!({ "winner_id": b })).await;
     let (status, locked) = send(
@@ -512,7 +514,7 @@ async fn a_round_robin_with_a_draw_ends_with_the_top_of_the_table() {
             json!({ "draw": true })
         } else {
             let better = if seed(m, 0) < seed(m, 1) { 0 } else { 1 };
-            json!({ "winner_id": m["sides"][better]["participant_id"] })
+            json!({ "winner_id": m["sides"][better]["id"] })
         };
         let (status, body) = send(&app, &admin, "PUT", &at, result).await;
         assert_eq!(status, 200, "{body}");
@@ -608,7 +610,7 @@ async fn a_swiss_tournament_pairs_round_after_round_without_rematches() {
                 &admin,
                 "PUT",
                 &at,
-                json!({ "winner_id": m["sides"][0]["participant_id"] }),
+                json!({ "winner_id": m["sides"][0]["id"] }),
             )
             .await;
             assert_eq!(status, 200, "{body}");
