@@ -28,7 +28,7 @@ use crate::{
     route::{AuthPolicy, Matcher},
 };
 pub use serve::MAX_SHAPED_BODY;
-use template::{ANSWER_ROOTS, ERROR_ROOTS, REQUEST_ROOTS, RESPONSE_ROOTS, Scope, Template};
+use template::{ANSWER_ROOTS, ERROR_ROOTS, REQUEST_ROOTS, RESPONSE_ROOTS, Scope, Tables, Template};
 
 /// A loaded, checked profile.
 #[derive(Debug, Clone)]
@@ -162,6 +162,9 @@ struct FileSpec {
     /// Value tables for the `map:NAME` filter (`roles = { member = "athlete" }`).
     #[serde(default)]
     maps: BTreeMap<String, serde_json::Map<String, Value>>,
+    /// Shapes for the `shape:NAME` filter: templates over `{item…}` (a tournament as the seed writes it).
+    #[serde(default)]
+    shapes: BTreeMap<String, Value>,
     #[serde(default)]
     errors: ErrorsSpec,
     /// Error shapes routes name with `error_shape` (a seed whose services answer errors in different shapes).
@@ -310,14 +313,22 @@ impl Profile {
     /// Parses and checks a profile's text.
     pub fn parse(name: &str, text: &str) -> Result<Self, String> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| e.to_string())?;
-        let maps: BTreeMap<String, template::Table> = spec
-            .maps
-            .into_iter()
-            .map(|(name, table)| (name, Arc::new(table)))
-            .collect();
+        let mut tables = Tables {
+            maps: (spec.maps.into_iter())
+                .map(|(name, table)| (name, Arc::new(table)))
+                .collect(),
+            ..Tables::default()
+        };
+        // Shapes use the maps, not each other.
+        for (name, shape) in &spec.shapes {
+            let compiled = Template::compile_shape(shape, &tables)
+                .map_err(|e| format!("[shapes] {name}: {e}"))?;
+            tables.shapes.insert(name.clone(), Arc::new(compiled));
+        }
+        let tables = Arc::new(tables);
         let top = At {
             params: &[],
-            maps: &maps,
+            tables: &tables,
         };
         let errors = Arc::new(ErrorShape {
             body: optional(spec.errors.body.as_ref(), ERROR_ROOTS, &top, 0)
@@ -328,7 +339,7 @@ impl Profile {
         if errors.body.is_some() && errors.text.is_some() {
             return Err("[errors]: give `body` or `text`, not both".into());
         }
-        let shapes = (spec.error_shapes.iter())
+        let error_shapes = (spec.error_shapes.iter())
             .map(|(name, shape)| {
                 let compiled = shape
                     .compile(&top)
@@ -337,9 +348,9 @@ impl Profile {
             })
             .collect::<Result<_, String>>()?;
         let shared = Shared {
-            maps: maps.clone(),
+            tables: tables.clone(),
             errors,
-            shapes,
+            error_shapes,
             messages: spec.errors.messages,
             status: spec.errors.status,
         };
@@ -363,9 +374,9 @@ impl Profile {
 
 /// What every route of a profile shares.
 struct Shared {
-    maps: BTreeMap<String, template::Table>,
+    tables: Arc<Tables>,
     errors: Arc<ErrorShape>,
-    shapes: BTreeMap<String, Arc<ErrorShape>>,
+    error_shapes: BTreeMap<String, Arc<ErrorShape>>,
     messages: BTreeMap<String, String>,
     status: BTreeMap<String, u16>,
 }
@@ -426,7 +437,7 @@ impl RouteSpec {
         let params = matcher.params();
         let at = At {
             params: &params,
-            maps: &shared.maps,
+            tables: &shared.tables,
         };
         let shaped = Arc::new(self.shaped(&at, shared)?);
         let mut routes = vec![ProfileRoute::Shaped {
@@ -550,7 +561,7 @@ impl RouteSpec {
         let errors = match (&self.errors, &self.error_shape) {
             (Some(_), Some(_)) => return Err("give `errors` or `error_shape`, not both".into()),
             (Some(spec), None) => Arc::new(spec.compile(at).map_err(|e| format!("errors: {e}"))?),
-            (None, Some(name)) => (shared.shapes.get(name).cloned())
+            (None, Some(name)) => (shared.error_shapes.get(name).cloned())
                 .ok_or_else(|| format!("error_shape: the profile has no [error_shapes.{name}]"))?,
             (None, None) => shared.errors.clone(),
         };
@@ -730,7 +741,7 @@ impl AnswerSpec {
 /// Where a route's templates stand: its path parameters and the profile's tables.
 struct At<'a> {
     params: &'a [String],
-    maps: &'a BTreeMap<String, template::Table>,
+    tables: &'a Tables,
 }
 
 impl<'a> At<'a> {
@@ -739,7 +750,7 @@ impl<'a> At<'a> {
             roots,
             params: self.params,
             steps,
-            maps: self.maps,
+            tables: self.tables,
         }
     }
 }

@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod gymit;
+pub use gymit::gymit;
+
 /// A seed client speaking to a gateway at `base`.
 pub struct SeedClient {
     http: reqwest::Client,

@@ -96,6 +96,8 @@ const COLUMNS: &str = "id, name, description, format, third_place, grand_final, 
 pub struct Participant {
     #[sqlx(try_from = "String")]
     pub id: Uuid,
+    #[sqlx(try_from = "String")]
+    pub tournament_id: Uuid,
     #[sqlx(try_from = "agon_db::OptionalId")]
     pub user_id: Option<Uuid>,
     pub name: String,
@@ -105,7 +107,8 @@ pub struct Participant {
     pub created_at: String,
 }
 
-const PARTICIPANT_COLUMNS: &str = "id, user_id, name, rating, status, seed, created_at";
+const PARTICIPANT_COLUMNS: &str =
+    "id, tournament_id, user_id, name, rating, status, seed, created_at";
 
 /// A match's stored state.
 #[derive(Debug, sqlx::FromRow)]

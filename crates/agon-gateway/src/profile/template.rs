@@ -10,6 +10,8 @@
 //! - In an object, a field whose reference is missing is left out, so optional fields stay optional; the key
 //!   `"..."` spreads an object's fields first (`{ "..." = "{body}", grant_type = "password" }`).
 //! - `{ each = "{response.items}", map = { … "{item.id}" … } }` maps every element of a list.
+//! - `"{response|shape:tournament}"` writes a value in one of the profile's `[shapes]` (a template over `{item…}`),
+//!   every element of a list alike: one shape, used by every route that answers it.
 //!
 //! References start at a root — `path`, `query`, `body`, `token`, `steps`, `response`, `status`, `reason`, `error`,
 //! `item` — and go down by field names and list indexes (`steps.0.access_token`). Which roots a template may
@@ -63,6 +65,13 @@ pub struct Ref {
 /// A value table from the profile's `[maps]`, for the `map:NAME` filter.
 pub type Table = std::sync::Arc<Map<String, Value>>;
 
+/// What a profile names once for all its templates: value tables (`[maps]`) and shapes (`[shapes]`).
+#[derive(Debug, Default)]
+pub struct Tables {
+    pub maps: BTreeMap<String, Table>,
+    pub shapes: BTreeMap<String, std::sync::Arc<Template>>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     /// Numbers and booleans written as text; text unchanged.
@@ -82,6 +91,8 @@ pub enum Filter {
     In(Table),
     /// The value, or this text when the reference leads nowhere.
     Or(Value),
+    /// The value written in a `[shapes]` template (each element of a list).
+    Shape(std::sync::Arc<Template>),
     /// The value when it is a UUID, else nothing: an id put into a platform path can only ever be an id, never
     /// a sibling route's literal (`me`, `admin`).
     Uuid,
@@ -104,8 +115,8 @@ pub struct Scope<'a> {
     pub params: &'a [String],
     /// How many calls have answered before this template is rendered.
     pub steps: usize,
-    /// The profile's `[maps]`.
-    pub maps: &'a BTreeMap<String, Table>,
+    /// The profile's `[maps]` and `[shapes]`.
+    pub tables: &'a Tables,
 }
 
 impl Template {
@@ -114,9 +125,33 @@ impl Template {
         Self::compile_in(value, scope, false)
     }
 
+    /// Compiles a `[shapes]` entry: it reads only `{item…}`, the value it is applied to.
+    pub fn compile_shape(value: &Value, tables: &Tables) -> Result<Self, String> {
+        let scope = Scope {
+            roots: &[],
+            params: &[],
+            steps: 0,
+            tables,
+        };
+        Self::compile_in(value, &scope, true)
+    }
+
+    /// `value` written in this shape; a list element by element.
+    fn fit(&self, value: Value) -> Value {
+        let mut scope = Value::Object(Map::new());
+        let mut one = |item: Value| {
+            scope["item"] = item;
+            self.render(&scope)
+        };
+        match value {
+            Value::Array(items) => Value::Array(items.into_iter().filter_map(&mut one).collect()),
+            item => one(item).unwrap_or(Value::Null),
+        }
+    }
+
     fn compile_in(value: &Value, scope: &Scope, in_each: bool) -> Result<Self, String> {
         Ok(match value {
-            Value::String(text) => match parse_text(text, scope.maps)? {
+            Value::String(text) => match parse_text(text, scope.tables)? {
                 pieces if pieces.is_empty() => Template::Const(Value::String(String::new())),
                 mut pieces if pieces.len() == 1 && matches!(pieces[0], Piece::Ref(_)) => {
                     let Some(Piece::Ref(r)) = pieces.pop() else {
@@ -153,7 +188,7 @@ impl Template {
                 else {
                     return Err("`each` takes a reference to a list and a `map` template".into());
                 };
-                let list = match parse_text(list, scope.maps)?.as_slice() {
+                let list = match parse_text(list, scope.tables)?.as_slice() {
                     [Piece::Ref(r)] => r.clone(),
                     _ => return Err(format!("`each = {list:?}` must be one reference")),
                 };
@@ -323,7 +358,10 @@ impl Ref {
         let at = self.walk(context).unwrap_or(&Value::Null);
         let mut value = (!at.is_null()).then(|| at.clone());
         for filter in &self.filters {
-            value = apply(filter, value);
+            value = match filter {
+                Filter::Shape(shape) => value.map(|v| shape.fit(v)),
+                _ => apply(filter, value),
+            };
         }
         value
     }
@@ -386,6 +424,7 @@ fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
             | Filter::Map(_)
             | Filter::In(_)
             | Filter::Or(_)
+            | Filter::Shape(_)
             | Filter::Uuid,
             v,
         ) => v.clone(),
@@ -453,7 +492,7 @@ fn check(r: &Ref, scope: &Scope, in_each: bool) -> Result<(), String> {
 }
 
 /// Splits text into literals and `{references}`; `{{` and `}}` stand for braces.
-fn parse_text(text: &str, maps: &BTreeMap<String, Table>) -> Result<Vec<Piece>, String> {
+fn parse_text(text: &str, tables: &Tables) -> Result<Vec<Piece>, String> {
     let mut pieces = Vec::new();
     let mut literal = String::new();
     let mut rest = text;
@@ -474,7 +513,7 @@ fn parse_text(text: &str, maps: &BTreeMap<String, Table>) -> Result<Vec<Piece>, 
         if !literal.is_empty() {
             pieces.push(Piece::Literal(std::mem::take(&mut literal)));
         }
-        pieces.push(Piece::Ref(parse_ref(&tail[1..end], maps)?));
+        pieces.push(Piece::Ref(parse_ref(&tail[1..end], tables)?));
         rest = &tail[end + 1..];
     }
     literal.push_str(rest);
@@ -484,11 +523,11 @@ fn parse_text(text: &str, maps: &BTreeMap<String, Table>) -> Result<Vec<Piece>, 
     Ok(pieces)
 }
 
-fn parse_ref(text: &str, maps: &BTreeMap<String, Table>) -> Result<Ref, String> {
+fn parse_ref(text: &str, tables: &Tables) -> Result<Ref, String> {
     let mut parts = text.split('|');
     let path = parts.next().unwrap_or_default();
     let filters = parts
-        .map(|f| parse_filter(f.trim(), maps).map_err(|e| format!("{e} in {{{text}}}")))
+        .map(|f| parse_filter(f.trim(), tables).map_err(|e| format!("{e} in {{{text}}}")))
         .collect::<Result<Vec<_>, _>>()?;
     let mut parts = path.trim().split('.');
     let root = parts.next().unwrap_or_default();
@@ -506,7 +545,8 @@ fn parse_ref(text: &str, maps: &BTreeMap<String, Table>) -> Result<Ref, String> 
     })
 }
 
-fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, String> {
+fn parse_filter(text: &str, tables: &Tables) -> Result<Filter, String> {
+    let maps = &tables.maps;
     Ok(match text.split_once(':') {
         None if text == "text" => Filter::Text,
         None if text == "number" => Filter::Number,
@@ -525,13 +565,17 @@ fn parse_filter(text: &str, maps: &BTreeMap<String, Table>) -> Result<Filter, St
                 .cloned()
                 .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
         ),
+        Some(("shape", name)) => Filter::Shape(
+            (tables.shapes.get(name).cloned())
+                .ok_or_else(|| format!("no shape {name:?} in [shapes]"))?,
+        ),
         // `or:0` is the number 0, `or:false` false, `or:none` the text "none".
         Some(("or", default)) => Filter::Or(
             serde_json::from_str(default).unwrap_or_else(|_| Value::String(default.to_owned())),
         ),
         _ => {
             return Err(format!(
-                "unknown filter {text:?} (known: text, number, int, bool, lower, not, uuid, map:NAME, in:NAME, or:TEXT)"
+                "unknown filter {text:?} (known: text, number, int, bool, lower, not, uuid, map:NAME, in:NAME, or:TEXT, shape:NAME)"
             ));
         }
     })
@@ -544,19 +588,49 @@ mod tests {
 
     fn scope() -> Scope<'static> {
         static PARAMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-        static MAPS: std::sync::OnceLock<BTreeMap<String, Table>> = std::sync::OnceLock::new();
+        static TABLES: std::sync::OnceLock<Tables> = std::sync::OnceLock::new();
         Scope {
             roots: RESPONSE_ROOTS,
             params: PARAMS.get_or_init(|| vec!["id".into()]),
             steps: 1,
-            maps: MAPS.get_or_init(|| {
+            tables: TABLES.get_or_init(|| {
                 let table = json!({ "member": "athlete", "true": "yes" });
                 let Value::Object(table) = table else {
                     unreachable!()
                 };
-                BTreeMap::from([("roles".to_owned(), std::sync::Arc::new(table))])
+                let mut tables = Tables {
+                    maps: BTreeMap::from([("roles".to_owned(), std::sync::Arc::new(table))]),
+                    ..Tables::default()
+                };
+                let person = json!({ "id": "{item.id}", "role": "{item.role|map:roles}", "boss": "{item.boss|or:null}" });
+                let person = Template::compile_shape(&person, &tables).unwrap();
+                tables.shapes.insert("person".into(), std::sync::Arc::new(person));
+                tables
             }),
         }
+    }
+
+    #[test]
+    fn a_shape_writes_a_value_and_every_element_of_a_list() {
+        let ctx = json!({ "response": { "id": 1, "role": "member", "team": [{ "id": 2 }, { "id": 3, "boss": 1 }] } });
+        assert_eq!(
+            render(json!("{response|shape:person}"), ctx.clone()),
+            Some(json!({ "id": 1, "role": "athlete", "boss": null }))
+        );
+        assert_eq!(
+            render(
+                json!({ "people": "{response.team|shape:person}" }),
+                ctx.clone()
+            ),
+            Some(json!({ "people": [{ "id": 2, "boss": null }, { "id": 3, "boss": 1 }] }))
+        );
+        assert_eq!(render(json!("{response.nobody|shape:person}"), ctx), None);
+        // A shape reads only the value it is applied to, and names only shapes that exist.
+        let tables = scope().tables;
+        let err = Template::compile_shape(&json!({ "x": "{body.id}" }), tables).unwrap_err();
+        assert!(err.contains("not known here"), "{err}");
+        let err = Template::compile(&json!("{response|shape:nope}"), &scope()).unwrap_err();
+        assert!(err.contains("no shape"), "{err}");
     }
 
     fn render(template: Value, context: Value) -> Option<Value> {

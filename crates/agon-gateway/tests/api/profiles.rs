@@ -2,8 +2,8 @@
 
 mod apigw;
 mod gymit;
+mod journeys;
 mod kinetix;
-mod kinetix_journey;
 mod kinetix_targets;
 mod kinetix_trainings;
 mod little_ecom;

@@ -22,6 +22,7 @@ pub fn router() -> OpenApiRouter<State> {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ParticipantView {
     pub id: Uuid,
+    pub tournament_id: Uuid,
     /// The member, for an entry that is one (organisers may enter guests by name).
     pub user_id: Option<Uuid>,
     pub name: String,
@@ -37,6 +38,7 @@ impl From<Participant> for ParticipantView {
     fn from(p: Participant) -> Self {
         Self {
             id: p.id,
+            tournament_id: p.tournament_id,
             user_id: p.user_id,
             name: p.name,
             rating: p.rating,

@@ -11,8 +11,8 @@ use std::{
 use agon_testkit::{PASSWORD, json};
 use serde_json::Value;
 
-mod kinetix;
 mod secrets;
+mod seeds;
 
 /// A child process killed when the test ends, however it ends.
 struct Proc(Child);

@@ -1,12 +1,13 @@
-//! Kinetix (seed 000) end to end with one process per service on PostgreSQL, RabbitMQ and Redis: the journey the
-//! gateway's tests run in one process, here across `agon serve` processes behind `agon serve gateway --profile`.
+//! The seeds' journeys with one process per service on PostgreSQL, RabbitMQ and Redis: the journeys the gateway's
+//! tests run in one process, here across `agon serve` processes behind `agon serve gateway --profile`.
 
 use std::process::Stdio;
 
 use super::{Proc, agon, free_port, wait_healthy};
 
-#[tokio::test]
-async fn the_kinetix_journey_with_one_process_per_service() {
+/// The services a seed's journey needs, each in its own process, behind a gateway serving `profile`: the
+/// processes (stopped when dropped) and the gateway's address. `None` outside the PostgreSQL pass.
+async fn serve_seed(profile: &str, services: &[&str]) -> Option<(Vec<Proc>, String)> {
     let (Some(url), Some(amqp), Some(redis)) = (
         agon_testkit::test_database_url(),
         agon_testkit::test_amqp_url(),
@@ -15,7 +16,7 @@ async fn the_kinetix_journey_with_one_process_per_service() {
         eprintln!(
             "runs in the PostgreSQL pass of scripts/test, which also starts RabbitMQ and Redis"
         );
-        return;
+        return None;
     };
     let prefix = format!("k{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let secret_key = agon_kit::sealed::Keyring::generate_key().unwrap();
@@ -49,16 +50,10 @@ async fn the_kinetix_journey_with_one_process_per_service() {
     let mut processes = vec![spawn(&["serve", "auth", "--port", &auth_port.to_string()])];
     wait_healthy(&client, &auth_url).await;
     let mut upstreams = vec![format!("auth=\"{auth_url}\"")];
-    for service in ["users", "trainings", "targets", "metrics"] {
+    for service in services {
         let port = free_port().to_string();
-        processes.push(spawn(&[
-            "serve",
-            service,
-            "--port",
-            &port,
-            "--auth-url",
-            &auth_url,
-        ]));
+        let args = ["serve", service, "--port", &port, "--auth-url", &auth_url];
+        processes.push(spawn(&args));
         let service_url = format!("http://127.0.0.1:{port}");
         wait_healthy(&client, &service_url).await;
         upstreams.push(format!("{service}=\"{service_url}\""));
@@ -73,7 +68,7 @@ async fn the_kinetix_journey_with_one_process_per_service() {
             "--auth-url",
             &auth_url,
             "--profile",
-            "kinetix",
+            profile,
         ],
         &common,
     )
@@ -88,5 +83,23 @@ async fn the_kinetix_journey_with_one_process_per_service() {
     processes.push(Proc(gateway));
     let base = format!("http://127.0.0.1:{gateway_port}");
     wait_healthy(&client, &base).await;
+    Some((processes, base))
+}
+
+#[tokio::test]
+async fn the_kinetix_journey_with_one_process_per_service() {
+    let services = ["users", "trainings", "targets", "metrics"];
+    let Some((_processes, base)) = serve_seed("kinetix", &services).await else {
+        return;
+    };
     agon_testkit::journeys::kinetix(&base).await;
+}
+
+#[tokio::test]
+async fn the_gym_it_journey_with_one_process_per_service() {
+    let services = ["users", "tournaments", "notifications"];
+    let Some((_processes, base)) = serve_seed("gymit", &services).await else {
+        return;
+    };
+    agon_testkit::journeys::gymit(&base).await;
 }

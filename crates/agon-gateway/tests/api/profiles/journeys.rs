@@ -1,0 +1,16 @@
+//! The seeds' journeys through their profiles, every service in this process; the `agon` crate's tests run the
+//! same journeys with one process per service.
+
+use agon_testkit::TestApp;
+
+#[tokio::test]
+async fn the_kinetix_app_and_backoffice_from_sign_up_to_logout() {
+    let app = TestApp::spawn_profile("kinetix").await;
+    agon_testkit::journeys::kinetix(&app.url).await;
+}
+
+#[tokio::test]
+async fn the_gym_it_frontend_from_a_trainer_s_tournament_to_its_champion() {
+    let app = TestApp::spawn_profile("gymit").await;
+    agon_testkit::journeys::gymit(&app.url).await;
+}
