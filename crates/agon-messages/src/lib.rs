@@ -437,8 +437,55 @@ pub mod tournaments {
         pub at: DateTime<Utc>,
     }
 
+    /// Members may ask to join.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct RegistrationOpened {
+        pub tournament_id: Uuid,
+        pub name: String,
+        pub capacity: i64,
+        pub at: DateTime<Utc>,
+    }
+
+    /// A player's match was given (or moved to) a court and time: one event per player with an account.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct MatchScheduled {
+        pub tournament_id: Uuid,
+        pub tournament_name: String,
+        pub position: i64,
+        pub user_id: Uuid,
+        /// The other side's name, or "an opponent to be decided".
+        pub opponent: String,
+        pub court: String,
+        pub starts_at: DateTime<Utc>,
+        /// `starts_at` in the tournament's zone, as people read it ("Sat 16 Jan 2027, 10:30 CET").
+        pub local_time: String,
+        pub at: DateTime<Utc>,
+    }
+
+    /// Both players of a match are known and it can be played: one event per player with an account.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct MatchReady {
+        pub tournament_id: Uuid,
+        pub tournament_name: String,
+        pub position: i64,
+        pub user_id: Uuid,
+        pub opponent: String,
+        /// Where and when, once scheduled ("on Court 1, Sat 16 Jan 2027, 10:30 CET"), else "time to be announced".
+        pub when: String,
+        pub at: DateTime<Utc>,
+    }
+
     impl super::Event for TournamentCreated {
         const TOPIC: &'static str = "tournaments.tournament_created.v1";
+    }
+    impl super::Event for RegistrationOpened {
+        const TOPIC: &'static str = "tournaments.registration_opened.v1";
+    }
+    impl super::Event for MatchScheduled {
+        const TOPIC: &'static str = "tournaments.match_scheduled.v1";
+    }
+    impl super::Event for MatchReady {
+        const TOPIC: &'static str = "tournaments.match_ready.v1";
     }
     impl super::Event for ParticipantApproved {
         const TOPIC: &'static str = "tournaments.participant_approved.v1";

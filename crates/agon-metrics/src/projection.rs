@@ -76,6 +76,22 @@ pub const RULES: &[Rule] = &[
     ),
     rule("tournaments.result_recorded.v1", "tournament_results", None),
     rule(
+        "tournaments.registration_opened.v1",
+        "tournament_registrations_opened",
+        None,
+    ),
+    // One event per player told: players called to a court and time, and to a match ready to play.
+    rule(
+        "tournaments.match_scheduled.v1",
+        "tournament_players_scheduled",
+        None,
+    ),
+    rule(
+        "tournaments.match_ready.v1",
+        "tournament_players_called",
+        None,
+    ),
+    rule(
         "tournaments.tournament_completed.v1",
         "tournaments_completed",
         None,

@@ -108,6 +108,19 @@ pub const KINDS: &[Kind] = &[
         channels: &[InApp, Push],
         digest: false,
     },
+    // A re-plan may move many matches at once: bursts merge on the external channels.
+    Kind {
+        name: "match_scheduled",
+        critical: false,
+        channels: &[InApp, Push],
+        digest: true,
+    },
+    Kind {
+        name: "match_ready",
+        critical: false,
+        channels: &[InApp, Push],
+        digest: false,
+    },
     Kind {
         name: "tournament_won",
         critical: false,
@@ -168,6 +181,24 @@ pub const TEMPLATES: &[Template] = &[
         only_if: None,
         title: "You are in: {tournament_name}",
         body: "Your entry to \"{tournament_name}\" was approved. Good luck!",
+        link: Some("/tournaments/{tournament_id}"),
+    },
+    Template {
+        topic: "tournaments.match_scheduled.v1",
+        kind: "match_scheduled",
+        recipient: "user_id",
+        only_if: None,
+        title: "Match at {local_time}",
+        body: "You play {opponent} in \"{tournament_name}\" on {court}, {local_time}.",
+        link: Some("/tournaments/{tournament_id}"),
+    },
+    Template {
+        topic: "tournaments.match_ready.v1",
+        kind: "match_ready",
+        recipient: "user_id",
+        only_if: None,
+        title: "Your match in {tournament_name}",
+        body: "You play {opponent} next in \"{tournament_name}\" ({when}).",
         link: Some("/tournaments/{tournament_id}"),
     },
     Template {

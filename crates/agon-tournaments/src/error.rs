@@ -32,6 +32,20 @@ pub enum Error {
     RoundsDone,
     #[error("no pairing without a rematch is left")]
     NoPairing,
+    #[error("the court {0:?} holds matches: take them off it first")]
+    CourtInUse(String),
+    #[error("there is nothing to schedule: the tournament is not drawn, or it is over")]
+    NotScheduling,
+    #[error("the schedule needs courts and play windows first (PUT /tournaments/{{id}}/schedule)")]
+    NoVenue,
+    #[error("{0}")]
+    NoRoom(#[from] crate::schedule::NoRoom),
+    #[error("{0}")]
+    Conflict(#[from] crate::schedule::Conflict),
+    #[error("the match is played (or never will be): its place stays")]
+    MatchPlayed,
+    #[error("no calendar with this key (it may have been replaced)")]
+    CalendarNotFound,
     #[error("{0}")]
     Refused(#[from] Refused),
     #[error("{0}")]
@@ -52,6 +66,14 @@ impl ErrorCode for Error {
             Error::RoundUnfinished => "round_unfinished",
             Error::RoundsDone => "rounds_done",
             Error::NoPairing => "no_pairing",
+            Error::CourtInUse(_) => "court_in_use",
+            Error::NotScheduling => "not_scheduling",
+            Error::NoVenue => "no_venue",
+            Error::NoRoom(_) => "no_room",
+            Error::Conflict(crate::schedule::Conflict::NoCourt) => "court_not_found",
+            Error::Conflict(_) => "schedule_conflict",
+            Error::MatchPlayed => "match_played",
+            Error::CalendarNotFound => "calendar_not_found",
             Error::Refused(r) => match r {
                 Refused::Transition(..) => "wrong_status",
                 Refused::RegistrationClosed => "registration_closed",
@@ -75,9 +97,10 @@ impl ErrorCode for Error {
 
     fn status(&self) -> StatusCode {
         match self {
-            Error::NotFound(_) | Error::ParticipantNotFound(_) | Error::MatchNotFound(_) => {
-                StatusCode::NOT_FOUND
-            }
+            Error::NotFound(_)
+            | Error::ParticipantNotFound(_)
+            | Error::MatchNotFound(_)
+            | Error::CalendarNotFound => StatusCode::NOT_FOUND,
             Error::NotOrganiser => StatusCode::FORBIDDEN,
             Error::Refused(Refused::NotAPermutation) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Result(ResultError::NoMatch) => StatusCode::NOT_FOUND,
@@ -91,6 +114,12 @@ impl ErrorCode for Error {
             | Error::RoundUnfinished
             | Error::RoundsDone
             | Error::NoPairing
+            | Error::CourtInUse(_)
+            | Error::NotScheduling
+            | Error::NoVenue
+            | Error::NoRoom(_)
+            | Error::Conflict(_)
+            | Error::MatchPlayed
             | Error::Refused(_)
             | Error::Result(_) => StatusCode::CONFLICT,
             Error::Api(e) => e.status(),

@@ -15,9 +15,11 @@ use crate::{
     store::Tournament,
 };
 
+mod announce;
 mod entries;
 mod leaderboard;
 mod play;
+mod schedule;
 mod swiss;
 
 pub fn router(state: State) -> OpenApiRouter {
@@ -28,6 +30,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .merge(entries::router())
         .merge(leaderboard::router())
         .merge(play::router())
+        .merge(schedule::router())
         .merge(swiss::router())
         .with_state(state)
 }
@@ -264,7 +267,22 @@ async fn transition(
         .store
         .set_status(&mut tx, id, next, &agon_db::now_text())
         .await?;
+    match (t.status(), next) {
+        // Play begins: every match with both players known is theirs to play.
+        (Status::Seeded, Status::Running) => announce::ready(&state, &mut tx, &t, &[]).await?,
+        (_, Status::Registration) => {
+            let opened = agon_messages::tournaments::RegistrationOpened {
+                tournament_id: id,
+                name: t.name.clone(),
+                capacity: t.capacity,
+                at: chrono::Utc::now(),
+            };
+            agon_bus::enqueue(&mut tx, crate::SERVICE, &opened).await?;
+        }
+        _ => {}
+    }
     tx.commit().await?;
+    state.outbox.wake();
     let t = state
         .store
         .tournament(id)

@@ -1,13 +1,14 @@
 //! Tournaments: the competitions a club runs. The rules — elimination brackets (single, with an optional
 //! third-place match; double, with a grand final none / single / with reset), round robins in groups, Swiss
-//! pairings, statuses and seeding that can be replayed — are pure and property-tested (`bracket`, `rounds`,
-//! `lifecycle`, `standings`). The service runs elimination tournaments, round robins and Swiss on them: organisers create a tournament, open
-//! registration, approve entries within capacity, draw (by rating, at random with a recorded seed, or by hand;
-//! again until play starts), start, and record results — corrected only while nothing after them was played —
-//! until the bracket has its champion.
+//! pairings, statuses and seeding that can be replayed, and scheduling onto courts and times — are pure and
+//! property-tested (`bracket`, `rounds`, `lifecycle`, `standings`, `schedule`). The service runs them: organisers
+//! create a tournament, open registration, approve entries within capacity, draw (by rating, at random with a
+//! recorded seed, or by hand; again until play starts), plan the matches onto courts and play windows, start, and
+//! record results — corrected only while nothing after them was played — until the bracket has its champion.
+//! Members follow their matches in calendar feeds; the club leaderboard adds up every tournament.
 //!
-//! Owns the `tournaments` database. Publishes `tournaments.*` events (created, participant approved, result
-//! recorded, completed) for metrics and notifications.
+//! Owns the `tournaments` database. Publishes `tournaments.*` events (created, registration opened, participant
+//! approved, match scheduled, match ready, result recorded, completed) for metrics and notifications.
 //!
 //! Entry point: [`build`].
 
@@ -17,6 +18,7 @@ mod error;
 mod http;
 pub mod lifecycle;
 pub mod rounds;
+pub mod schedule;
 pub mod standings;
 mod store;
 

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
-use super::{TournamentView, organised, visible};
+use super::{TournamentView, organised, schedule::CourtView, visible};
 use crate::{
     State,
     bracket::{Bracket, ResultError, Side, Stage},
@@ -16,7 +16,7 @@ use crate::{
     error::Error,
     lifecycle::{self, Action, Entrant, Seeding, Status},
     standings::{self, Played, TieBreak},
-    store::{MatchRow, Participant, Store, Tournament},
+    store::{Court, MatchRow, Participant, Store, Tournament},
 };
 
 pub fn router() -> OpenApiRouter<State> {
@@ -81,6 +81,12 @@ pub struct MatchView {
     pub games: serde_json::Value,
     pub score: String,
     pub played_at: Option<String>,
+    /// Where and when it is played, once scheduled.
+    pub court: Option<CourtView>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    /// Placed by hand: planning again leaves it there.
+    pub pinned: bool,
 }
 
 /// A result: the winner (or, in a round robin, a draw), and optionally the games (from side 0's point of view) and
@@ -237,13 +243,25 @@ async fn matches(
     Path(id): Path<Uuid>,
 ) -> Result<axum::Json<Vec<MatchView>>, Error> {
     let t = visible(&state, &auth, id).await?;
-    let rows = state.store.matches(None, id).await?;
-    let bracket = Store::bracket(&t, &rows);
-    let people = state.store.participants(None, id).await?;
-    Ok(axum::Json(views(&bracket, &rows, &people)))
+    Ok(axum::Json(match_views(&state, &t).await?))
 }
 
-fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<MatchView> {
+/// The tournament's matches as they stand, with their players and places.
+pub(super) async fn match_views(state: &State, t: &Tournament) -> Result<Vec<MatchView>, Error> {
+    let rows = state.store.matches(None, t.id).await?;
+    let people = state.store.participants(None, t.id).await?;
+    let courts = state.store.courts(None, t.id).await?;
+    let bracket = Store::bracket(t, &rows);
+    Ok(views(t, &bracket, &rows, (&people, &courts)))
+}
+
+fn views(
+    t: &Tournament,
+    bracket: &Bracket,
+    rows: &[MatchRow],
+    (people, courts): (&[Participant], &[Court]),
+) -> Vec<MatchView> {
+    let length = chrono::Duration::minutes(t.match_minutes);
     let by_seed: HashMap<i64, &Participant> =
         people.iter().filter_map(|p| Some((p.seed?, p))).collect();
     let side = |s: Side| match s {
@@ -262,6 +280,7 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
         .enumerate()
         .map(|(position, (m, row))| {
             let winner = m.winner.and_then(|w| side(m.sides[w]));
+            let (court, starts_at, ends_at) = place_of(row, courts, length);
             MatchView {
                 position,
                 stage: m.stage.name().into(),
@@ -279,9 +298,31 @@ fn views(bracket: &Bracket, rows: &[MatchRow], people: &[Participant]) -> Vec<Ma
                 games: serde_json::from_str(&row.games).unwrap_or_default(),
                 score: row.score.clone(),
                 played_at: row.played_at.clone(),
+                court,
+                starts_at,
+                ends_at,
+                pinned: row.pinned,
             }
         })
         .collect()
+}
+
+/// Where and when a match is played: its court, start and end.
+fn place_of(
+    row: &MatchRow,
+    courts: &[Court],
+    length: chrono::Duration,
+) -> (Option<CourtView>, Option<String>, Option<String>) {
+    let court = (row.court_id)
+        .and_then(|id| courts.iter().find(|c| c.id == id))
+        .map(|c| CourtView {
+            id: c.id,
+            name: c.name.clone(),
+        });
+    let ends_at = (row.starts_at.as_deref())
+        .and_then(|s| agon_db::parse_time(s).ok())
+        .map(|start| agon_db::time_text(start + length));
+    (court, row.starts_at.clone(), ends_at)
 }
 
 /// One match, by its place in the bracket.
@@ -294,10 +335,8 @@ async fn one_match(
     Path((id, position)): Path<(Uuid, usize)>,
 ) -> Result<axum::Json<MatchView>, Error> {
     let t = visible(&state, &auth, id).await?;
-    let rows = state.store.matches(None, id).await?;
-    let bracket = Store::bracket(&t, &rows);
-    let people = state.store.participants(None, id).await?;
-    views(&bracket, &rows, &people)
+    match_views(&state, &t)
+        .await?
         .into_iter()
         .nth(position)
         .map(axum::Json)
@@ -330,6 +369,7 @@ async fn result(
     }
     let rows = state.store.matches(Some(&mut tx), id).await?;
     let mut bracket = Store::bracket(&t, &rows);
+    let was_ready = super::announce::readiness(&bracket);
     let people = state.store.participants(Some(&mut tx), id).await?;
     let m = bracket
         .matches
@@ -383,16 +423,11 @@ async fn result(
         at: now,
     };
     agon_bus::enqueue(&mut tx, crate::SERVICE, &recorded).await?;
+    super::announce::ready(&state, &mut tx, &t, &was_ready).await?;
     complete(&state, &mut tx, &t, &bracket, &people, now).await?;
     tx.commit().await?;
     state.outbox.wake();
-    let rows = state.store.matches(None, id).await?;
-    let people = state.store.participants(None, id).await?;
-    Ok(axum::Json(views(
-        &Store::bracket(&t, &rows),
-        &rows,
-        &people,
-    )))
+    Ok(axum::Json(match_views(&state, &t).await?))
 }
 
 /// When the bracket has its champion and nothing is left to play, the tournament completes (once) and says so.

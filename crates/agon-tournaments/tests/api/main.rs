@@ -7,6 +7,7 @@ use agon_testkit::{TestApp, TestUser, assert_problem, json};
 use serde_json::Value;
 
 mod leaderboard;
+mod schedule;
 
 pub(crate) async fn send(
     app: &TestApp,
