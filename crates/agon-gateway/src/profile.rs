@@ -15,12 +15,12 @@
 mod docs;
 mod form;
 mod serve;
+mod spec;
 pub mod template;
 
 use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use http::Method;
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{
@@ -28,6 +28,9 @@ use crate::{
     route::{AuthPolicy, Matcher},
 };
 pub use serve::MAX_SHAPED_BODY;
+use spec::{
+    AnswerSpec, CallSpec, CheckSpec, FileSpec, ResponseSpec, RouteErrorsSpec, RouteSpec, Slash,
+};
 use template::{ANSWER_ROOTS, ERROR_ROOTS, REQUEST_ROOTS, RESPONSE_ROOTS, Scope, Tables, Template};
 
 /// A loaded, checked profile.
@@ -153,117 +156,6 @@ pub struct Answer {
 
 // ---- The file -------------------------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSpec {
-    description: String,
-    #[serde(default)]
-    settings: BTreeMap<String, String>,
-    /// Value tables for the `map:NAME` filter (`roles = { member = "athlete" }`).
-    #[serde(default)]
-    maps: BTreeMap<String, serde_json::Map<String, Value>>,
-    /// Shapes for the `shape:NAME` filter: templates over `{item…}` (a tournament as the seed writes it).
-    #[serde(default)]
-    shapes: BTreeMap<String, Value>,
-    #[serde(default)]
-    errors: ErrorsSpec,
-    /// Error shapes routes name with `error_shape` (a seed whose services answer errors in different shapes).
-    #[serde(default)]
-    error_shapes: BTreeMap<String, RouteErrorsSpec>,
-    #[serde(default)]
-    routes: Vec<RouteSpec>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ErrorsSpec {
-    body: Option<Value>,
-    text: Option<String>,
-    #[serde(default)]
-    messages: BTreeMap<String, String>,
-    #[serde(default)]
-    status: BTreeMap<String, u16>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RouteSpec {
-    path: Option<String>,
-    prefix: Option<String>,
-    method: Option<String>,
-    methods: Option<Vec<String>>,
-    #[serde(default)]
-    slash: Slash,
-    upstream: Option<String>,
-    rewrite: Option<String>,
-    #[serde(default)]
-    auth: AuthPolicy,
-    timeout_ms: Option<u64>,
-    /// The largest client body a reshaping route reads, in bytes (an upload).
-    max_body: Option<usize>,
-    call: Option<String>,
-    #[serde(default)]
-    calls: Vec<CallSpec>,
-    response: Option<ResponseSpec>,
-    #[serde(default)]
-    checks: Vec<CheckSpec>,
-    errors: Option<RouteErrorsSpec>,
-    /// One of the profile's `[error_shapes]`, instead of `errors`.
-    error_shape: Option<String>,
-    /// Serves the gateway's `static_dir` under the route's `prefix` or `path`.
-    #[serde(default)]
-    files: bool,
-    #[serde(default)]
-    status: BTreeMap<String, u16>,
-    #[serde(default)]
-    messages: BTreeMap<String, String>,
-    answer: Option<AnswerSpec>,
-}
-
-/// How a path with or without its trailing slash is treated.
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum Slash {
-    /// Only the path as written.
-    #[default]
-    Strict,
-    /// Both forms.
-    Either,
-    /// The other form answers 308 to the one written (Flask, FastAPI).
-    Redirect,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CallSpec {
-    to: String,
-    body: Option<Value>,
-    query: Option<Value>,
-    bearer: Option<String>,
-    when: Option<String>,
-    file: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResponseSpec {
-    body: Option<Value>,
-    json: Option<String>,
-    text: Option<String>,
-    #[serde(default)]
-    empty: bool,
-    #[serde(default)]
-    drop: Vec<String>,
-}
-
-/// A route's own error shape, over the profile's.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RouteErrorsSpec {
-    body: Option<Value>,
-    text: Option<String>,
-}
-
 impl RouteErrorsSpec {
     fn compile(&self, at: &At) -> Result<ErrorShape, String> {
         if self.body.is_some() && self.text.is_some() {
@@ -274,31 +166,6 @@ impl RouteErrorsSpec {
             text: optional_text(self.text.as_deref(), ERROR_ROOTS, at, 0)?,
         })
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CheckSpec {
-    #[serde(default)]
-    after: usize,
-    value: String,
-    equals: Option<String>,
-    status: u16,
-    code: String,
-    message: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AnswerSpec {
-    #[serde(default = "ok")]
-    status: u16,
-    body: Option<Value>,
-    text: Option<String>,
-}
-
-fn ok() -> u16 {
-    200
 }
 
 impl Profile {
@@ -319,9 +186,13 @@ impl Profile {
                 .collect(),
             ..Tables::default()
         };
-        // Shapes use the maps, not each other.
+        // Shapes use the maps, not each other (whatever the order they are compiled in).
+        let maps_only = Tables {
+            maps: tables.maps.clone(),
+            ..Tables::default()
+        };
         for (name, shape) in &spec.shapes {
-            let compiled = Template::compile_shape(shape, &tables)
+            let compiled = Template::compile_shape(shape, &maps_only)
                 .map_err(|e| format!("[shapes] {name}: {e}"))?;
             tables.shapes.insert(name.clone(), Arc::new(compiled));
         }

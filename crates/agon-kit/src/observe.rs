@@ -19,6 +19,15 @@ use crate::{
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
+/// The path a log line shows: the route's template instead when one of its parameters is a credential (`{key}`,
+/// `{token}`: a calendar feed's key opens the feed to whoever reads it).
+fn logged_path<'a>(path: &'a str, route: Option<&'a str>) -> &'a str {
+    match route {
+        Some(route) if route.contains("{key}") || route.contains("{token}") => route,
+        _ => path,
+    }
+}
+
 /// `axum::middleware::from_fn_with_state(service_name, observe)`.
 pub async fn observe(
     State(service): State<&'static str>,
@@ -42,8 +51,9 @@ pub async fn observe(
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let method = req.method().clone();
+    let path = logged_path(req.uri().path(), route.as_deref());
     let span = tracing::info_span!(
-        "request", service, %method, path = %req.uri().path(), request_id = %request_id_text, trace_id = %trace.trace_id(),
+        "request", service, %method, %path, request_id = %request_id_text, trace_id = %trace.trace_id(),
     );
     let mut response = REQUEST_ID
         .scope(request_id_text, next.run(req).instrument(span.clone()))
@@ -74,4 +84,45 @@ pub async fn observe(
         .headers_mut()
         .insert(X_REQUEST_ID.clone(), request_id);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{Router, body::Body, extract::Request, http::StatusCode, routing::get};
+    use tower::ServiceExt;
+
+    use super::logged_path;
+
+    /// `observe` is a router-wide layer: the route it redacts by must be known there already.
+    #[tokio::test]
+    async fn the_matched_route_reaches_a_router_wide_layer() {
+        let app = Router::new()
+            .route("/calendar/{key}", get(|| async { "feed" }))
+            .layer(axum::middleware::from_fn(
+                |req: Request, next: axum::middleware::Next| async move {
+                    let route = req.extensions().get::<axum::extract::MatchedPath>();
+                    assert_eq!(route.map(|r| r.as_str()), Some("/calendar/{key}"));
+                    next.run(req).await
+                },
+            ));
+        let request = Request::get("/calendar/s3cret")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    #[test]
+    fn a_credential_in_the_path_is_logged_as_its_route() {
+        let route = Some("/tournaments/calendar/{key}/matches");
+        assert_eq!(
+            logged_path("/tournaments/calendar/s3cret/matches", route),
+            "/tournaments/calendar/{key}/matches"
+        );
+        assert_eq!(
+            logged_path("/tournaments/42", Some("/tournaments/{id}")),
+            "/tournaments/42"
+        );
+        assert_eq!(logged_path("/nowhere", None), "/nowhere");
+    }
 }

@@ -80,6 +80,7 @@ pub struct Draft {
 /// Checks a new tournament; every problem is reported.
 pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
     let mut problems = Vec::new();
+    let format = format(&t, &mut problems);
     let name =
         agon_kit::text::required("name", t.name, NAME_MAX_CHARS, Lines::Single, &mut problems);
     let description = agon_kit::text::checked(
@@ -89,48 +90,6 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
         Lines::Multi,
         &mut problems,
     );
-    let format = match t.format.trim() {
-        "single_elimination" => Format::Elimination(Elimination::Single {
-            third_place: t.third_place,
-        }),
-        "double_elimination" => Format::Elimination(Elimination::Double {
-            grand_final: t.grand_final.unwrap_or(GrandFinal::Reset),
-        }),
-        "round_robin" => {
-            let (legs, groups) = (t.legs.unwrap_or(1), t.groups.unwrap_or(1));
-            if !(1..=2).contains(&legs) {
-                problems.push(invalid("legs", "must be 1 or 2"));
-            }
-            if !(1..=16).contains(&groups) {
-                problems.push(invalid("groups", "must be from 1 to 16"));
-            }
-            // Two players a group at least, and at most 64: a group of 64 already plays 2,016 matches a leg.
-            let capacity = t.capacity.unwrap_or(16);
-            if capacity < 2 * i64::from(groups) || capacity > 64 * i64::from(groups) {
-                problems.push(invalid("capacity", "must give each group 2 to 64 players"));
-            }
-            Format::RoundRobin { legs, groups }
-        }
-        "swiss" => {
-            let capacity = t.capacity.unwrap_or(16).clamp(2, MAX_CAPACITY);
-            let log2 = 64 - (capacity - 1).leading_zeros();
-            let rounds = t.rounds.unwrap_or(log2);
-            if !(1..=30).contains(&rounds) || i64::from(rounds) >= capacity {
-                problems.push(invalid(
-                    "rounds",
-                    "must be from 1 to 30, and fewer than the capacity",
-                ));
-            }
-            Format::Swiss { rounds }
-        }
-        _ => {
-            problems.push(invalid(
-                "format",
-                "must be single_elimination, double_elimination, round_robin or swiss",
-            ));
-            Format::Elimination(Elimination::Single { third_place: false })
-        }
-    };
     let points = t.points.unwrap_or_default();
     let values = [points.win, points.draw, points.loss, points.bye];
     if values.iter().any(|p| !(-100..=100).contains(p)) {
@@ -176,6 +135,53 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
         starts_at: starts_at.map(agon_db::time_text).unwrap_or_default(),
         time_zone,
     })
+}
+
+/// The format a new tournament asks for, with its own settings checked (legs and groups of a round robin,
+/// rounds of a Swiss).
+fn format(t: &NewTournament, problems: &mut Vec<FieldError>) -> Format {
+    match t.format.trim() {
+        "single_elimination" => Format::Elimination(Elimination::Single {
+            third_place: t.third_place,
+        }),
+        "double_elimination" => Format::Elimination(Elimination::Double {
+            grand_final: t.grand_final.unwrap_or(GrandFinal::Reset),
+        }),
+        "round_robin" => {
+            let (legs, groups) = (t.legs.unwrap_or(1), t.groups.unwrap_or(1));
+            if !(1..=2).contains(&legs) {
+                problems.push(invalid("legs", "must be 1 or 2"));
+            }
+            if !(1..=16).contains(&groups) {
+                problems.push(invalid("groups", "must be from 1 to 16"));
+            }
+            // Two players a group at least, and at most 64: a group of 64 already plays 2,016 matches a leg.
+            let capacity = t.capacity.unwrap_or(16);
+            if capacity < 2 * i64::from(groups) || capacity > 64 * i64::from(groups) {
+                problems.push(invalid("capacity", "must give each group 2 to 64 players"));
+            }
+            Format::RoundRobin { legs, groups }
+        }
+        "swiss" => {
+            let capacity = t.capacity.unwrap_or(16).clamp(2, MAX_CAPACITY);
+            let log2 = 64 - (capacity - 1).leading_zeros();
+            let rounds = t.rounds.unwrap_or(log2);
+            if !(1..=30).contains(&rounds) || i64::from(rounds) >= capacity {
+                problems.push(invalid(
+                    "rounds",
+                    "must be from 1 to 30, and fewer than the capacity",
+                ));
+            }
+            Format::Swiss { rounds }
+        }
+        _ => {
+            problems.push(invalid(
+                "format",
+                "must be single_elimination, double_elimination, round_robin or swiss",
+            ));
+            Format::Elimination(Elimination::Single { third_place: false })
+        }
+    }
 }
 
 /// A format's stored name.

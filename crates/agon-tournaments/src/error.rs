@@ -70,7 +70,6 @@ impl ErrorCode for Error {
             Error::NotScheduling => "not_scheduling",
             Error::NoVenue => "no_venue",
             Error::NoRoom(_) => "no_room",
-            Error::Conflict(crate::schedule::Conflict::NoCourt) => "court_not_found",
             Error::Conflict(_) => "schedule_conflict",
             Error::MatchPlayed => "match_played",
             Error::CalendarNotFound => "calendar_not_found",

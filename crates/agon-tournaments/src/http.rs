@@ -269,7 +269,9 @@ async fn transition(
         .await?;
     match (t.status(), next) {
         // Play begins: every match with both players known is theirs to play.
-        (Status::Seeded, Status::Running) => announce::ready(&state, &mut tx, &t, &[]).await?,
+        (Status::Seeded, Status::Running) => {
+            announce::ready(&state, &mut tx, &t, &Default::default()).await?
+        }
         (_, Status::Registration) => {
             let opened = agon_messages::tournaments::RegistrationOpened {
                 tournament_id: id,

@@ -8,7 +8,8 @@
 //! Members follow their matches in calendar feeds; the club leaderboard adds up every tournament.
 //!
 //! Owns the `tournaments` database. Publishes `tournaments.*` events (created, registration opened, participant
-//! approved, match scheduled, match ready, result recorded, completed) for metrics and notifications.
+//! approved, match scheduled, match ready, result recorded, completed) for metrics and notifications; consumes
+//! `users.user_deleted.v1` and `users.user_banned.v1` to end the member's calendar key.
 //!
 //! Entry point: [`build`].
 
@@ -21,6 +22,10 @@ pub mod rounds;
 pub mod schedule;
 pub mod standings;
 mod store;
+
+use agon_bus::{Consume, Envelope};
+use agon_db::Tx;
+use agon_messages::users::{UserBanned, UserDeleted};
 
 pub use error::Error;
 
@@ -44,5 +49,25 @@ pub async fn build(deps: &agon_kit::Deps) -> anyhow::Result<agon_kit::Service> {
         outbox: skeleton.outbox().await?,
         verifier: skeleton.verifier(),
     };
+    skeleton
+        .consume::<UserDeleted>("tournaments.end_calendar_of_deleted", state.clone())
+        .await?;
+    skeleton
+        .consume::<UserBanned>("tournaments.end_calendar_of_banned", state.clone())
+        .await?;
     Ok(skeleton.finish(http::router(state)))
+}
+
+/// A deleted account's calendar key goes: the feeds it opened stop (its results stay in the tournaments' history).
+impl Consume<UserDeleted> for State {
+    async fn consume(&self, tx: &mut Tx, event: UserDeleted, _: &Envelope) -> anyhow::Result<()> {
+        Ok(store::Store::end_calendar_key(tx, event.user_id).await?)
+    }
+}
+
+/// A banned member's calendar key goes too: a feed must not outlive the access it stood for.
+impl Consume<UserBanned> for State {
+    async fn consume(&self, tx: &mut Tx, event: UserBanned, _: &Envelope) -> anyhow::Result<()> {
+        Ok(store::Store::end_calendar_key(tx, event.user_id).await?)
+    }
 }

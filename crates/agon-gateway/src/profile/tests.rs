@@ -272,3 +272,16 @@ fn every_shipped_profile_loads() {
         ]
     );
 }
+
+#[test]
+fn a_shape_does_not_name_another_whatever_their_order() {
+    // `b` sorts after `a`: compiled in order, `a` would already be known to `b`.
+    let text = r#"
+        description = "test"
+        [shapes]
+        a = { name = "{item.name}" }
+        b = { inner = "{item.inner|shape:a}" }
+    "#;
+    let e = err(text);
+    assert!(e.contains("[shapes] b") && e.contains("no shape"), "{e}");
+}

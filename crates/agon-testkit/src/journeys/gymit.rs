@@ -95,34 +95,7 @@ pub async fn gymit(base: &str) {
     }
     let [(ana, ana_user), (bo, _), (cy, cy_user)] = <[_; 3]>::try_from(members).unwrap();
 
-    // Members do not create tournaments; the trainer does, and it takes entries at once.
-    let new = json!({ "name": "Winter smash", "start_date": "2027-01-16T09:00:00.000Z", "max_participants": 8 });
-    let (status, refused) = c
-        .call("POST", "/api/tournaments/", Some(&ana), Some(new.clone()))
-        .await;
-    assert_eq!(
-        (status, &refused["detail"]),
-        (403, &json!("Trainer or Admin access required"))
-    );
-    let (status, created) = c
-        .call("POST", "/api/tournaments/", Some(&tom), Some(new))
-        .await;
-    assert_eq!(
-        (status, &created["message"]),
-        (201, &json!("Tournament created successfully")),
-        "{created}"
-    );
-    let t = &created["tournament"];
-    assert_eq!(
-        (
-            &t["status"],
-            &t["participant_count"],
-            &t["max_participants"]
-        ),
-        (&json!("setup"), &json!(0), &json!(8))
-    );
-    assert_eq!(t["tournament_type"], "single_elimination");
-    let id = t["id"].as_str().unwrap().to_owned();
+    let id = create(&c, &tom, &ana).await;
     let at = |rest: &str| format!("/api/tournaments/{id}{rest}");
     let (_, listed) = c.call("GET", "/api/tournaments/", Some(&bo), None).await;
     assert_eq!(listed["tournaments"][0]["id"], json!(id));
@@ -134,92 +107,14 @@ pub async fn gymit(base: &str) {
     );
     let (mut socket, _) = tokio_tungstenite::connect_async(&ws).await.unwrap();
 
-    // Members ask for themselves only (pending); the trainer approves them.
-    let mine = json!({ "participants": [{ "user_id": ana_user["id"], "name": "Ana" }] });
-    let (status, asked) = c
-        .call("PUT", &at("/participants"), Some(&ana), Some(mine))
-        .await;
-    assert_eq!(status, 200, "{asked}");
-    assert_eq!(
-        asked["message"],
-        "Join request submitted successfully! Waiting for trainer/admin approval."
-    );
-    assert_eq!(asked["participants"][0]["status"], "pending");
-    let theirs = json!({ "participants": [{ "user_id": cy_user["id"], "name": "Cy" }] });
-    let (status, refused) = c
-        .call("PUT", &at("/participants"), Some(&bo), Some(theirs))
-        .await;
-    assert_eq!(
-        (status, &refused["detail"]),
-        (
-            403,
-            &json!("Members can only add themselves to tournaments")
-        )
-    );
-    let (status, bo_entry) = c
-        .call(
-            "POST",
-            &at("/participants"),
-            Some(&bo),
-            Some(json!({ "name": "Bo" })),
-        )
-        .await;
-    assert_eq!(
-        (status, &bo_entry["participant"]["status"]),
-        (201, &json!("pending")),
-        "{bo_entry}"
-    );
-    let (status, again) = c
-        .call(
-            "POST",
-            &at("/participants"),
-            Some(&bo),
-            Some(json!({ "name": "Bo" })),
-        )
-        .await;
-    assert_eq!(
-        (status, &again["detail"]),
-        (409, &json!("User already registered for this tournament"))
-    );
-    let cy_asks = json!({ "participants": [{ "name": "Cy" }] });
-    assert_eq!(
-        c.call("PUT", &at("/participants"), Some(&cy), Some(cy_asks))
-            .await
-            .0,
-        200
-    );
-    let (_, entries) = c.call("GET", &at("/participants"), Some(&tom), None).await;
-    let pending: Vec<Value> = entries
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].clone())
-        .collect();
-    assert_eq!(pending.len(), 3, "{entries}");
-    for p in &pending {
-        let path = at(&format!("/participants/{}/approve", p.as_str().unwrap()));
-        let (status, approved) = c.call("PATCH", &path, Some(&tom), None).await;
-        assert_eq!(
-            (status, &approved["participant"]["status"]),
-            (200, &json!("approved")),
-            "{approved}"
-        );
-    }
-    let path = at(&format!(
-        "/participants/{}/approve",
-        pending[0].as_str().unwrap()
-    ));
-    let (status, twice) = c.call("PATCH", &path, Some(&tom), None).await;
-    assert_eq!(
-        (status, &twice["detail"]),
-        (400, &json!("Participant is not pending approval"))
-    );
-    let told = notified(&mut socket, "tournament_entry_approved").await;
-    assert!(
-        told["body"].as_str().unwrap().contains("Winter smash"),
-        "{told}"
-    );
-
+    entries(
+        &c,
+        (&tom, &ana, &bo, &cy),
+        (&ana_user, &cy_user),
+        &id,
+        &mut socket,
+    )
+    .await;
     // Guests by name, approved at once: six entries.
     let guests =
         json!({ "participants": [{ "name": "Gil" }, { "name": "Hal" }, { "name": "Ivy" }] });
@@ -238,9 +133,141 @@ pub async fn gymit(base: &str) {
         "{told}"
     );
 
-    // Ana won the title and two matches (her bye counts for nothing); guests have no line.
+    standings_then_delete(&c, (&tom, &bo), &id).await;
+}
+
+/// Members do not create tournaments; the trainer does, and it takes entries at once. Its id.
+async fn create(c: &SeedClient, tom: &str, ana: &str) -> String {
+    // Members do not create tournaments; the trainer does, and it takes entries at once.
+    let new = json!({ "name": "Winter smash", "start_date": "2027-01-16T09:00:00.000Z", "max_participants": 8 });
+    let (status, refused) = c
+        .call("POST", "/api/tournaments/", Some(ana), Some(new.clone()))
+        .await;
+    assert_eq!(
+        (status, &refused["detail"]),
+        (403, &json!("Trainer or Admin access required"))
+    );
+    let (status, created) = c
+        .call("POST", "/api/tournaments/", Some(tom), Some(new))
+        .await;
+    assert_eq!(
+        (status, &created["message"]),
+        (201, &json!("Tournament created successfully")),
+        "{created}"
+    );
+    let t = &created["tournament"];
+    assert_eq!(
+        (
+            &t["status"],
+            &t["participant_count"],
+            &t["max_participants"]
+        ),
+        (&json!("setup"), &json!(0), &json!(8))
+    );
+    assert_eq!(t["tournament_type"], "single_elimination");
+    t["id"].as_str().unwrap().to_owned()
+}
+
+/// Members ask for themselves only (pending); the trainer approves them, and Ana hears of it.
+async fn entries(
+    c: &SeedClient,
+    (tom, ana, bo, cy): (&str, &str, &str, &str),
+    (ana_user, cy_user): (&Value, &Value),
+    id: &str,
+    socket: &mut Socket,
+) {
+    let at = |rest: &str| format!("/api/tournaments/{id}{rest}");
+    let mine = json!({ "participants": [{ "user_id": ana_user["id"], "name": "Ana" }] });
+    let (status, asked) = c
+        .call("PUT", &at("/participants"), Some(ana), Some(mine))
+        .await;
+    assert_eq!(status, 200, "{asked}");
+    assert_eq!(
+        asked["message"],
+        "Join request submitted successfully! Waiting for trainer/admin approval."
+    );
+    assert_eq!(asked["participants"][0]["status"], "pending");
+    let theirs = json!({ "participants": [{ "user_id": cy_user["id"], "name": "Cy" }] });
+    let (status, refused) = c
+        .call("PUT", &at("/participants"), Some(bo), Some(theirs))
+        .await;
+    assert_eq!(
+        (status, &refused["detail"]),
+        (
+            403,
+            &json!("Members can only add themselves to tournaments")
+        )
+    );
+    let (status, bo_entry) = c
+        .call(
+            "POST",
+            &at("/participants"),
+            Some(bo),
+            Some(json!({ "name": "Bo" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &bo_entry["participant"]["status"]),
+        (201, &json!("pending")),
+        "{bo_entry}"
+    );
+    let (status, again) = c
+        .call(
+            "POST",
+            &at("/participants"),
+            Some(bo),
+            Some(json!({ "name": "Bo" })),
+        )
+        .await;
+    assert_eq!(
+        (status, &again["detail"]),
+        (409, &json!("User already registered for this tournament"))
+    );
+    let cy_asks = json!({ "participants": [{ "name": "Cy" }] });
+    assert_eq!(
+        c.call("PUT", &at("/participants"), Some(cy), Some(cy_asks))
+            .await
+            .0,
+        200
+    );
+    let (_, entries) = c.call("GET", &at("/participants"), Some(tom), None).await;
+    let pending: Vec<Value> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(pending.len(), 3, "{entries}");
+    for p in &pending {
+        let path = at(&format!("/participants/{}/approve", p.as_str().unwrap()));
+        let (status, approved) = c.call("PATCH", &path, Some(tom), None).await;
+        assert_eq!(
+            (status, &approved["participant"]["status"]),
+            (200, &json!("approved")),
+            "{approved}"
+        );
+    }
+    let path = at(&format!(
+        "/participants/{}/approve",
+        pending[0].as_str().unwrap()
+    ));
+    let (status, twice) = c.call("PATCH", &path, Some(tom), None).await;
+    assert_eq!(
+        (status, &twice["detail"]),
+        (400, &json!("Participant is not pending approval"))
+    );
+    let told = notified(socket, "tournament_entry_approved").await;
+    assert!(
+        told["body"].as_str().unwrap().contains("Winter smash"),
+        "{told}"
+    );
+}
+
+/// Ana won the title and two matches (her bye counts for nothing); guests have no line. Then the tournament goes.
+async fn standings_then_delete(c: &SeedClient, (tom, bo): (&str, &str), id: &str) {
+    let at = |rest: &str| format!("/api/tournaments/{id}{rest}");
     let (status, board) = c
-        .call("GET", "/api/tournaments/leaderboard", Some(&bo), None)
+        .call("GET", "/api/tournaments/leaderboard", Some(bo), None)
         .await;
     assert_eq!(status, 200, "{board}");
     assert_eq!(board["total_players"], 3, "{board}");
@@ -258,12 +285,12 @@ pub async fn gymit(base: &str) {
         (&json!(1), &json!(2), &json!(0))
     );
 
-    let (status, gone) = c.call("DELETE", &at(""), Some(&tom), None).await;
+    let (status, gone) = c.call("DELETE", &at(""), Some(tom), None).await;
     assert_eq!(
         (status, &gone["message"]),
         (200, &json!("Tournament deleted successfully"))
     );
-    let (status, missing) = c.call("GET", &at(""), Some(&tom), None).await;
+    let (status, missing) = c.call("GET", &at(""), Some(tom), None).await;
     assert_eq!(
         (status, missing),
         (404, json!({ "detail": "Tournament not found" }))

@@ -1,6 +1,8 @@
 //! What a tournament tells its players, through the outbox in the transaction that made it so: a match
 //! scheduled or moved, a match ready to play.
 
+use std::collections::HashMap;
+
 use agon_messages::tournaments::{MatchReady, MatchScheduled};
 use chrono::{DateTime, Utc};
 
@@ -112,40 +114,117 @@ pub async fn scheduled(
     Ok(())
 }
 
-/// Tells both players of every match that is ready now and was not (`was_ready`, by position) that they play.
+/// Each player's next match and who is in it, by seed: their first ready match by round (then place). Players
+/// are told of this one only — a round robin's start makes every match ready, and nobody wants forty notices.
+pub type NextMatches = HashMap<u32, (usize, [Side; 2])>;
+
+/// Who plays what next in `bracket`.
+pub fn next_matches(bracket: &Bracket) -> NextMatches {
+    let mut ready: Vec<usize> = (0..bracket.matches.len())
+        .filter(|&i| bracket.matches[i].ready())
+        .collect();
+    ready.sort_by_key(|&i| (bracket.matches[i].round, i));
+    let mut next = NextMatches::new();
+    for i in ready {
+        let sides = bracket.matches[i].sides;
+        for side in sides {
+            if let Side::Seed(seed) = side {
+                next.entry(seed).or_insert((i, sides));
+            }
+        }
+    }
+    next
+}
+
+/// Tells each player whose next match is not what it was (`before`) — a new one is ready, or a corrected result
+/// changed who they face — where and when they play it.
 pub async fn ready(
     state: &State,
     tx: &mut agon_db::Tx,
     t: &Tournament,
-    was_ready: &[bool],
+    before: &NextMatches,
 ) -> Result<(), Error> {
     let scene = Scene::load(state, tx, t).await?;
     let now = Utc::now();
-    for (position, m) in scene.bracket.matches.iter().enumerate() {
-        if !m.ready() || was_ready.get(position).copied().unwrap_or(false) {
+    let mut changed: Vec<(usize, u32)> = (next_matches(&scene.bracket).into_iter())
+        .filter(|(seed, next)| before.get(seed) != Some(next))
+        .map(|(seed, (position, _))| (position, seed))
+        .collect();
+    changed.sort_unstable();
+    for (position, seed) in changed {
+        let sides = scene.sides(position);
+        let Some(mine) =
+            (0..2).find(|&i| sides[i].is_some_and(|p| p.seed == Some(i64::from(seed))))
+        else {
             continue;
-        }
+        };
+        let (Some(user_id), Some(opponent)) =
+            (sides[mine].and_then(|p| p.user_id), sides[1 - mine])
+        else {
+            continue;
+        };
         let when = scene.place(position).map_or_else(
             || "time to be announced".to_owned(),
             |(court, start)| format!("on {court}, {}", local_time(&t.time_zone, start)),
         );
-        for (user_id, opponent) in scene.players(position) {
-            let event = MatchReady {
-                tournament_id: t.id,
-                tournament_name: t.name.clone(),
-                position: position as i64,
-                user_id,
-                opponent,
-                when: when.clone(),
-                at: now,
-            };
-            agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
-        }
+        let event = MatchReady {
+            tournament_id: t.id,
+            tournament_name: t.name.clone(),
+            position: position as i64,
+            user_id,
+            opponent: opponent.name.clone(),
+            when,
+            at: now,
+        };
+        agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
     }
     Ok(())
 }
 
-/// Which matches of `bracket` are ready now, by position.
-pub fn readiness(bracket: &Bracket) -> Vec<bool> {
-    bracket.matches.iter().map(|m| m.ready()).collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bracket::Elimination;
+
+    #[test]
+    fn a_round_robin_start_names_one_match_per_player_and_a_result_moves_it_on() {
+        let mut bracket = Bracket::round_robin(6, 1, 1);
+        assert!(bracket.matches.iter().all(|m| m.ready()));
+        let next = next_matches(&bracket);
+        assert_eq!(next.len(), 6, "every player, once");
+        assert!(next.values().all(|(i, _)| bracket.matches[*i].round == 1));
+        let (first, sides) = next[&1];
+        bracket.record(first, 0).unwrap();
+        let after = next_matches(&bracket);
+        let changed: Vec<u32> = (after.iter())
+            .filter(|(seed, n)| next.get(seed) != Some(n))
+            .map(|(seed, _)| *seed)
+            .collect();
+        let mut players: Vec<u32> = (sides.iter())
+            .filter_map(|s| match s {
+                Side::Seed(seed) => Some(*seed),
+                _ => None,
+            })
+            .collect();
+        players.sort_unstable();
+        let mut changed = changed;
+        changed.sort_unstable();
+        assert_eq!(changed, players, "only the two who played move on");
+    }
+
+    #[test]
+    fn a_winner_is_told_of_the_next_round_and_the_waiting_opponent_too() {
+        let mut bracket = Bracket::new(Elimination::Single { third_place: false }, 4);
+        let before = next_matches(&bracket);
+        bracket.record(0, 0).unwrap();
+        bracket.record(1, 0).unwrap();
+        let after = next_matches(&bracket);
+        let final_ = after.values().map(|(i, _)| *i).max().unwrap();
+        assert_eq!(after.len(), 2);
+        assert!(
+            after
+                .iter()
+                .all(|(seed, n)| n.0 == final_ && before.get(seed) != Some(n))
+        );
+    }
 }

@@ -75,7 +75,12 @@ async fn leaderboard(
 ) -> Result<Json<Leaderboard>, Error> {
     let after = page.after::<i64>()?.unwrap_or(0);
     let rows = state.store.leaderboard(after, page.fetch()).await?;
-    let total = rows.first().map_or(0, |r| r.total);
+    let total = match rows.first() {
+        Some(r) => r.total,
+        // Past the last line: the size of the board still stands.
+        None if after > 0 => (state.store.leaderboard(0, 1).await?.first()).map_or(0, |r| r.total),
+        None => 0,
+    };
     let page = page.page(rows, |r| r.place);
     Ok(Json(Leaderboard {
         items: page.items.into_iter().map(LeaderView::from).collect(),

@@ -369,7 +369,7 @@ async fn result(
     }
     let rows = state.store.matches(Some(&mut tx), id).await?;
     let mut bracket = Store::bracket(&t, &rows);
-    let was_ready = super::announce::readiness(&bracket);
+    let before = super::announce::next_matches(&bracket);
     let people = state.store.participants(Some(&mut tx), id).await?;
     let m = bracket
         .matches
@@ -423,7 +423,7 @@ async fn result(
         at: now,
     };
     agon_bus::enqueue(&mut tx, crate::SERVICE, &recorded).await?;
-    super::announce::ready(&state, &mut tx, &t, &was_ready).await?;
+    super::announce::ready(&state, &mut tx, &t, &before).await?;
     complete(&state, &mut tx, &t, &bracket, &people, now).await?;
     tx.commit().await?;
     state.outbox.wake();

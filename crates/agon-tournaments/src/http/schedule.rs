@@ -200,7 +200,9 @@ fn check_settings(zone: &str, body: &ScheduleSettings) -> Result<Venue, Error> {
 }
 
 /// Sets the courts, play windows (local dates and times in the tournament's zone; a time the clocks skip is
-/// refused) and timing (organisers). Matches already placed stay; a court holding a match cannot go.
+/// refused) and timing (organisers). A court holding a match cannot go. When the timing or the windows change,
+/// the planned matches are planned again from now (409 `no_room` if they no longer fit, and nothing changes);
+/// matches placed by hand stay, and must still fit together (409 `schedule_conflict`).
 #[utoipa::path(put, path = "/tournaments/{id}/schedule", tag = "tournaments", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = ScheduleSettings,
     responses((status = 200, body = ScheduleView), (status = 403), (status = 404), (status = 409),
@@ -219,12 +221,24 @@ async fn set_schedule(
         return Err(Error::NotScheduling);
     }
     let timing = (body.match_minutes, body.rest_minutes);
+    let before = (state.store.windows(Some(&mut tx), id).await?.into_iter())
+        .map(|w| (w.starts_at, w.ends_at))
+        .collect::<Vec<_>>();
+    let moved = timing != (t.match_minutes, t.rest_minutes) || before != windows;
     let now = agon_db::now_text();
     state
         .store
         .set_schedule(&mut tx, id, timing, &courts, &windows, &now)
         .await?;
+    // Planned matches follow new timing or windows at once (all or nothing, like planning); hand-placed ones stay.
+    let planned = (state.store.matches(Some(&mut tx), id).await?.iter())
+        .any(|m| m.starts_at.is_some() && m.winner.is_none() && !m.drawn);
+    if moved && planned {
+        let t = state.store.lock(&mut tx, id).await?;
+        replan(&state, &mut tx, &t, Utc::now()).await?;
+    }
     tx.commit().await?;
+    state.outbox.wake();
     let t = state
         .store
         .tournament(id)
@@ -248,11 +262,22 @@ fn instant(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-async fn board(state: &State, tx: &mut agon_db::Tx, t: &Tournament) -> Result<Board, Error> {
+/// The board at `from`: played matches stand where they were played (ending when their result came, if that
+/// was early); matches placed by hand, or under way at `from`, stay where they are; the rest may move.
+async fn board(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    t: &Tournament,
+    from: DateTime<Utc>,
+) -> Result<Board, Error> {
     let rows = state.store.matches(Some(&mut *tx), t.id).await?;
     let courts = state.store.courts(Some(&mut *tx), t.id).await?;
     let bracket = Store::bracket(t, &rows);
     let mut jobs = schedule::jobs(&bracket);
+    let rules = Rules {
+        length: Duration::minutes(t.match_minutes),
+        rest: Duration::minutes(t.rest_minutes),
+    };
     let mut places = Vec::with_capacity(rows.len());
     for (job, row) in jobs.iter_mut().zip(&rows) {
         let court = row
@@ -262,17 +287,22 @@ async fn board(state: &State, tx: &mut agon_db::Tx, t: &Tournament) -> Result<Bo
             .zip(row.starts_at.as_deref().and_then(instant))
             .map(|(court, start)| Place { court, start });
         let decided = row.winner.is_some() || row.drawn;
-        // Played matches stand where they were played; placed by hand, they stay where they were put.
-        if decided || row.pinned {
-            job.fixed = place;
-        }
+        let under_way = place.is_some_and(|p| p.start <= from && from < p.start + rules.length);
+        job.fixed = if decided {
+            let ended = row.played_at.as_deref().and_then(instant);
+            place.map(|p| match ended {
+                Some(at) => Place {
+                    start: p.start.min(at - rules.length),
+                    ..p
+                },
+                None => p,
+            })
+        } else {
+            place.filter(|_| row.pinned || under_way)
+        };
         job.skip |= decided && place.is_none();
         places.push(place);
     }
-    let rules = Rules {
-        length: Duration::minutes(t.match_minutes),
-        rest: Duration::minutes(t.rest_minutes),
-    };
     Ok(Board {
         rows,
         jobs,
@@ -282,10 +312,71 @@ async fn board(state: &State, tx: &mut agon_db::Tx, t: &Tournament) -> Result<Bo
     })
 }
 
-/// Plans every match not yet played nor placed by hand: in the order results reach them, each at the earliest
-/// slot of the play windows, from `from` on, on the first free court — no player twice at once or without the
-/// rest, no match before those deciding its players. All or nothing: 409 `no_room` when they do not all fit.
-/// Planning again re-plans (after a delay, with another court…); the players of a match that moved are told.
+/// Plans every match not yet played, placed by hand or under way at `from`, in the order results reach them,
+/// each at the earliest slot of the play windows from `from` on, on the first free court; tells the players of
+/// each match that moved. Matches placed by hand must still fit together (after a change of timing they may not).
+async fn replan(
+    state: &State,
+    tx: &mut agon_db::Tx,
+    t: &Tournament,
+    from: DateTime<Utc>,
+) -> Result<(), Error> {
+    let board = board(state, tx, t, from).await?;
+    if board.rows.is_empty() {
+        return Err(Error::NotScheduling);
+    }
+    let windows: Vec<Window> = (state.store.windows(Some(&mut *tx), t.id).await?.iter())
+        .filter_map(|w| {
+            Some(Window {
+                start: instant(&w.starts_at)?,
+                end: instant(&w.ends_at)?,
+            })
+        })
+        .collect();
+    if board.courts.is_empty() || windows.is_empty() {
+        return Err(Error::NoVenue);
+    }
+    let fixed: Vec<Option<Place>> = board.jobs.iter().map(|j| j.fixed).collect();
+    for (i, row) in board.rows.iter().enumerate() {
+        if let Some(place) = fixed[i].filter(|_| row.pinned && row.winner.is_none() && !row.drawn) {
+            schedule::check(
+                &board.jobs,
+                &fixed,
+                board.courts.len(),
+                board.rules,
+                (i, place),
+            )?;
+        }
+    }
+    let planned = schedule::plan(&board.jobs, board.courts.len(), &windows, board.rules, from)?;
+    let moved: Vec<(usize, Option<Place>)> = (board.places.iter().zip(&planned).enumerate())
+        .filter(|(i, (before, after))| before != after && board.jobs[*i].fixed.is_none())
+        .map(|(i, (_, after))| (i, *after))
+        .collect();
+    let texts: Vec<Option<String>> = moved
+        .iter()
+        .map(|(_, p)| p.map(|p| agon_db::time_text(p.start)))
+        .collect();
+    let placements: Vec<Placement> = moved
+        .iter()
+        .zip(&texts)
+        .map(|((position, place), text)| Placement {
+            position: *position,
+            court: place.map(|p| board.courts[p.court].id),
+            starts_at: text.as_deref(),
+            pinned: false,
+        })
+        .collect();
+    state.store.place(tx, t.id, &placements).await?;
+    let positions: Vec<usize> = moved.iter().map(|(p, _)| *p).collect();
+    super::announce::scheduled(state, tx, t, &positions).await
+}
+
+/// Plans every match not yet played nor placed by hand (a match under way at `from` stays too): in the order
+/// results reach them, each at the earliest slot of the play windows, from `from` on, on the first free court —
+/// no player twice at once or without the rest, no match before those deciding its players. All or nothing: 409
+/// `no_room` when they do not all fit. Planning again re-plans (after a delay, with another court…); the players
+/// of a match that moved are told.
 #[utoipa::path(post, path = "/tournaments/{id}/schedule/plan", tag = "tournaments", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = PlanFrom,
     responses((status = 200, body = Vec<MatchView>), (status = 403), (status = 404), (status = 409),
@@ -304,45 +395,10 @@ async fn plan(
     };
     let mut tx = state.store.db().begin().await?;
     let t = state.store.lock(&mut tx, id).await?;
-    let board = board(&state, &mut tx, &t).await?;
-    if board.rows.is_empty() || t.status().closed() {
+    if t.status().closed() {
         return Err(Error::NotScheduling);
     }
-    let windows: Vec<Window> = (state.store.windows(Some(&mut tx), id).await?.iter())
-        .filter_map(|w| {
-            Some(Window {
-                start: instant(&w.starts_at)?,
-                end: instant(&w.ends_at)?,
-            })
-        })
-        .collect();
-    if board.courts.is_empty() || windows.is_empty() {
-        return Err(Error::NoVenue);
-    }
-    let planned = schedule::plan(&board.jobs, board.courts.len(), &windows, board.rules, from)?;
-    let mut moved = Vec::new();
-    for (position, (before, after)) in board.places.iter().zip(&planned).enumerate() {
-        if before != after && board.jobs[position].fixed.is_none() {
-            moved.push((position, *after));
-        }
-    }
-    let texts: Vec<Option<String>> = moved
-        .iter()
-        .map(|(_, p)| p.map(|p| agon_db::time_text(p.start)))
-        .collect();
-    let placements: Vec<Placement> = moved
-        .iter()
-        .zip(&texts)
-        .map(|((position, place), text)| Placement {
-            position: *position,
-            court: place.map(|p| board.courts[p.court].id),
-            starts_at: text.as_deref(),
-            pinned: false,
-        })
-        .collect();
-    state.store.place(&mut tx, id, &placements).await?;
-    let positions: Vec<usize> = moved.iter().map(|(p, _)| *p).collect();
-    super::announce::scheduled(&state, &mut tx, &t, &positions).await?;
+    replan(&state, &mut tx, &t, from).await?;
     tx.commit().await?;
     state.outbox.wake();
     Ok(Json(match_views(&state, &t).await?))
@@ -350,7 +406,7 @@ async fn plan(
 
 /// Places one match by hand on a court and time, checked like the planner's (court free, players rested, after
 /// the matches deciding its players and before those it decides): 409 `schedule_conflict` names what is in the
-/// way. Planning again leaves it there.
+/// way. It may lie outside the play windows (an evening match on purpose). Planning again leaves it there.
 #[utoipa::path(put, path = "/tournaments/{id}/matches/{position}/schedule", tag = "tournaments",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("position" = usize, Path)), request_body = NewPlace,
     responses((status = 200, body = MatchView), (status = 403), (status = 404), (status = 409), (status = 422)))]
@@ -365,7 +421,10 @@ async fn place(
         .ok_or_else(|| Error::invalid("starts_at", "must be RFC 3339 with an offset"))?;
     let mut tx = state.store.db().begin().await?;
     let t = state.store.lock(&mut tx, id).await?;
-    let board = board(&state, &mut tx, &t).await?;
+    if t.status().closed() {
+        return Err(Error::NotScheduling);
+    }
+    let board = board(&state, &mut tx, &t, Utc::now()).await?;
     let row = board
         .rows
         .get(position)
@@ -416,6 +475,9 @@ async fn unplace(
     organised(&state, &auth, id).await?;
     let mut tx = state.store.db().begin().await?;
     let t = state.store.lock(&mut tx, id).await?;
+    if t.status().closed() {
+        return Err(Error::NotScheduling);
+    }
     let rows = state.store.matches(Some(&mut tx), t.id).await?;
     let row = rows
         .get(position)

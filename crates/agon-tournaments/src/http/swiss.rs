@@ -113,8 +113,8 @@ async fn next_round(
         .store
         .insert_matches(&mut tx, id, rows.len(), &matches)
         .await?;
-    // Every match of the round before is played: only the new round's are ready.
-    super::announce::ready(&state, &mut tx, &t, &vec![true; rows.len()]).await?;
+    // Every match of the round before is played: nobody had a next match.
+    super::announce::ready(&state, &mut tx, &t, &Default::default()).await?;
     tx.commit().await?;
     state.outbox.wake();
     let t = state

@@ -186,20 +186,25 @@ impl Store {
         key_hash: &str,
         now: &str,
     ) -> Result<(), Error> {
-        let mut tx = self.db.begin().await?;
+        // One statement: two concurrent requests leave one key, never a failure on the primary key.
+        query(
+            "insert into calendar_keys (user_id, key_hash, created_at) values ($1, $2, $3) \
+             on conflict (user_id) do update set key_hash = excluded.key_hash, created_at = excluded.created_at",
+            (user.to_string(), key_hash, now),
+        )
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Ends the member's calendar key (the account is deleted or banned): its feeds answer 404 from now on.
+    pub async fn end_calendar_key(tx: &mut Tx, user: Uuid) -> Result<(), Error> {
         query(
             "delete from calendar_keys where user_id = $1",
             (user.to_string(),),
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-        query(
-            "insert into calendar_keys (user_id, key_hash, created_at) values ($1, $2, $3)",
-            (user.to_string(), key_hash, now),
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
         Ok(())
     }
 

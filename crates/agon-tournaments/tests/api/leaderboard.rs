@@ -187,4 +187,12 @@ async fn entries_in_one_step_are_all_or_none_and_results_feed_the_club_leaderboa
     let (_, rest) = send(&app, &cy, "GET", &next, Value::Null).await;
     let rest: Vec<_> = rest["items"].as_array().unwrap().iter().map(line).collect();
     assert_eq!(rest, vec![(3, "Cy".into(), 0, 0, 1)]);
+    // After the last line (place 3, "Mw" as a cursor): no lines, and the board's size still stands.
+    let past = "/tournaments/leaderboard?cursor=Mw";
+    let (status, past) = send(&app, &cy, "GET", past, Value::Null).await;
+    assert_eq!(
+        (status, past["items"].as_array().map(Vec::len)),
+        (200, Some(0))
+    );
+    assert_eq!(past["total"], 3);
 }

@@ -123,6 +123,7 @@ async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
     );
     told(&app, &bo, "match_scheduled", "Sat 16 Jan 2027, 09:00 CET").await;
     by_hand(&app, &admin, &id, &planned, &courts).await;
+    replanned(&app, &admin, &id).await;
 
     // Bo wins: Ana's semi-final is ready, and she is told where and when.
     let bo_match = placed
@@ -133,7 +134,7 @@ async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
     let path = at(&format!("/matches/{}/result", bo_match["position"]));
     assert_eq!(send(&app, &admin, "PUT", &path, result).await.0, 200);
     told(&app, &ana, "match_ready", "10:00 CET").await;
-    feeds(&app, &bo, &id).await;
+    feeds(&app, (&admin, &bo), &id).await;
 }
 
 /// Placing by hand: conflicts are named, a pinned match stays when the rest is planned again.
@@ -184,8 +185,37 @@ async fn by_hand(app: &TestApp, admin: &TestUser, id: &str, planned: &Value, cou
     );
 }
 
-/// The calendar feeds: no token, the key in the URL; a new key ends the old one.
-async fn feeds(app: &TestApp, bo: &TestUser, id: &str) {
+/// New timing re-plans at once; a match under way at the planning time stays where it is.
+async fn replanned(app: &TestApp, admin: &TestUser, id: &str) {
+    let at = |rest: &str| format!("/tournaments/{id}{rest}");
+    let settings = |minutes: i64| {
+        json!({ "match_minutes": minutes, "rest_minutes": 15, "courts": ["Court 1", "Court 2"],
+                "windows": [{ "date": "2027-01-16", "from": "09:00", "to": "13:00" }] })
+    };
+    let starts = |matches: &Value, round: i64| -> Vec<String> {
+        (matches.as_array().unwrap().iter())
+            .filter(|m| m["round"] == round && m["starts_at"].is_string())
+            .map(|m| m["starts_at"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // 45-minute matches: the first round still at 09:00, the semi-finals at 10:30 (09:45 + 15 rest → next slot).
+    let (status, view) = send(app, admin, "PUT", &at("/schedule"), settings(45)).await;
+    assert_eq!(status, 200, "{view}");
+    let (_, matches) = send(app, admin, "GET", &at("/matches"), Value::Null).await;
+    assert_eq!(starts(&matches, 1), ["2027-01-16T08:00:00.000000Z"; 2]);
+    assert_eq!(starts(&matches, 2), ["2027-01-16T09:30:00.000000Z"; 2]);
+    // Planning from 09:20 local: the first round is under way and stays; the rest fits around the pinned final.
+    let from = json!({ "from": "2027-01-16T09:20:00+01:00" });
+    let (status, again) = send(app, admin, "POST", &at("/schedule/plan"), from).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(starts(&again, 1), ["2027-01-16T08:00:00.000000Z"; 2]);
+    assert_eq!(starts(&again, 2), ["2027-01-16T09:30:00.000000Z"; 2]);
+    let (status, view) = send(app, admin, "PUT", &at("/schedule"), settings(30)).await;
+    assert_eq!(status, 200, "{view}");
+}
+
+/// The calendar feeds: no token, the key in the URL; a new key ends the old one, and a ban ends the key.
+async fn feeds(app: &TestApp, (admin, bo): (&TestUser, &TestUser), id: &str) {
     let (status, key) = send(app, bo, "POST", "/tournaments/calendar", Value::Null).await;
     assert_eq!(status, 201, "{key}");
     let get = |path: String| async move {
@@ -228,4 +258,11 @@ async fn feeds(app: &TestApp, bo: &TestUser, id: &str) {
         get("/tournaments/calendar/nothing/matches".into()).await.0,
         404
     );
+    let fresh_url = fresh["matches_url"].as_str().unwrap().to_owned();
+    assert_eq!(get(fresh_url.clone()).await.0, 200);
+    let ban = json!({ "reason": "left the club" });
+    let path = format!("/users/{}/ban", bo.id);
+    assert_eq!(send(app, admin, "POST", &path, ban).await.0, 200);
+    app.until(|| async { get(fresh_url.clone()).await.0 == 404 })
+        .await;
 }

@@ -141,7 +141,7 @@ async fn tournament_feed(
         .ok_or(Error::NotFound(id))?;
     let mut cal = calendar(&t.name, &t.time_zone);
     for m in match_views(&state, &t).await? {
-        let Some(start) = m.starts_at.as_deref() else {
+        let Some(start) = m.starts_at.as_deref().filter(|_| !m.void) else {
             continue;
         };
         let name = |i: usize| {
