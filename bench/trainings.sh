@@ -15,26 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 need_packages wrk
-DURATION=${DURATION:-10}
-HZ=$(getconf CLK_TCK)
-
-work=$(mktemp -d /tmp/agon-bench.XXXXXX)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-agon_bin=${BENCH_BIN:-target/release/agon}
-[ -n "${BENCH_BIN:-}" ] || cargo build --release -p agon >&2
-
-port=$(free_port)
-"$agon_bin" up --port "$port" --data-dir "$work/data" >"$work/agon.log" 2>&1 &
-pids+=($!); agon_pid=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 300); do curl -sf -o /dev/null "$base/readyz" && break; sleep 0.1; done
-curl -sf -o /dev/null "$base/readyz" || { echo "agon up did not become ready"; cat "$work/agon.log"; exit 1; }
+source bench/lib.sh
+start_agon
 
 curl -sf -o /dev/null -H 'content-type: application/json' \
   -d '{"email":"bench@club.org","password":"bench password 1"}' "$base/auth/register"
@@ -73,29 +55,9 @@ con.commit()
 PY
 }
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
-# run NAME PATH
-run() {
-  local name=$1 url="$base$2"
-  curl -sf -o /dev/null -H "authorization: Bearer $token" "$url" || { echo "$name: $url fails"; exit 1; }
-  wrk -t2 -c16 -d2s -H "authorization: Bearer $token" "$url" >/dev/null   # warm-up
-  local before after out requests rps p50 p99 errors cpu
-  before=$(cpu_ticks "$agon_pid")
-  out=$(wrk -t2 -c16 -d"${DURATION}s" --latency -H "authorization: Bearer $token" "$url")
-  after=$(cpu_ticks "$agon_pid")
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  errors=$(echo "$out" | awk '/Non-2xx/ {print $5} /Socket errors/ {print "socket:" $0}' | tr '\n' ' ')
-  cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
-  printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$rows" "$name" "$rps" "$p50" "$p99" "$cpu" "${errors:-0}"
-}
-
 mkdir -p bench/results
 {
-  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), ${DURATION}s per cell, wrk -t2 -c16."
+  bench_header
   echo
   echo "| trainings | request | req/s | p50 | p99 | CPU µs/req | errors |"
   echo "|---|---|---|---|---|---|---|"
@@ -103,12 +65,12 @@ mkdir -p bench/results
   for rows in 10000 100000; do
     seed "$seeded" "$rows"
     seeded=$rows
-    run "health check (floor)" "/healthz"
-    run "first page" "/trainings?limit=20"
-    run "kind + difficulty 3–7" "/trainings?limit=20&kind=running&min_difficulty=3&max_difficulty=7"
-    run "text q=marathon" "/trainings?limit=20&q=marathon"
-    run "count by kind" "/trainings/count?kind=running"
+    wrk_row "$rows" "health check (floor)" "/healthz" "$token"
+    wrk_row "$rows" "first page" "/trainings?limit=20" "$token"
+    wrk_row "$rows" "kind + difficulty 3–7" "/trainings?limit=20&kind=running&min_difficulty=3&max_difficulty=7" "$token"
+    wrk_row "$rows" "text q=marathon" "/trainings?limit=20&q=marathon" "$token"
+    wrk_row "$rows" "count by kind" "/trainings/count?kind=running" "$token"
   done
   echo
-  echo "Idle-after-run RSS of agon up: $(awk '/VmRSS/ {print $2}' "/proc/$agon_pid/status") kB."
+  echo "Idle-after-run RSS of agon up: $(rss_kb "$agon_pid") kB."
 } | tee bench/results/trainings.md

@@ -162,35 +162,7 @@ async fn produce(db: &Db, outbox: &agon_bus::Outbox, from: i64, to: i64, batch: 
 async fn main() {
     let args = Args::parse();
     match &args.command {
-        Cmd::Produce { count, rate } => {
-            let db = producer(&args).await;
-            let bus = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
-                .await
-                .unwrap();
-            let outbox = bus.outbox(&db).await.unwrap();
-            let relay = tokio::spawn(outbox.clone().relay());
-            let done = numbers(&db, "select coalesce(max(n) + 1, 0) from ledger").await[0];
-            println!("producing {done}..{count}");
-            if *rate == 0 {
-                produce(&db, &outbox, done, *count, 500).await;
-            } else {
-                // Ten commits a second, `rate / 10` events each.
-                let per_tick = (*rate as i64 / 10).max(1);
-                let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
-                let mut n = done;
-                while n < *count {
-                    tick.tick().await;
-                    let end = (n + per_tick).min(*count);
-                    produce(&db, &outbox, n, end, per_tick).await;
-                    n = end;
-                }
-            }
-            while outbox.pending().await.unwrap() > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            relay.abort();
-            println!("produced and confirmed {count}");
-        }
+        Cmd::Produce { count, rate } => produce_all(&args, *count, *rate).await,
         Cmd::Consume => {
             let db = consumer(&args).await;
             let bus = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
@@ -217,48 +189,82 @@ async fn main() {
             std::process::exit(if complete { 0 } else { 1 });
         }
         Cmd::Raw { count } => raw(&args.amqp_url, *count).await,
-        Cmd::Bench { count } => {
-            let pdb = producer(&args).await;
-            let cdb = consumer(&args).await;
-            let bus = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
-                .await
-                .unwrap();
-            let consuming = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
-                .await
-                .unwrap();
-            consuming
-                .subscribe(&cdb, &consumer_name(&args), Apply)
-                .await
-                .unwrap();
-            let outbox = bus.outbox(&pdb).await.unwrap();
-            let start = numbers(&pdb, "select coalesce(max(n) + 1, 0) from ledger").await[0];
-            let before = numbers(&cdb, "select count(*) from effects").await[0];
-            // Committed first, so the measurement is the bus alone: relay (confirms) → RabbitMQ → consumer.
-            produce(&pdb, &outbox, start, start + count, 1000).await;
-            let started = Instant::now();
-            let relay = tokio::spawn(outbox.clone().relay());
-            let mut published = None;
-            loop {
-                if published.is_none() && outbox.pending().await.unwrap() == 0 {
-                    published = Some(started.elapsed().as_secs_f64());
-                }
-                let done = numbers(&cdb, "select count(*) from effects").await[0] - before;
-                if done >= *count {
-                    break;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            }
-            let seconds = started.elapsed().as_secs_f64();
-            relay.abort();
-            let published = published.unwrap_or(seconds);
-            println!(
-                "{count} events through outbox → RabbitMQ → consumer in {seconds:.2} s: {:.0} events/s \
-                 (published and confirmed after {published:.2} s: {:.0} events/s)",
-                *count as f64 / seconds,
-                *count as f64 / published
-            );
+        Cmd::Bench { count } => bench(&args, *count).await,
+    }
+}
+
+/// `produce`: events `done..count` committed to the ledger and relayed, `rate` a second (0: as fast as it goes).
+async fn produce_all(args: &Args, count: i64, rate: u64) {
+    let db = producer(args).await;
+    let bus = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
+        .await
+        .unwrap();
+    let outbox = bus.outbox(&db).await.unwrap();
+    let relay = tokio::spawn(outbox.clone().relay());
+    let done = numbers(&db, "select coalesce(max(n) + 1, 0) from ledger").await[0];
+    println!("producing {done}..{count}");
+    if rate == 0 {
+        produce(&db, &outbox, done, count, 500).await;
+    } else {
+        // Ten commits a second, `rate / 10` events each.
+        let per_tick = (rate as i64 / 10).max(1);
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+        let mut n = done;
+        while n < count {
+            tick.tick().await;
+            let end = (n + per_tick).min(count);
+            produce(&db, &outbox, n, end, per_tick).await;
+            n = end;
         }
     }
+    while outbox.pending().await.unwrap() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    relay.abort();
+    println!("produced and confirmed {count}");
+}
+
+/// `bench`: `count` events committed first, then timed through the relay, RabbitMQ and the consumer.
+async fn bench(args: &Args, count: i64) {
+    let pdb = producer(args).await;
+    let cdb = consumer(args).await;
+    let bus = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
+        .await
+        .unwrap();
+    let consuming = Bus::rabbitmq(&args.amqp_url, &args.schema_prefix)
+        .await
+        .unwrap();
+    consuming
+        .subscribe(&cdb, &consumer_name(args), Apply)
+        .await
+        .unwrap();
+    let outbox = bus.outbox(&pdb).await.unwrap();
+    let start = numbers(&pdb, "select coalesce(max(n) + 1, 0) from ledger").await[0];
+    let before = numbers(&cdb, "select count(*) from effects").await[0];
+    // Committed first, so the measurement is the bus alone: relay (confirms) → RabbitMQ → consumer.
+    produce(&pdb, &outbox, start, start + count, 1000).await;
+    let started = Instant::now();
+    let relay = tokio::spawn(outbox.clone().relay());
+    let mut published = None;
+    loop {
+        if published.is_none() && outbox.pending().await.unwrap() == 0 {
+            published = Some(started.elapsed().as_secs_f64());
+        }
+        let done = numbers(&cdb, "select count(*) from effects").await[0] - before;
+        if done >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    relay.abort();
+    let published = published.unwrap_or(seconds);
+    println!(
+        "{count} events through outbox → RabbitMQ → consumer in {seconds:.2} s: {:.0} events/s \
+         (published and confirmed after {published:.2} s: {:.0} events/s)",
+        count as f64 / seconds,
+        count as f64 / published
+    );
 }
 
 /// Bare lapin: publish `count` persistent messages in windows of the relay's size, awaiting each window's

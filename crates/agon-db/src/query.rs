@@ -48,6 +48,7 @@ tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R);
+tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S);
 
 /// `sql` with `params` bound.
 pub fn query<'q>(sql: impl SqlSafeStr, params: impl Params<'q>) -> Statement<'q> {

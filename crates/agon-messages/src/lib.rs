@@ -426,14 +426,15 @@ pub mod tournaments {
         pub at: DateTime<Utc>,
     }
 
-    /// The bracket has its champion.
+    /// Nothing is left to play: the tournament has its champion — none for a round robin in several groups, each
+    /// group having its winner. A corrected result that changes the champion says so again.
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct TournamentCompleted {
         pub tournament_id: Uuid,
         pub name: String,
-        pub champion_id: Uuid,
+        pub champion_id: Option<Uuid>,
         pub champion_user_id: Option<Uuid>,
-        pub champion_name: String,
+        pub champion_name: Option<String>,
         pub at: DateTime<Utc>,
     }
 

@@ -32,23 +32,7 @@ struct Args {
 async fn main() {
     let args = Args::parse();
     let client = reqwest::Client::new();
-    let token: serde_json::Value = client
-        .post(format!("{}/auth/token", args.url))
-        .json(&serde_json::json!({"grant_type": "password", "email": args.email, "password": args.password}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"]
-        .as_str()
-        .expect("logged in")
-        .to_owned();
-    let ws = format!(
-        "{}/ws?access_token={token}",
-        args.url.replacen("http://", "ws://", 1)
-    );
+    let (token, ws) = login(&client, &args).await;
 
     let (arrivals, mut arrived) = mpsc::unbounded_channel::<Instant>();
     let (ready_tx, mut ready) = mpsc::unbounded_channel::<()>();
@@ -120,4 +104,26 @@ async fn main() {
         latencies.last().unwrap().as_secs_f64() * 1000.0,
         latencies.len()
     );
+}
+
+/// The member's access token, and the WebSocket URL it opens.
+async fn login(client: &reqwest::Client, args: &Args) -> (String, String) {
+    let token: serde_json::Value = client
+        .post(format!("{}/auth/token", args.url))
+        .json(&serde_json::json!({"grant_type": "password", "email": args.email, "password": args.password}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"]
+        .as_str()
+        .expect("logged in")
+        .to_owned();
+    let ws = format!(
+        "{}/ws?access_token={token}",
+        args.url.replacen("http://", "ws://", 1)
+    );
+    (token, ws)
 }

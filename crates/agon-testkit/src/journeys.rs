@@ -75,14 +75,26 @@ impl SeedClient {
 /// after which the token is refused.
 pub async fn kinetix(base: &str) {
     let c = SeedClient::new(base);
-    let token = |email: &'static str, password: &'static str| {
-        let c = &c;
-        async move {
-            let body = json!({ "email": email, "password": password });
-            let (status, tokens) = c.call("POST", "/tokens", None, Some(body)).await;
-            assert_eq!(status, 201, "{tokens}");
-            tokens["access_token"].as_str().unwrap().to_owned()
-        }
+    let (admin, tess, ana) = kinetix_people(&c).await;
+    kinetix_training_and_target(&c, &tess, &ana).await;
+    kinetix_backoffice(&c, &admin).await;
+    // Logout ends the session: the token is refused from then on.
+    assert_eq!(c.call("DELETE", "/tokens", Some(&ana), None).await.0, 200);
+    c.until(
+        "the logged-out token refused",
+        ("GET", "/users/me", Some(&ana), None),
+        |s, _| s == 403,
+    )
+    .await;
+}
+
+/// Tess and Ana sign up; the administrator makes Tess a trainer. Tokens of the administrator, Tess and Ana.
+async fn kinetix_people(c: &SeedClient) -> (String, String, String) {
+    let token = |email: &'static str, password: &'static str| async move {
+        let body = json!({ "email": email, "password": password });
+        let (status, tokens) = c.call("POST", "/tokens", None, Some(body)).await;
+        assert_eq!(status, 201, "{tokens}");
+        tokens["access_token"].as_str().unwrap().to_owned()
     };
     let mut ids = Vec::new();
     for (email, fullname) in [("tess@kinetix.com", "Tess"), ("ana@kinetix.com", "Ana")] {
@@ -118,25 +130,30 @@ pub async fn kinetix(base: &str) {
     let tess = tokens["access_token"].as_str().unwrap().to_owned();
     let ana = token("ana@kinetix.com", "kinetix password").await;
 
+    (admin, tess, ana)
+}
+
+/// Tess's training, favourited and scored by Ana; Ana's target, completed by the app's reports.
+async fn kinetix_training_and_target(c: &SeedClient, tess: &str, ana: &str) {
     let training = json!({ "title": "Costanera 10k", "description": "Along the river", "type": "running",
                            "difficulty": 4, "multimedia": [], "goals": [{ "name": "Pace" }] });
     let (status, created) = c
-        .call("POST", "/trainings", Some(&tess), Some(training))
+        .call("POST", "/trainings", Some(tess), Some(training))
         .await;
     assert_eq!(status, 201, "{created}");
     let id = created["id"].as_str().unwrap().to_owned();
     let favourite = json!({ "training_id": id });
     let (status, _) = c
-        .call("POST", "/favorites", Some(&ana), Some(favourite))
+        .call("POST", "/favorites", Some(ana), Some(favourite))
         .await;
     assert_eq!(status, 201);
     let scores = format!("/trainings/{id}/scores");
     let (status, _) = c
-        .call("POST", &scores, Some(&ana), Some(json!({ "score": 5 })))
+        .call("POST", &scores, Some(ana), Some(json!({ "score": 5 })))
         .await;
     assert_eq!(status, 201);
     let (_, read) = c
-        .call("GET", &format!("/trainings/{id}"), Some(&ana), None)
+        .call("GET", &format!("/trainings/{id}"), Some(ana), None)
         .await;
     assert_eq!(
         (read["score"].as_f64(), read["score_amount"].as_i64()),
@@ -146,27 +163,29 @@ pub async fn kinetix(base: &str) {
     let limit = agon_db::time_text(chrono::Utc::now() + chrono::Duration::days(10));
     let goal = json!({ "name": "Run 10 km", "description": "", "type": "Distance travelled", "limit": limit,
                        "current": 0, "target": 10, "multimedia": [] });
-    let (status, target) = c.call("POST", "/targets", Some(&ana), Some(goal)).await;
+    let (status, target) = c.call("POST", "/targets", Some(ana), Some(goal)).await;
     assert_eq!(status, 201, "{target}");
     for count in [4, 4, 4] {
         let report = json!({ "type": "Distance travelled", "count": count });
         assert_eq!(
-            c.call("POST", "/reports", Some(&ana), Some(report)).await.0,
+            c.call("POST", "/reports", Some(ana), Some(report)).await.0,
             201
         );
     }
     let target_path = format!("/targets/{}", target["id"].as_str().unwrap());
-    let (_, done) = c.call("GET", &target_path, Some(&ana), None).await;
+    let (_, done) = c.call("GET", &target_path, Some(ana), None).await;
     assert_eq!(
         (done["current"].as_f64(), done["completed"].as_bool()),
         (Some(10.0), Some(true))
     );
+}
 
-    // The backoffice's counters and the events behind them, once the events reached the metrics service.
+/// The backoffice's counters and the events behind them, once the events reached the metrics service.
+async fn kinetix_backoffice(c: &SeedClient, admin: &str) {
     let counters = c
         .until(
             "the trainings counters",
-            ("GET", "/metrics/trainings", Some(&admin), None),
+            ("GET", "/metrics/trainings", Some(admin), None),
             |_, m| m["trainingsFavorited"] == 1,
         )
         .await;
@@ -178,7 +197,7 @@ pub async fn kinetix(base: &str) {
         .call(
             "GET",
             "/metrics/trainings/events/trainingCreated/",
-            Some(&admin),
+            Some(admin),
             None,
         )
         .await;
@@ -190,7 +209,7 @@ pub async fn kinetix(base: &str) {
     let signed = c
         .until(
             "the sign-ups",
-            ("GET", "/metrics/users", Some(&admin), None),
+            ("GET", "/metrics/users", Some(admin), None),
             |_, m| m["signinsWithMail"] == 2,
         )
         .await;
@@ -199,7 +218,7 @@ pub async fn kinetix(base: &str) {
         .call(
             "GET",
             "/metrics/users/events/signinsWithMail",
-            Some(&admin),
+            Some(admin),
             None,
         )
         .await;
@@ -214,18 +233,9 @@ pub async fn kinetix(base: &str) {
         .call(
             "GET",
             "/metrics/users/events/noSuchCommand",
-            Some(&admin),
+            Some(admin),
             None,
         )
         .await;
     assert_eq!(none, json!([]));
-
-    // Logout ends the session: the token is refused from then on.
-    assert_eq!(c.call("DELETE", "/tokens", Some(&ana), None).await.0, 200);
-    c.until(
-        "the logged-out token refused",
-        ("GET", "/users/me", Some(&ana), None),
-        |s, _| s == 403,
-    )
-    .await;
 }

@@ -36,7 +36,9 @@ pub struct NewTournament {
     pub groups: Option<u32>,
     /// Swiss: the number of rounds, fewer than the field (default: log2 of the capacity, rounded up).
     pub rounds: Option<u32>,
-    /// Round robin and Swiss: points for a win, a draw, a loss and a bye (default 3, 1, 0, 3).
+    /// Round robin and Swiss: points for a win, a draw, a loss and a bye (default 3, 1, 0, 3). A bye is a Swiss
+    /// player's round without an opponent; in a round robin every player of an odd group rests equally often, and
+    /// a rest earns nothing.
     pub points: Option<Points>,
     /// Games per match: 1, 3, 5 or 7 (default 1).
     pub best_of: Option<i64>,
@@ -45,12 +47,26 @@ pub struct NewTournament {
     /// Members who ask to join are approved at once (default false: organisers approve).
     #[serde(default)]
     pub open_entry: bool,
+    /// Who reports results: `organisers` (default), or `players` — both players of a match report it, and the
+    /// result is recorded when their reports agree (organisers may still record or correct any result).
+    pub reporting: Option<Reporting>,
     /// RFC 3339 with an offset; before `starts_at`.
     pub registration_deadline: Option<String>,
     /// RFC 3339 with an offset.
     pub starts_at: String,
     /// The IANA zone the tournament's times are shown in (`Europe/Madrid`).
     pub time_zone: String,
+}
+
+/// Who reports a match's result.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reporting {
+    /// Organisers record every result.
+    #[default]
+    Organisers,
+    /// Each player reports; agreeing reports record the result.
+    Players,
 }
 
 /// How a tournament is played.
@@ -71,6 +87,7 @@ pub struct Draft {
     pub best_of: i64,
     pub capacity: i64,
     pub open_entry: bool,
+    pub reporting: Reporting,
     /// As stored (fixed-width RFC 3339 UTC).
     pub registration_deadline: Option<String>,
     pub starts_at: String,
@@ -131,6 +148,7 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
         best_of,
         capacity,
         open_entry: t.open_entry,
+        reporting: t.reporting.unwrap_or_default(),
         registration_deadline: deadline.map(agon_db::time_text),
         starts_at: starts_at.map(agon_db::time_text).unwrap_or_default(),
         time_zone,
@@ -273,6 +291,7 @@ mod tests {
             best_of: Some(3),
             capacity: Some(6),
             open_entry: false,
+            reporting: Some(Reporting::Players),
             registration_deadline: deadline.map(Into::into),
             starts_at: "2026-12-12T10:00:00+01:00".into(),
             time_zone: "Europe/Madrid".into(),

@@ -46,6 +46,14 @@ pub enum Error {
     MatchPlayed,
     #[error("no calendar with this key (it may have been replaced)")]
     CalendarNotFound,
+    #[error("only the match's two players report its result")]
+    NotYourMatch,
+    #[error("the organisers record this tournament's results (its reporting is `organisers`)")]
+    OrganisersReport,
+    #[error("the tournament is being played: cancel it before deleting it")]
+    InPlay,
+    #[error("matches are still to be played: record their results, or cancel the tournament")]
+    MatchesLeft,
     #[error("{0}")]
     Refused(#[from] Refused),
     #[error("{0}")]
@@ -73,6 +81,10 @@ impl ErrorCode for Error {
             Error::Conflict(_) => "schedule_conflict",
             Error::MatchPlayed => "match_played",
             Error::CalendarNotFound => "calendar_not_found",
+            Error::NotYourMatch => "not_your_match",
+            Error::OrganisersReport => "reporting_by_organisers",
+            Error::InPlay => "tournament_in_play",
+            Error::MatchesLeft => "matches_left",
             Error::Refused(r) => match r {
                 Refused::Transition(..) => "wrong_status",
                 Refused::RegistrationClosed => "registration_closed",
@@ -100,7 +112,7 @@ impl ErrorCode for Error {
             | Error::ParticipantNotFound(_)
             | Error::MatchNotFound(_)
             | Error::CalendarNotFound => StatusCode::NOT_FOUND,
-            Error::NotOrganiser => StatusCode::FORBIDDEN,
+            Error::NotOrganiser | Error::NotYourMatch => StatusCode::FORBIDDEN,
             Error::Refused(Refused::NotAPermutation) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Result(ResultError::NoMatch) => StatusCode::NOT_FOUND,
             Error::Result(ResultError::BadSide | ResultError::NoDraw) => {
@@ -115,6 +127,9 @@ impl ErrorCode for Error {
             | Error::NoPairing
             | Error::CourtInUse(_)
             | Error::NotScheduling
+            | Error::OrganisersReport
+            | Error::InPlay
+            | Error::MatchesLeft
             | Error::NoVenue
             | Error::NoRoom(_)
             | Error::Conflict(_)

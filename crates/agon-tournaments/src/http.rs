@@ -19,6 +19,7 @@ mod announce;
 mod entries;
 mod leaderboard;
 mod play;
+mod results;
 mod schedule;
 mod swiss;
 
@@ -30,6 +31,7 @@ pub fn router(state: State) -> OpenApiRouter {
         .merge(entries::router())
         .merge(leaderboard::router())
         .merge(play::router())
+        .merge(results::router())
         .merge(schedule::router())
         .merge(swiss::router())
         .with_state(state)
@@ -61,6 +63,8 @@ pub struct TournamentView {
     /// Approved entries.
     pub participant_count: i64,
     pub open_entry: bool,
+    /// Who reports results: `organisers`, or `players` (both players of a match, agreeing).
+    pub reporting: String,
     pub registration_deadline: Option<String>,
     pub starts_at: String,
     pub time_zone: String,
@@ -92,6 +96,7 @@ impl From<Tournament> for TournamentView {
             capacity: t.capacity,
             participant_count: t.participant_count,
             open_entry: t.open_entry,
+            reporting: t.reporting,
             registration_deadline: t.registration_deadline,
             starts_at: t.starts_at,
             time_zone: t.time_zone,
@@ -227,9 +232,10 @@ async fn get_one(
     Ok(Json(visible(&state, &auth, id).await?.into()))
 }
 
-/// Deletes a tournament with its entries and matches (its organisers).
+/// Deletes a tournament with its entries and matches (its organisers). One being played (running or paused) is
+/// cancelled first: 409 `tournament_in_play`.
 #[utoipa::path(delete, path = "/tournaments/{id}", tag = "tournaments", security(("bearer" = [])),
-    params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404)))]
+    params(("id" = Uuid, Path)), responses((status = 204), (status = 403), (status = 404), (status = 409)))]
 async fn delete_one(
     auth: AuthUser,
     state: State,
@@ -237,13 +243,18 @@ async fn delete_one(
 ) -> Result<StatusCode, Error> {
     organised(&state, &auth, id).await?;
     let mut tx = state.store.db().begin().await?;
+    if state.store.lock(&mut tx, id).await?.status().in_play() {
+        return Err(Error::InPlay);
+    }
     state.store.delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Moves a tournament along its life (its organisers): open registration, start (after a draw), pause, resume,
-/// complete, cancel. A status that does not allow the action answers 409 `wrong_status`.
+/// complete, cancel. A status that does not allow the action answers 409 `wrong_status`. Completing names the
+/// champion as a result completing it would (a Swiss tournament may end before its last round); while a match
+/// is still to be played it answers 409 `matches_left` — cancel instead.
 #[utoipa::path(post, path = "/tournaments/{id}/transitions", tag = "tournaments", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = Transition,
     responses((status = 200, body = TournamentView), (status = 403), (status = 404), (status = 409)))]
@@ -268,6 +279,13 @@ async fn transition(
         .set_status(&mut tx, id, next, &agon_db::now_text())
         .await?;
     match (t.status(), next) {
+        (_, Status::Completed) => {
+            let play = results::Play::load(&state, &mut tx, t).await?;
+            if !play.bracket.finished() {
+                return Err(Error::MatchesLeft);
+            }
+            results::conclude(&state, &mut tx, &play, chrono::Utc::now()).await?;
+        }
         // Play begins: every match with both players known is theirs to play.
         (Status::Seeded, Status::Running) => {
             announce::ready(&state, &mut tx, &t, &Default::default()).await?

@@ -47,7 +47,7 @@ pub enum Refused {
     TooFew,
     #[error("the order must name every approved participant exactly once")]
     NotAPermutation,
-    #[error("results are recorded while the tournament runs")]
+    #[error("results are recorded while the tournament runs (and corrected once it is completed)")]
     NotRunning,
     #[error("play has begun: entries no longer change")]
     PlayBegun,
@@ -84,6 +84,17 @@ impl Status {
     /// Results are recorded while the tournament runs, and only then.
     pub fn plays(self) -> bool {
         self == Status::Running
+    }
+
+    /// Organisers record results while the tournament runs, and correct them once it is completed (a corrected
+    /// final names a new champion).
+    pub fn takes_results(self) -> bool {
+        matches!(self, Status::Running | Status::Completed)
+    }
+
+    /// Being played: the tournament must be cancelled before it is deleted.
+    pub fn in_play(self) -> bool {
+        matches!(self, Status::Running | Status::Paused)
     }
 
     /// Entries may be withdrawn (or removed) until the draw is played.

@@ -51,7 +51,7 @@ pub struct Played {
 }
 
 /// One line of the table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Line {
     pub seed: u32,
     /// 1 for the first line.
@@ -79,20 +79,13 @@ pub fn table(
     let mut lines: HashMap<u32, Line> = players
         .iter()
         .map(|&seed| {
-            let line = Line {
+            (
                 seed,
-                rank: 0,
-                played: 0,
-                won: 0,
-                drawn: 0,
-                lost: 0,
-                byes: 0,
-                points: 0,
-                games_won: 0,
-                games_lost: 0,
-                buchholz: 0,
-            };
-            (seed, line)
+                Line {
+                    seed,
+                    ..Line::default()
+                },
+            )
         })
         .collect();
     for r in results {

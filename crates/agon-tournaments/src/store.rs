@@ -54,6 +54,8 @@ pub struct Tournament {
     /// Scheduling: how long a match takes, and the least rest of a player between two.
     pub match_minutes: i64,
     pub rest_minutes: i64,
+    /// `organisers` or `players`.
+    pub reporting: String,
 }
 
 impl Tournament {
@@ -83,6 +85,11 @@ impl Tournament {
         }
     }
 
+    pub fn reporting(&self) -> crate::domain::Reporting {
+        serde_json::from_value(serde_json::Value::String(self.reporting.clone()))
+            .unwrap_or_default()
+    }
+
     pub fn points(&self) -> Points {
         serde_json::from_value(self.points.clone()).unwrap_or_default()
     }
@@ -91,7 +98,7 @@ impl Tournament {
 const COLUMNS: &str = "id, name, description, format, third_place, grand_final, best_of, status, capacity, \
                        open_entry, registration_deadline, starts_at, time_zone, seeding, draw_seed, field, legs, \
                        group_count, points, rounds, champion_id, created_by, created_at, updated_at, \
-                       match_minutes, rest_minutes, \
+                       match_minutes, rest_minutes, reporting, \
                        (select count(*) from participants p where p.tournament_id = tournaments.id \
                         and p.status = 'approved') as participant_count";
 
@@ -153,9 +160,11 @@ fn side_of(value: Option<i64>) -> Side {
 }
 
 mod leaderboard;
+mod reports;
 mod schedule;
 
 pub use leaderboard::LeaderRow;
+pub use reports::Report;
 pub use schedule::{Court, Placement};
 
 impl Store {
@@ -198,8 +207,9 @@ impl Store {
         query(
             "insert into tournaments (id, name, description, format, third_place, grand_final, best_of, status, \
              capacity, open_entry, registration_deadline, starts_at, time_zone, created_by, created_at, updated_at, \
-             legs, group_count, points, rounds) \
-             values ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18)",
+             legs, group_count, points, rounds, reporting) \
+             values ($1, $2, $3, $4, $5, $6, $7, 'draft', $8, $9, $10, $11, $12, $13, $14, $14, $15, $16, $17, $18, \
+             $19)",
             (
                 id.to_string(),
                 &d.name,
@@ -219,6 +229,7 @@ impl Store {
                 i64::from(groups),
                 serde_json::to_string(&d.points).unwrap_or_default(),
                 i64::from(rounds),
+                crate::lifecycle::name(&d.reporting),
             ),
         )
         .execute(&mut **tx)
@@ -609,6 +620,7 @@ impl Store {
             )
             .execute(&mut **tx)
             .await?;
+            Self::drop_reports(tx, tournament, position).await?;
         }
         Ok(())
     }

@@ -168,7 +168,7 @@ async fn create(c: &SeedClient, tom: &str, ana: &str) -> String {
     t["id"].as_str().unwrap().to_owned()
 }
 
-/// Members ask for themselves only (pending); the trainer approves them, and Ana hears of it.
+/// Members ask for themselves only (pending); the trainer approves them.
 async fn entries(
     c: &SeedClient,
     (tom, ana, bo, cy): (&str, &str, &str, &str),
@@ -230,6 +230,12 @@ async fn entries(
             .0,
         200
     );
+    approvals(c, tom, id, socket).await;
+}
+
+/// The trainer approves the three requests (once each), and Ana hears of it.
+async fn approvals(c: &SeedClient, tom: &str, id: &str, socket: &mut Socket) {
+    let at = |rest: &str| format!("/api/tournaments/{id}{rest}");
     let (_, entries) = c.call("GET", &at("/participants"), Some(tom), None).await;
     let pending: Vec<Value> = entries
         .as_array()

@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::{TournamentView, organised, schedule::CourtView, visible};
 use crate::{
     State,
-    bracket::{Bracket, ResultError, Side, Stage},
-    domain::{self, Format},
+    bracket::{Bracket, Side, Stage},
+    domain::Format,
     error::Error,
-    lifecycle::{self, Action, Entrant, Seeding, Status},
+    lifecycle::{self, Action, Entrant, Seeding},
     standings::{self, Played, TieBreak},
-    store::{Court, MatchRow, Participant, Store, Tournament},
+    store::{Court, MatchRow, Participant, Report, Store, Tournament},
 };
 
 pub fn router() -> OpenApiRouter<State> {
@@ -24,7 +24,6 @@ pub fn router() -> OpenApiRouter<State> {
         .routes(routes!(draw))
         .routes(routes!(matches))
         .routes(routes!(one_match))
-        .routes(routes!(result))
         .routes(routes!(standings))
 }
 
@@ -87,6 +86,35 @@ pub struct MatchView {
     pub ends_at: Option<String>,
     /// Placed by hand: planning again leaves it there.
     pub pinned: bool,
+    /// Where players report results: the reports waiting for the other side's, and whether two disagree.
+    pub reports: Vec<ReportView>,
+    pub disputed: bool,
+}
+
+/// A player's report of a match, waiting for the other side's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReportView {
+    /// The reporting side's participant.
+    pub participant_id: Uuid,
+    pub winner_id: Option<Uuid>,
+    pub draw: bool,
+    #[schema(value_type = Vec<Vec<u32>>)]
+    pub games: serde_json::Value,
+    pub score: String,
+    pub reported_at: String,
+}
+
+impl From<&Report> for ReportView {
+    fn from(r: &Report) -> Self {
+        Self {
+            participant_id: r.participant_id,
+            winner_id: r.winner_id,
+            draw: r.drawn,
+            games: serde_json::from_str(&r.games).unwrap_or_default(),
+            score: r.score.clone(),
+            reported_at: r.reported_at.clone(),
+        }
+    }
 }
 
 /// A result: the winner (or, in a round robin, a draw), and optionally the games (from side 0's point of view) and
@@ -251,15 +279,16 @@ pub(super) async fn match_views(state: &State, t: &Tournament) -> Result<Vec<Mat
     let rows = state.store.matches(None, t.id).await?;
     let people = state.store.participants(None, t.id).await?;
     let courts = state.store.courts(None, t.id).await?;
+    let reports = state.store.reports(None, t.id).await?;
     let bracket = Store::bracket(t, &rows);
-    Ok(views(t, &bracket, &rows, (&people, &courts)))
+    Ok(views(t, &bracket, &rows, (&people, &courts, &reports)))
 }
 
 fn views(
     t: &Tournament,
     bracket: &Bracket,
     rows: &[MatchRow],
-    (people, courts): (&[Participant], &[Court]),
+    (people, courts, reports): (&[Participant], &[Court], &[Report]),
 ) -> Vec<MatchView> {
     let length = chrono::Duration::minutes(t.match_minutes);
     let by_seed: HashMap<i64, &Participant> =
@@ -281,6 +310,10 @@ fn views(
         .map(|(position, (m, row))| {
             let winner = m.winner.and_then(|w| side(m.sides[w]));
             let (court, starts_at, ends_at) = place_of(row, courts, length);
+            let reports: Vec<ReportView> = (reports.iter())
+                .filter(|r| r.position == position as i64)
+                .map(ReportView::from)
+                .collect();
             MatchView {
                 position,
                 stage: m.stage.name().into(),
@@ -302,6 +335,8 @@ fn views(
                 starts_at,
                 ends_at,
                 pinned: row.pinned,
+                disputed: reports.len() == 2,
+                reports,
             }
         })
         .collect()
@@ -343,159 +378,6 @@ async fn one_match(
         .ok_or(Error::MatchNotFound(position as i64))
 }
 
-/// Records a match's result, or corrects it while no match it fed has been played (organisers, while the
-/// tournament runs). The winner advances — the loser too, in double elimination — and the tournament completes
-/// with its champion.
-#[utoipa::path(put, path = "/tournaments/{id}/matches/{position}/result", tag = "tournaments",
-    security(("bearer" = [])), params(("id" = Uuid, Path), ("position" = usize, Path)), request_body = MatchResult,
-    responses((status = 200, body = Vec<MatchView>), (status = 403), (status = 404), (status = 409),
-        (status = 422)))]
-async fn result(
-    auth: AuthUser,
-    state: State,
-    Path((id, position)): Path<(Uuid, usize)>,
-    Json(body): Json<MatchResult>,
-) -> Result<axum::Json<Vec<MatchView>>, Error> {
-    organised(&state, &auth, id).await?;
-    if body.score.chars().count() > domain::SCORE_MAX_CHARS {
-        return Err(Error::invalid("score", "must be at most 50 characters"));
-    }
-    let now = chrono::Utc::now();
-    let at = agon_db::time_text(now);
-    let mut tx = state.store.db().begin().await?;
-    let t = state.store.lock(&mut tx, id).await?;
-    if !t.status().plays() {
-        return Err(lifecycle::Refused::NotRunning.into());
-    }
-    let rows = state.store.matches(Some(&mut tx), id).await?;
-    let mut bracket = Store::bracket(&t, &rows);
-    let before = super::announce::next_matches(&bracket);
-    let people = state.store.participants(Some(&mut tx), id).await?;
-    let m = bracket
-        .matches
-        .get(position)
-        .ok_or(Error::MatchNotFound(position as i64))?;
-    if !matches!(m.sides, [Side::Seed(_), Side::Seed(_)]) || m.void {
-        return Err(ResultError::NotReady.into());
-    }
-    match (body.winner_id, body.draw) {
-        (None, true) => {
-            domain::check_draw_games(&body.games, t.best_of)
-                .map_err(|e| Error::invalid_fields(vec![e]))?;
-            bracket.record_draw(position)?;
-        }
-        (Some(winner_id), false) => {
-            let seed_of = people
-                .iter()
-                .find(|p| p.id == winner_id)
-                .and_then(|p| p.seed)
-                .and_then(|s| u32::try_from(s).ok());
-            let winner = (0..2)
-                .find(|&i| seed_of.is_some_and(|s| m.sides[i] == Side::Seed(s)))
-                .ok_or_else(|| {
-                    Error::invalid("winner_id", "must be one of the match's two players")
-                })?;
-            domain::check_games(&body.games, t.best_of, winner)
-                .map_err(|e| Error::invalid_fields(vec![e]))?;
-            bracket.record(position, winner)?;
-        }
-        _ => {
-            return Err(Error::invalid(
-                "winner_id",
-                "name the winner, or set draw (and no winner)",
-            ));
-        }
-    }
-    let games = serde_json::to_string(&body.games).unwrap_or_else(|_| "[]".into());
-    state
-        .store
-        .save_matches(
-            &mut tx,
-            id,
-            (&rows, &bracket),
-            (position, &games, body.score.trim(), &at),
-        )
-        .await?;
-    let recorded = agon_messages::tournaments::ResultRecorded {
-        tournament_id: id,
-        position: position as i64,
-        winner_id: body.winner_id,
-        at: now,
-    };
-    agon_bus::enqueue(&mut tx, crate::SERVICE, &recorded).await?;
-    super::announce::ready(&state, &mut tx, &t, &before).await?;
-    complete(&state, &mut tx, &t, &bracket, &people, now).await?;
-    tx.commit().await?;
-    state.outbox.wake();
-    Ok(axum::Json(match_views(&state, &t).await?))
-}
-
-/// When the bracket has its champion and nothing is left to play, the tournament completes (once) and says so.
-async fn complete(
-    state: &State,
-    tx: &mut agon_db::Tx,
-    t: &crate::store::Tournament,
-    bracket: &Bracket,
-    people: &[Participant],
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), Error> {
-    if !bracket.finished() {
-        return Ok(());
-    }
-    // The games just recorded are in the rows now, for the tables' tie-breaks.
-    let rows = state.store.matches(Some(&mut *tx), t.id).await?;
-    let champion_seed = match t.format() {
-        Format::Elimination(_) => bracket.champion(),
-        // A single group's table decides; several groups have no single champion (each its group's winner).
-        Format::RoundRobin { groups: 1, .. } => tables(t, bracket, &rows)
-            .first()
-            .and_then(|(_, lines)| lines.first())
-            .map(|l| l.seed),
-        Format::Swiss { rounds } => {
-            let last = bracket.matches.iter().map(|m| m.round).max().unwrap_or(0);
-            if last < rounds {
-                return Ok(());
-            }
-            tables(t, bracket, &rows)
-                .first()
-                .and_then(|(_, lines)| lines.first())
-                .map(|l| l.seed)
-        }
-        Format::RoundRobin { .. } => {
-            let at = agon_db::time_text(now);
-            state
-                .store
-                .set_status(tx, t.id, Status::Completed, &at)
-                .await?;
-            return Ok(());
-        }
-    };
-    let champion = champion_seed.and_then(|s| people.iter().find(|p| p.seed == Some(i64::from(s))));
-    let at = agon_db::time_text(now);
-    let Some(champion) = champion else {
-        return Ok(());
-    };
-    state
-        .store
-        .set_champion(tx, t.id, Some(champion.id), &at)
-        .await?;
-    state
-        .store
-        .set_status(tx, t.id, Status::Completed, &at)
-        .await?;
-    let event = agon_messages::tournaments::TournamentCompleted {
-        tournament_id: t.id,
-        name: t.name.clone(),
-        champion_id: champion.id,
-        champion_user_id: champion.user_id,
-        champion_name: champion.name.clone(),
-        at: now,
-    };
-    agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
-    Ok(())
-}
-
-/// The round robin's tables, one per group.
 /// The games each side won in a match, from its stored games (side 0's point of view).
 fn games_won(row: Option<&MatchRow>) -> (u32, u32) {
     let games: Vec<[u32; 2]> = row

@@ -16,7 +16,7 @@ use crate::{
     error::Error,
     lifecycle,
     rounds::{SwissStanding, swiss_round},
-    store::Store,
+    store::{MatchRow, Store, Tournament},
 };
 
 pub fn router() -> OpenApiRouter<State> {
@@ -66,35 +66,7 @@ async fn next_round(
     if last >= rounds {
         return Err(Error::RoundsDone);
     }
-    let table = super::play::tables(&t, &bracket, &rows);
-    let points: HashMap<u32, i64> = table
-        .first()
-        .map(|(_, lines)| lines.iter().map(|l| (l.seed, l.points)).collect())
-        .unwrap_or_default();
-    let mut standing: HashMap<u32, SwissStanding> = (1..=bracket.field)
-        .map(|seed| {
-            let s = SwissStanding {
-                seed,
-                points: points.get(&seed).copied().unwrap_or(0),
-                opponents: HashSet::new(),
-                had_bye: false,
-            };
-            (seed, s)
-        })
-        .collect();
-    for m in &bracket.matches {
-        match m.sides {
-            [Side::Seed(a), Side::Seed(b)] => {
-                standing.entry(a).and_modify(|s| _ = s.opponents.insert(b));
-                standing.entry(b).and_modify(|s| _ = s.opponents.insert(a));
-            }
-            [Side::Seed(a), Side::Bye] => {
-                standing.entry(a).and_modify(|s| s.had_bye = true);
-            }
-            _ => {}
-        }
-    }
-    let players: Vec<SwissStanding> = standing.into_values().collect();
+    let players = standings(&t, &bracket, &rows);
     let paired = swiss_round(&players).ok_or(Error::NoPairing)?;
     let round = last + 1;
     let mut matches: Vec<_> = (1..)
@@ -123,4 +95,37 @@ async fn next_round(
         .await?
         .ok_or(Error::NotFound(id))?;
     Ok(axum::Json(t.into()))
+}
+
+/// Each player as the next pairing sees them: points so far, the opponents met, and whether they had a bye.
+fn standings(t: &Tournament, bracket: &Bracket, rows: &[MatchRow]) -> Vec<SwissStanding> {
+    let table = super::play::tables(t, bracket, rows);
+    let points: HashMap<u32, i64> = table
+        .first()
+        .map(|(_, lines)| lines.iter().map(|l| (l.seed, l.points)).collect())
+        .unwrap_or_default();
+    let mut standing: HashMap<u32, SwissStanding> = (1..=bracket.field)
+        .map(|seed| {
+            let s = SwissStanding {
+                seed,
+                points: points.get(&seed).copied().unwrap_or(0),
+                opponents: HashSet::new(),
+                had_bye: false,
+            };
+            (seed, s)
+        })
+        .collect();
+    for m in &bracket.matches {
+        match m.sides {
+            [Side::Seed(a), Side::Seed(b)] => {
+                standing.entry(a).and_modify(|s| _ = s.opponents.insert(b));
+                standing.entry(b).and_modify(|s| _ = s.opponents.insert(a));
+            }
+            [Side::Seed(a), Side::Bye] => {
+                standing.entry(a).and_modify(|s| s.had_bye = true);
+            }
+            _ => {}
+        }
+    }
+    standing.into_values().collect()
 }

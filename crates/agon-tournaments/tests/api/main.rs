@@ -7,6 +7,7 @@ use agon_testkit::{TestApp, TestUser, assert_problem, json};
 use serde_json::Value;
 
 mod leaderboard;
+mod results;
 mod schedule;
 
 pub(crate) async fn send(
@@ -530,14 +531,24 @@ async fn a_round_robin_with_a_draw_ends_with_the_top_of_the_table() {
     let (_, done) = send(&app, &admin, "GET", &path(""), Value::Null).await;
     assert_eq!(done["status"], "completed");
     assert_eq!(done["champion_id"], lines[0]["participant_id"]);
-    // Completed: no more results.
-    let again = json!({ "draw": true });
+    // Completed, the table's top corrected: Ben won the match drawn with Ann, and is champion.
+    let drawn = matches
+        .iter()
+        .find(|m| seed(m, 0) + seed(m, 1) == 3)
+        .unwrap();
+    let ben = (0..2).find(|&i| seed(drawn, i) == 2).unwrap();
+    let at = path(&format!("/matches/{}/result", drawn["position"]));
+    let ben_won = json!({ "winner_id": drawn["sides"][ben]["id"] });
+    assert_eq!(send(&app, &admin, "PUT", &at, ben_won).await.0, 200);
+    let (_, tables) = send(&app, &admin, "GET", &path("/standings"), Value::Null).await;
+    let top = &tables[0]["lines"][0];
     assert_eq!(
-        send(&app, &admin, "PUT", &path("/matches/0/result"), again)
-            .await
-            .0,
-        409
+        (top["name"].as_str(), top["points"].as_i64()),
+        (Some("Ben"), Some(9))
     );
+    let (_, done) = send(&app, &admin, "GET", &path(""), Value::Null).await;
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["champion_id"], top["participant_id"]);
 }
 
 #[tokio::test]
