@@ -476,6 +476,20 @@ pub mod tournaments {
         pub at: DateTime<Utc>,
     }
 
+    /// A match's two players reported different results: its organiser decides. One event per report that
+    /// disagrees.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct ResultDisputed {
+        pub tournament_id: Uuid,
+        pub tournament_name: String,
+        pub position: i64,
+        /// The tournament's organiser, who records the result.
+        pub organiser_id: Uuid,
+        /// The two sides' names, as "Ana v Bo".
+        pub players: String,
+        pub at: DateTime<Utc>,
+    }
+
     impl super::Event for TournamentCreated {
         const TOPIC: &'static str = "tournaments.tournament_created.v1";
     }
@@ -493,6 +507,9 @@ pub mod tournaments {
     }
     impl super::Event for ResultRecorded {
         const TOPIC: &'static str = "tournaments.result_recorded.v1";
+    }
+    impl super::Event for ResultDisputed {
+        const TOPIC: &'static str = "tournaments.result_disputed.v1";
     }
     impl super::Event for TournamentCompleted {
         const TOPIC: &'static str = "tournaments.tournament_completed.v1";

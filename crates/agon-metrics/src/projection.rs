@@ -92,6 +92,11 @@ pub const RULES: &[Rule] = &[
         None,
     ),
     rule(
+        "tournaments.result_disputed.v1",
+        "tournament_results_disputed",
+        None,
+    ),
+    rule(
         "tournaments.tournament_completed.v1",
         "tournaments_completed",
         None,

@@ -122,6 +122,12 @@ pub const KINDS: &[Kind] = &[
         digest: false,
     },
     Kind {
+        name: "result_disputed",
+        critical: false,
+        channels: &[InApp, Push],
+        digest: false,
+    },
+    Kind {
         name: "tournament_won",
         critical: false,
         channels: &[InApp, Email],
@@ -200,6 +206,15 @@ pub const TEMPLATES: &[Template] = &[
         title: "Your match in {tournament_name}",
         body: "You play {opponent} next in \"{tournament_name}\" ({when}).",
         link: Some("/tournaments/{tournament_id}"),
+    },
+    Template {
+        topic: "tournaments.result_disputed.v1",
+        kind: "result_disputed",
+        recipient: "organiser_id",
+        only_if: None,
+        title: "A result is disputed in {tournament_name}",
+        body: "{players} reported different results: record the result.",
+        link: Some("/tournaments/{tournament_id}/matches/{position}"),
     },
     Template {
         topic: "tournaments.tournament_completed.v1",

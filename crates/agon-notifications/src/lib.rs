@@ -102,6 +102,7 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<trainings::CourseEnrolled>(&mut skeleton, &state).await?;
     consume::<tournaments::ParticipantApproved>(&mut skeleton, &state).await?;
     consume::<tournaments::TournamentCompleted>(&mut skeleton, &state).await?;
+    consume::<tournaments::ResultDisputed>(&mut skeleton, &state).await?;
     consume::<tournaments::MatchScheduled>(&mut skeleton, &state).await?;
     consume::<tournaments::MatchReady>(&mut skeleton, &state).await?;
     consume::<trainings::CertificateIssued>(&mut skeleton, &state).await?;

@@ -4,12 +4,13 @@
 //! property-tested (`bracket`, `rounds`, `lifecycle`, `standings`, `schedule`). The service runs them: organisers
 //! create a tournament, open registration, approve entries within capacity, draw (by rating, at random with a
 //! recorded seed, or by hand; again until play starts), plan the matches onto courts and play windows, start, and
-//! record results — corrected only while nothing after them was played — until the bracket has its champion.
+//! record results — or let both players report them, agreeing — corrected only while nothing after them was
+//! played, until the bracket has its champion.
 //! Members follow their matches in calendar feeds; the club leaderboard adds up every tournament.
 //!
 //! Owns the `tournaments` database. Publishes `tournaments.*` events (created, registration opened, participant
-//! approved, match scheduled, match ready, result recorded, completed) for metrics and notifications; consumes
-//! `users.user_deleted.v1` and `users.user_banned.v1` to end the member's calendar key.
+//! approved, match scheduled, match ready, result recorded, result disputed, completed) for metrics and
+//! notifications; consumes `users.user_deleted.v1` and `users.user_banned.v1` to end the member's calendar key.
 //!
 //! Entry point: [`build`].
 

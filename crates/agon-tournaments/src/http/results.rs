@@ -253,6 +253,30 @@ async fn result(
     Ok(axum::Json(play::match_views(&state, &play.t).await?))
 }
 
+/// Tells the organiser that match `position`'s players reported different results.
+async fn disputed(
+    tx: &mut agon_db::Tx,
+    play: &Play,
+    position: usize,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Error> {
+    let name = |side: Side| match side {
+        Side::Seed(seed) => play.seeded(seed).map_or("?", |p| p.name.as_str()),
+        _ => "?",
+    };
+    let sides = play.bracket.matches[position].sides;
+    let event = agon_messages::tournaments::ResultDisputed {
+        tournament_id: play.t.id,
+        tournament_name: play.t.name.clone(),
+        position: position as i64,
+        organiser_id: play.t.created_by,
+        players: format!("{} v {}", name(sides[0]), name(sides[1])),
+        at: now,
+    };
+    agon_bus::enqueue(tx, crate::SERVICE, &event).await?;
+    Ok(())
+}
+
 /// Where a player's report leaves the match.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -275,7 +299,8 @@ pub struct Reported {
 
 /// Reports a match's result as one of its two players, in a tournament whose results its players report. When the
 /// other player's report agrees, the result is recorded as an organiser's would be; reports that disagree wait,
-/// `disputed`, for the organisers, whose result settles any match. Reporting again replaces one's own report.
+/// `disputed`, for the organisers (who are told), whose result settles any match. Reporting again replaces one's
+/// own report.
 #[utoipa::path(post, path = "/tournaments/{id}/matches/{position}/reports", tag = "tournaments",
     security(("bearer" = [])), params(("id" = Uuid, Path), ("position" = usize, Path)), request_body = MatchResult,
     responses((status = 200, body = Reported), (status = 403), (status = 404), (status = 409), (status = 422)))]
@@ -324,7 +349,10 @@ async fn report(
             apply(&state, &mut tx, &mut play, (position, outcome), now).await?;
             ReportStatus::Recorded
         }
-        Some(_) => ReportStatus::Disputed,
+        Some(_) => {
+            disputed(&mut tx, &play, position, now).await?;
+            ReportStatus::Disputed
+        }
     };
     tx.commit().await?;
     state.outbox.wake();

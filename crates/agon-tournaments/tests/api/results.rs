@@ -5,7 +5,7 @@
 use agon_testkit::{TestApp, TestUser, json};
 use serde_json::Value;
 
-use crate::send;
+use crate::{send, told};
 
 /// A tournament made from `body`, its `entries` approved in one step, drawn in that order (the first entry the top
 /// seed) and started: its path and the entries as answered.
@@ -120,6 +120,13 @@ async fn players_report_their_results_and_agreeing_reports_record_them() {
     assert_eq!(answer["status"], "disputed", "{answer}");
     assert_eq!(answer["match"]["disputed"], true);
     assert_eq!(answer["match"]["ready"], true);
+    told(
+        &app,
+        &admin,
+        "result_disputed",
+        "Ana v Dee reported different results",
+    )
+    .await;
     // Dee reports again, as Ana did: the result is recorded and the reports go.
     let (_, answer) = send(&app, &dee, "POST", &report, ana_wins.clone()).await;
     assert_eq!(answer["status"], "recorded", "{answer}");

@@ -4,19 +4,7 @@
 use agon_testkit::{TestApp, TestUser, json};
 use serde_json::Value;
 
-use crate::send;
-
-/// Waits until `who` has a notification of `kind` whose body contains `text`.
-async fn told(app: &TestApp, who: &TestUser, kind: &str, text: &str) {
-    app.until(|| async {
-        let (_, page) = send(app, who, "GET", "/notifications", Value::Null).await;
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        items
-            .iter()
-            .any(|n| n["type"] == kind && n["body"].as_str().is_some_and(|b| b.contains(text)))
-    })
-    .await;
-}
+use crate::{send, told};
 
 #[tokio::test]
 async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
