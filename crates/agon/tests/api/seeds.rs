@@ -1,13 +1,38 @@
 //! The seeds' journeys with one process per service on PostgreSQL, RabbitMQ and Redis: the journeys the gateway's
 //! tests run in one process, here across `agon serve` processes behind `agon serve gateway --profile`.
 
-use std::process::Stdio;
+use std::{future::Future, panic::AssertUnwindSafe, path::Path};
+
+use futures_util::FutureExt;
 
 use super::{Proc, agon, free_port, wait_healthy};
 
+/// The processes of a seed's journey, stopped when dropped, each writing its log into `logs`.
+struct Serving {
+    _processes: Vec<Proc>,
+    logs: tempfile::TempDir,
+}
+
+impl Serving {
+    /// Runs `journey`; when it fails, prints every process's log (warnings and errors) before failing.
+    async fn run(&self, journey: impl Future<Output = ()>) {
+        if let Err(panic) = AssertUnwindSafe(journey).catch_unwind().await {
+            for entry in std::fs::read_dir(self.logs.path()).unwrap().flatten() {
+                let log = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                eprintln!("--- {} ---\n{log}", entry.file_name().to_string_lossy());
+            }
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
+
+fn log_file(dir: &Path, name: &str) -> std::fs::File {
+    std::fs::File::create(dir.join(format!("{name}.log"))).unwrap()
+}
+
 /// The services a seed's journey needs, each in its own process, behind a gateway serving `profile`: the
-/// processes (stopped when dropped) and the gateway's address. `None` outside the PostgreSQL pass.
-async fn serve_seed(profile: &str, services: &[&str]) -> Option<(Vec<Proc>, String)> {
+/// processes and the gateway's address. `None` outside the PostgreSQL pass.
+async fn serve_seed(profile: &str, services: &[&str]) -> Option<(Serving, String)> {
     let (Some(url), Some(amqp), Some(redis)) = (
         agon_testkit::test_database_url(),
         agon_testkit::test_amqp_url(),
@@ -36,11 +61,12 @@ async fn serve_seed(profile: &str, services: &[&str]) -> Option<(Vec<Proc>, Stri
         String::from_utf8_lossy(&migrated.stderr)
     );
     let client = reqwest::Client::new();
+    let logs = tempfile::tempdir().unwrap();
     let spawn = |args: &[&str]| {
         Proc(
             agon(args, &common)
                 .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
-                .stdout(Stdio::null())
+                .stdout(log_file(logs.path(), args[1]))
                 .spawn()
                 .unwrap(),
         )
@@ -77,29 +103,33 @@ async fn serve_seed(profile: &str, services: &[&str]) -> Option<(Vec<Proc>, Stri
         "AGON_GATEWAY__UPSTREAMS",
         format!("{{{}}}", upstreams.join(",")),
     )
-    .stdout(Stdio::null())
+    .stdout(log_file(logs.path(), "gateway"))
     .spawn()
     .unwrap();
     processes.push(Proc(gateway));
     let base = format!("http://127.0.0.1:{gateway_port}");
     wait_healthy(&client, &base).await;
-    Some((processes, base))
+    let serving = Serving {
+        _processes: processes,
+        logs,
+    };
+    Some((serving, base))
 }
 
 #[tokio::test]
 async fn the_kinetix_journey_with_one_process_per_service() {
     let services = ["users", "trainings", "targets", "metrics"];
-    let Some((_processes, base)) = serve_seed("kinetix", &services).await else {
+    let Some((serving, base)) = serve_seed("kinetix", &services).await else {
         return;
     };
-    agon_testkit::journeys::kinetix(&base).await;
+    serving.run(agon_testkit::journeys::kinetix(&base)).await;
 }
 
 #[tokio::test]
 async fn the_gym_it_journey_with_one_process_per_service() {
     let services = ["users", "tournaments", "notifications"];
-    let Some((_processes, base)) = serve_seed("gymit", &services).await else {
+    let Some((serving, base)) = serve_seed("gymit", &services).await else {
         return;
     };
-    agon_testkit::journeys::gymit(&base).await;
+    serving.run(agon_testkit::journeys::gymit(&base)).await;
 }
