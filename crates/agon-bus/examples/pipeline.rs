@@ -160,6 +160,11 @@ async fn produce(db: &Db, outbox: &agon_bus::Outbox, from: i64, to: i64, batch: 
 
 #[tokio::main]
 async fn main() {
+    // The bus's warnings (a consumer reconnecting, a publish retried) in the fault test's logs.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .init();
     let args = Args::parse();
     match &args.command {
         Cmd::Produce { count, rate } => produce_all(&args, *count, *rate).await,

@@ -148,6 +148,8 @@ pub enum KitError {
     InvalidQuery(String),
     #[error("invalid path parameter: {0}")]
     InvalidPath(String),
+    #[error("invalid header: {0}")]
+    InvalidHeader(String),
     #[error("no route for {0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -165,6 +167,7 @@ impl ErrorCode for KitError {
             KitError::PayloadTooLarge(_) => "payload_too_large",
             KitError::InvalidQuery(_) => "invalid_query",
             KitError::InvalidPath(_) => "invalid_path",
+            KitError::InvalidHeader(_) => "invalid_header",
             KitError::NotFound(_) => "not_found",
             KitError::MethodNotAllowed => "method_not_allowed",
             KitError::Internal(_) => "internal",
@@ -177,7 +180,9 @@ impl ErrorCode for KitError {
             KitError::InvalidBody(_) => StatusCode::UNPROCESSABLE_ENTITY,
             KitError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             KitError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            KitError::InvalidQuery(_) | KitError::InvalidPath(_) => StatusCode::BAD_REQUEST,
+            KitError::InvalidQuery(_) | KitError::InvalidPath(_) | KitError::InvalidHeader(_) => {
+                StatusCode::BAD_REQUEST
+            }
             KitError::NotFound(_) => StatusCode::NOT_FOUND,
             KitError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             KitError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -26,6 +26,30 @@ pub struct Query<T>(pub T);
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Path<T>(pub T);
 
+/// The `Idempotency-Key` of a request that creates or pays, if it sent one: a retry with the same key gets the
+/// first answer's resource instead of a second one. When sent, 1 to 255 visible ASCII characters (400
+/// `invalid_header` otherwise).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = KitError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = value.to_str().unwrap_or_default();
+        if (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(IdempotencyKey(Some(key.to_owned())))
+        } else {
+            Err(KitError::InvalidHeader(
+                "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+            ))
+        }
+    }
+}
+
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = KitError;
 

@@ -30,7 +30,7 @@ pub mod text;
 
 pub use auth::{AuthUser, MaybeAuthUser, Role, TokenVerifier};
 pub use error::{ApiError, ErrorCode, FieldError, KitError, error_response};
-pub use extract::{Json, Path, Query};
+pub use extract::{IdempotencyKey, Json, Path, Query};
 pub use forwarded::{ClientAddr, TrustedProxies};
 pub use mail::{Email, Mail, MailConfig};
 pub use page::{CursorError, CursorKey, Page, PageParams};

@@ -60,6 +60,16 @@ impl CursorKey for Uuid {
     }
 }
 
+/// A text key (a fixed-width timestamp); in a compound key it comes first and must not hold `|`.
+impl CursorKey for String {
+    fn render(&self) -> String {
+        self.clone()
+    }
+    fn parse(text: &str) -> Option<Self> {
+        Some(text.to_owned())
+    }
+}
+
 impl CursorKey for i64 {
     fn render(&self) -> String {
         self.to_string()

@@ -91,6 +91,22 @@ pub const RULES: &[Rule] = &[
         "tournament_players_called",
         None,
     ),
+    rule("shop.item_added.v1", "shop_items_added", Some("currency")),
+    rule(
+        "shop.order_completed.v1",
+        "shop_orders_completed",
+        Some("currency"),
+    ),
+    rule(
+        "shop.order_cancelled.v1",
+        "shop_orders_cancelled",
+        Some("reason"),
+    ),
+    rule(
+        "ledger.transaction_recorded.v1",
+        "ledger_transactions",
+        Some("kind"),
+    ),
     rule(
         "tournaments.result_disputed.v1",
         "tournament_results_disputed",

@@ -122,6 +122,18 @@ pub const KINDS: &[Kind] = &[
         digest: false,
     },
     Kind {
+        name: "order_completed",
+        critical: false,
+        channels: &[InApp, Email],
+        digest: false,
+    },
+    Kind {
+        name: "order_cancelled",
+        critical: false,
+        channels: &[InApp, Push],
+        digest: false,
+    },
+    Kind {
         name: "result_disputed",
         critical: false,
         channels: &[InApp, Push],
@@ -206,6 +218,24 @@ pub const TEMPLATES: &[Template] = &[
         title: "Your match in {tournament_name}",
         body: "You play {opponent} next in \"{tournament_name}\" ({when}).",
         link: Some("/tournaments/{tournament_id}"),
+    },
+    Template {
+        topic: "shop.order_completed.v1",
+        kind: "order_completed",
+        recipient: "buyer_id",
+        only_if: None,
+        title: "Your order: {item_name}",
+        body: "You bought {quantity} × {item_name} for {total}. Thank you!",
+        link: Some("/shop/orders/{order_id}"),
+    },
+    Template {
+        topic: "shop.order_cancelled.v1",
+        kind: "order_cancelled",
+        recipient: "buyer_id",
+        only_if: None,
+        title: "Your order of {item_name} did not go through",
+        body: "The payment was declined ({reason}): nothing was charged.",
+        link: Some("/shop/orders/{order_id}"),
     },
     Template {
         topic: "tournaments.result_disputed.v1",

@@ -21,7 +21,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use agon_messages::{Event, auth, targets, tournaments, trainings, users};
+use agon_messages::{Event, auth, shop, targets, tournaments, trainings, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
@@ -103,6 +103,8 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<tournaments::ParticipantApproved>(&mut skeleton, &state).await?;
     consume::<tournaments::TournamentCompleted>(&mut skeleton, &state).await?;
     consume::<tournaments::ResultDisputed>(&mut skeleton, &state).await?;
+    consume::<shop::OrderCompleted>(&mut skeleton, &state).await?;
+    consume::<shop::OrderCancelled>(&mut skeleton, &state).await?;
     consume::<tournaments::MatchScheduled>(&mut skeleton, &state).await?;
     consume::<tournaments::MatchReady>(&mut skeleton, &state).await?;
     consume::<trainings::CertificateIssued>(&mut skeleton, &state).await?;

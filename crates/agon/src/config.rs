@@ -52,6 +52,7 @@ pub struct Config {
     pub auth: agon_auth::Config,
     pub users: agon_users::Config,
     pub notifications: agon_notifications::Config,
+    pub ledger: agon_ledger::Config,
     pub gateway: agon_gateway::Config,
 }
 
@@ -85,6 +86,7 @@ impl Default for Config {
             auth: Default::default(),
             users: Default::default(),
             notifications: Default::default(),
+            ledger: Default::default(),
             gateway: Default::default(),
         }
     }

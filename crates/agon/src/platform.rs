@@ -64,6 +64,16 @@ pub const SERVICES: &[ServiceDef] = &[
         prefixes: &["/targets"],
         build: |deps, _| Box::pin(agon_targets::build(deps)),
     },
+    ServiceDef {
+        name: agon_ledger::SERVICE,
+        prefixes: &["/ledger"],
+        build: |deps, config| Box::pin(agon_ledger::build(deps, config.ledger.clone())),
+    },
+    ServiceDef {
+        name: agon_shop::SERVICE,
+        prefixes: &["/shop"],
+        build: |deps, config| Box::pin(agon_shop::build(deps, config.ledger.currency.clone())),
+    },
 ];
 
 /// The names `agon serve` accepts.
