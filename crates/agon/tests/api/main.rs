@@ -11,7 +11,9 @@ use std::{
 use agon_testkit::{PASSWORD, json};
 use serde_json::Value;
 
+mod cluster;
 mod commands;
+mod saga;
 mod secrets;
 mod seeds;
 
