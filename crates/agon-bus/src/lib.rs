@@ -126,6 +126,9 @@ pub struct Bus {
     broker: Arc<dyn Broker>,
     /// The dead-letter replay loops of this process, one per service database.
     replays: Arc<replay::Replays>,
+    /// Each service database's relay wake-up, shared by its outbox and its consumers: an event a consumer
+    /// enqueues (the next step of a saga) is relayed when the consumer commits, not at the relay's next poll.
+    wakes: Arc<std::sync::Mutex<std::collections::HashMap<String, Arc<Notify>>>>,
 }
 
 /// A service's outbox: where its transactions put events, and the wake-up signal for its relay.
@@ -141,7 +144,14 @@ impl Bus {
         Self {
             broker,
             replays: Arc::default(),
+            wakes: Arc::default(),
         }
+    }
+
+    /// The relay wake-up of `db`'s outbox.
+    fn wake_of(&self, db: &Db) -> Arc<Notify> {
+        let mut wakes = self.wakes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        wakes.entry(db.name().to_owned()).or_default().clone()
     }
 
     /// Drops the subscriptions (see [`Broker::close`]); publishing afterwards reaches nobody.
@@ -175,7 +185,7 @@ impl Bus {
         Ok(Outbox {
             db: db.clone(),
             broker: self.broker.clone(),
-            wake: Arc::new(Notify::new()),
+            wake: self.wake_of(db),
         })
     }
 
@@ -190,6 +200,7 @@ impl Bus {
         install(db).await?;
         let handler: Arc<dyn Handler> = Arc::new(InboxHandler {
             db: db.clone(),
+            wake: self.wake_of(db),
             consumer: consumer.to_owned(),
             inner: c,
             event: PhantomData::<fn() -> E>,
@@ -410,6 +421,8 @@ pub(crate) async fn deliver_batch(
 
 struct InboxHandler<C, E> {
     db: Db,
+    /// The relay of `db`'s outbox, woken after each commit: what the handler enqueued goes out at once.
+    wake: Arc<Notify>,
     consumer: String,
     inner: C,
     event: PhantomData<fn() -> E>,
@@ -444,6 +457,7 @@ impl<E: Event, C: Consume<E>> Handler for InboxHandler<C, E> {
         let mut tx = self.db.begin().await?;
         self.apply(&mut tx, envelope).await?;
         tx.commit().await?;
+        self.wake.notify_one();
         Ok(())
     }
 
@@ -481,6 +495,7 @@ impl<E: Event, C: Consume<E>> Handler for InboxHandler<C, E> {
             self.inner.consume(&mut tx, event, envelope).await?;
         }
         tx.commit().await?;
+        self.wake.notify_one();
         if skipped > 0 {
             metrics::counter!("agon_bus_duplicates_skipped_total", "consumer" => self.consumer.clone())
                 .increment(skipped);
