@@ -40,15 +40,21 @@ bench_header() {
   echo "Run $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), ${DURATION}s per cell, wrk -t2 -c16."
 }
 
-# wrk_row LABEL NAME PATH TOKEN: one table row, after a 2-second warm-up — req/s, p50, p99, CPU µs per request of
-# agon (utime+stime of all its threads, the figure that does not depend on how the cores are shared), errors.
+# wrk_row LABEL NAME PATH TOKEN [SCRIPT]: one table row, after a 2-second warm-up — req/s, p50, p99, CPU µs per
+# request of agon (utime+stime of all its threads, the figure that does not depend on how the cores are shared),
+# errors. With SCRIPT, wrk's Lua script makes the requests (and their headers) instead of GET PATH with TOKEN.
 wrk_row() {
   local label=$1 name=$2 url="$base$3" auth="authorization: Bearer $4"
-  curl -sf -o /dev/null -H "$auth" "$url" || { echo "$name: $url fails"; exit 1; }
-  wrk -t2 -c16 -d2s -H "$auth" "$url" >/dev/null
+  local how=(-H "$auth" "$url")
+  if [ -n "${5:-}" ]; then
+    how=(-s "$5" "$base")
+  else
+    curl -sf -o /dev/null -H "$auth" "$url" || { echo "$name: $url fails"; exit 1; }
+  fi
+  wrk -t2 -c16 -d2s "${how[@]}" >/dev/null
   local before after out requests rps p50 p99 errors cpu
   before=$(cpu_ticks "$agon_pid")
-  out=$(wrk -t2 -c16 -d"${DURATION}s" --latency -H "$auth" "$url")
+  out=$(wrk -t2 -c16 -d"${DURATION}s" --latency "${how[@]}")
   after=$(cpu_ticks "$agon_pid")
   requests=$(echo "$out" | awk '/requests in/ {print $1}')
   rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')

@@ -76,22 +76,10 @@ sys.exit(0 if ok else 1)
 PY
 }
 
-# cell LABEL SCRIPT: buys at c=16, with req/s, latency, CPU per buy and the errors.
+# cell LABEL SCRIPT: buys at c=16, then the databases checked.
 cell() {
-  local before after out requests rps p50 p99 errors cpu
-  wrk -t2 -c16 -d2s -s "$2" "$base" >/dev/null
-  before=$(cpu_ticks "$agon_pid")
-  out=$(wrk -t2 -c16 -d"${DURATION}s" --latency -s "$2" "$base")
-  after=$(cpu_ticks "$agon_pid")
-  requests=$(echo "$out" | awk '/requests in/ {print $1}')
-  rps=$(echo "$out" | awk '/Requests\/sec/ {printf "%.0f", $2}')
-  p50=$(echo "$out" | awk '$1=="50%" {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  errors=$(echo "$out" | awk '/Non-2xx/ {print $5} /Socket errors/ {print "socket:" $0}' | tr '\n' ' ')
-  cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
+  wrk_row "$1" "POST /shop/items/{id}/buy" "" "" "$2"
   sleep 1
-  printf '| %s | POST /shop/items/{id}/buy | %s | %s | %s | %s | %s |\n' "$1" "$rps" "$p50" "$p99" "$cpu" \
-    "${errors:-0}"
   printf '\nAfter "%s": %s\n\n' "$1" "$(check)" >>"$work/checks"
 }
 

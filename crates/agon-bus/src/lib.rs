@@ -150,7 +150,10 @@ impl Bus {
 
     /// The relay wake-up of `db`'s outbox.
     fn wake_of(&self, db: &Db) -> Arc<Notify> {
-        let mut wakes = self.wakes.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut wakes = self
+            .wakes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         wakes.entry(db.name().to_owned()).or_default().clone()
     }
 

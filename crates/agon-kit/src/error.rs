@@ -37,6 +37,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+impl FieldError {
+    pub fn new(field: &str, message: &str) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// RFC 9457 problem details with Agon's extension members.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {

@@ -103,7 +103,7 @@ pub fn check_amount(amount: i64) -> Result<i64, FieldError> {
     if (1..=MAX_AMOUNT).contains(&amount) {
         Ok(amount)
     } else {
-        Err(invalid(
+        Err(FieldError::new(
             "amount",
             "must be a whole number of minor units (cents) from 1 to 1000000000",
         ))
@@ -116,7 +116,10 @@ pub fn check_currency(code: &str) -> Result<String, FieldError> {
     if code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase()) {
         Ok(code)
     } else {
-        Err(invalid("currency", "must be an ISO 4217 code such as EUR"))
+        Err(FieldError::new(
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        ))
     }
 }
 
@@ -145,13 +148,6 @@ pub fn csv_field(text: &str) -> String {
         format!("\"{}\"", text.replace('"', "\"\""))
     } else {
         text
-    }
-}
-
-fn invalid(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
     }
 }
 

@@ -102,7 +102,10 @@ pub fn check(item: NewItem, currency: &str) -> Result<Draft, Vec<FieldError>> {
     check_price(item.price, &mut problems);
     let currency = (item.currency.as_deref().unwrap_or(currency).trim()).to_ascii_uppercase();
     if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-        problems.push(invalid("currency", "must be an ISO 4217 code such as EUR"));
+        problems.push(FieldError::new(
+            "currency",
+            "must be an ISO 4217 code such as EUR",
+        ));
     }
     let stock = item.stock.unwrap_or(1);
     check_stock(stock, item.unique, &mut problems);
@@ -156,7 +159,7 @@ pub fn edited(mut draft: Draft, edit: Edit) -> Result<Draft, Vec<FieldError>> {
 
 fn check_price(price: i64, problems: &mut Vec<FieldError>) {
     if !(1..=MAX_PRICE).contains(&price) {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "price",
             "must be a whole number of minor units (cents) from 1 to 1000000000",
         ));
@@ -165,9 +168,12 @@ fn check_price(price: i64, problems: &mut Vec<FieldError>) {
 
 fn check_stock(stock: i64, unique: bool, problems: &mut Vec<FieldError>) {
     if unique && stock > 1 {
-        problems.push(invalid("stock", "a unique piece has one unit at most"));
+        problems.push(FieldError::new(
+            "stock",
+            "a unique piece has one unit at most",
+        ));
     } else if !(0..=MAX_STOCK).contains(&stock) {
-        problems.push(invalid("stock", "must be from 0 to 1000000"));
+        problems.push(FieldError::new("stock", "must be from 0 to 1000000"));
     }
 }
 
@@ -175,12 +181,12 @@ fn check_stock(stock: i64, unique: bool, problems: &mut Vec<FieldError>) {
 pub fn check_quantity(quantity: i64, unique: bool) -> Result<i64, FieldError> {
     match quantity {
         1 => Ok(1),
-        q if unique => Err(invalid(
+        q if unique => Err(FieldError::new(
             "quantity",
             &format!("a unique piece is bought alone, not {q}"),
         )),
         q if (1..=MAX_QUANTITY).contains(&q) => Ok(q),
-        _ => Err(invalid("quantity", "must be from 1 to 100")),
+        _ => Err(FieldError::new("quantity", "must be from 1 to 100")),
     }
 }
 
@@ -189,13 +195,6 @@ pub fn money(amount: i64, currency: &str) -> String {
     let sign = if amount < 0 { "-" } else { "" };
     let cents = amount.unsigned_abs();
     format!("{sign}{}.{:02} {currency}", cents / 100, cents % 100)
-}
-
-fn invalid(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
-    }
 }
 
 #[cfg(test)]

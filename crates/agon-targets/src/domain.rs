@@ -82,19 +82,19 @@ pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
     );
     let metric = draft.metric.trim().to_lowercase();
     if !METRICS.contains(&metric.as_str()) {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "metric",
             &format!("must be one of {}", METRICS.join(", ")),
         ));
     }
     if !amount_ok(draft.goal) || draft.goal == 0.0 {
-        problems.push(invalid("goal", "must be above 0 and at most 1e9"));
+        problems.push(FieldError::new("goal", "must be above 0 and at most 1e9"));
     }
     if !amount_ok(draft.current) {
-        problems.push(invalid("current", "must be from 0 to 1e9"));
+        problems.push(FieldError::new("current", "must be from 0 to 1e9"));
     }
     if jiff::tz::TimeZone::get(&draft.time_zone).is_err() {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "time_zone",
             "must be an IANA time zone such as Europe/Madrid",
         ));
@@ -128,13 +128,6 @@ pub fn status(completed: bool, deadline: DateTime<Utc>, now: DateTime<Utc>) -> &
         "expired"
     } else {
         "open"
-    }
-}
-
-fn invalid(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
     }
 }
 

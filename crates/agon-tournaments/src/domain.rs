@@ -110,15 +110,15 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
     let points = t.points.unwrap_or_default();
     let values = [points.win, points.draw, points.loss, points.bye];
     if values.iter().any(|p| !(-100..=100).contains(p)) {
-        problems.push(invalid("points", "each must be from -100 to 100"));
+        problems.push(FieldError::new("points", "each must be from -100 to 100"));
     }
     let best_of = t.best_of.unwrap_or(1);
     if ![1, 3, 5, 7].contains(&best_of) {
-        problems.push(invalid("best_of", "must be 1, 3, 5 or 7"));
+        problems.push(FieldError::new("best_of", "must be 1, 3, 5 or 7"));
     }
     let capacity = t.capacity.unwrap_or(16);
     if !(2..=MAX_CAPACITY).contains(&capacity) {
-        problems.push(invalid("capacity", "must be from 2 to 1024"));
+        problems.push(FieldError::new("capacity", "must be from 2 to 1024"));
     }
     let starts_at = instant("starts_at", &t.starts_at, &mut problems);
     let deadline = t
@@ -128,11 +128,14 @@ pub fn check(t: NewTournament) -> Result<Draft, Vec<FieldError>> {
     if let (Some(deadline), Some(start)) = (deadline, starts_at)
         && deadline >= start
     {
-        problems.push(invalid("registration_deadline", "must be before starts_at"));
+        problems.push(FieldError::new(
+            "registration_deadline",
+            "must be before starts_at",
+        ));
     }
     let time_zone = t.time_zone.trim().to_owned();
     if jiff::tz::TimeZone::get(&time_zone).is_err() {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "time_zone",
             "must be an IANA time zone, such as Europe/Madrid",
         ));
@@ -168,15 +171,18 @@ fn format(t: &NewTournament, problems: &mut Vec<FieldError>) -> Format {
         "round_robin" => {
             let (legs, groups) = (t.legs.unwrap_or(1), t.groups.unwrap_or(1));
             if !(1..=2).contains(&legs) {
-                problems.push(invalid("legs", "must be 1 or 2"));
+                problems.push(FieldError::new("legs", "must be 1 or 2"));
             }
             if !(1..=16).contains(&groups) {
-                problems.push(invalid("groups", "must be from 1 to 16"));
+                problems.push(FieldError::new("groups", "must be from 1 to 16"));
             }
             // Two players a group at least, and at most 64: a group of 64 already plays 2,016 matches a leg.
             let capacity = t.capacity.unwrap_or(16);
             if capacity < 2 * i64::from(groups) || capacity > 64 * i64::from(groups) {
-                problems.push(invalid("capacity", "must give each group 2 to 64 players"));
+                problems.push(FieldError::new(
+                    "capacity",
+                    "must give each group 2 to 64 players",
+                ));
             }
             Format::RoundRobin { legs, groups }
         }
@@ -185,7 +191,7 @@ fn format(t: &NewTournament, problems: &mut Vec<FieldError>) -> Format {
             let log2 = 64 - (capacity - 1).leading_zeros();
             let rounds = t.rounds.unwrap_or(log2);
             if !(1..=30).contains(&rounds) || i64::from(rounds) >= capacity {
-                problems.push(invalid(
+                problems.push(FieldError::new(
                     "rounds",
                     "must be from 1 to 30, and fewer than the capacity",
                 ));
@@ -193,7 +199,7 @@ fn format(t: &NewTournament, problems: &mut Vec<FieldError>) -> Format {
             Format::Swiss { rounds }
         }
         _ => {
-            problems.push(invalid(
+            problems.push(FieldError::new(
                 "format",
                 "must be single_elimination, double_elimination, round_robin or swiss",
             ));
@@ -216,7 +222,10 @@ fn instant(field: &str, text: &str, problems: &mut Vec<FieldError>) -> Option<Da
     match DateTime::parse_from_rfc3339(text.trim()) {
         Ok(t) => Some(t.with_timezone(&Utc)),
         Err(_) => {
-            problems.push(invalid(field, "must be an RFC 3339 instant with an offset"));
+            problems.push(FieldError::new(
+                field,
+                "must be an RFC 3339 instant with an offset",
+            ));
             None
         }
     }
@@ -232,15 +241,21 @@ pub fn check_games(games: &[[u32; 2]], best_of: i64, winner: usize) -> Result<()
     let mut won = [0_i64; 2];
     for (i, [a, b]) in games.iter().enumerate() {
         if a == b {
-            return Err(invalid(&format!("games.{i}"), "a game has a winner"));
+            return Err(FieldError::new(
+                &format!("games.{i}"),
+                "a game has a winner",
+            ));
         }
         if won[0] == need || won[1] == need {
-            return Err(invalid("games", "the match was decided before this game"));
+            return Err(FieldError::new(
+                "games",
+                "the match was decided before this game",
+            ));
         }
         won[usize::from(b > a)] += 1;
     }
     if won[winner] != need {
-        return Err(invalid(
+        return Err(FieldError::new(
             "games",
             &format!("the winner must have won {need} games"),
         ));
@@ -251,26 +266,19 @@ pub fn check_games(games: &[[u32; 2]], best_of: i64, winner: usize) -> Result<()
 /// Checks a drawn match's games: at most `best_of`, none tied, as many won by each side.
 pub fn check_draw_games(games: &[[u32; 2]], best_of: i64) -> Result<(), FieldError> {
     if games.len() as i64 > best_of {
-        return Err(invalid("games", "more games than the match has"));
+        return Err(FieldError::new("games", "more games than the match has"));
     }
     if games.iter().any(|[a, b]| a == b) {
-        return Err(invalid("games", "a game has a winner"));
+        return Err(FieldError::new("games", "a game has a winner"));
     }
     let first = games.iter().filter(|[a, b]| a > b).count();
     if first * 2 != games.len() {
-        return Err(invalid(
+        return Err(FieldError::new(
             "games",
             "a drawn match has as many games won by each side",
         ));
     }
     Ok(())
-}
-
-fn invalid(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
-    }
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ pub fn check_course(d: CourseDraft) -> Result<CourseDraft, Vec<FieldError>> {
     let level = one_of("level", &d.level, LEVELS, &mut problems);
     let category = one_of("category", &d.category, CATEGORIES, &mut problems);
     if !(0..=MAX_PRICE_MINOR).contains(&d.price_minor) {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "price_minor",
             "must be from 0 to 100000000 minor units",
         ));
@@ -109,12 +109,15 @@ pub fn check_course(d: CourseDraft) -> Result<CourseDraft, Vec<FieldError>> {
     let currency = d.currency.trim().to_uppercase();
     let is_code = currency.len() == 3 && currency.bytes().all(|b| b.is_ascii_uppercase());
     if d.price_minor > 0 && !is_code {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "currency",
             "must be an ISO 4217 code (EUR, USD…) when the course has a price",
         ));
     } else if d.price_minor == 0 && !currency.is_empty() && !is_code {
-        problems.push(invalid("currency", "must be an ISO 4217 code (EUR, USD…)"));
+        problems.push(FieldError::new(
+            "currency",
+            "must be an ISO 4217 code (EUR, USD…)",
+        ));
     }
     minutes(
         "duration_minutes",
@@ -308,10 +311,10 @@ pub fn check_assessment(a: AssessmentInput) -> Result<AssessmentDraft, Vec<Field
     );
     let pass_mark = a.pass_mark.unwrap_or(DEFAULT_PASS_MARK);
     if !(0..=100).contains(&pass_mark) {
-        problems.push(invalid("pass_mark", "must be from 0 to 100"));
+        problems.push(FieldError::new("pass_mark", "must be from 0 to 100"));
     }
     if a.questions.is_empty() || a.questions.len() > MAX_QUESTIONS {
-        problems.push(invalid("questions", "must hold 1 to 200 questions"));
+        problems.push(FieldError::new("questions", "must hold 1 to 200 questions"));
     }
     let questions = a
         .questions
@@ -359,12 +362,12 @@ fn check_question(i: usize, q: QuestionDraft, problems: &mut Vec<FieldError>) ->
         "multiple_choice" => {
             let distinct: HashSet<&String> = options.iter().collect();
             if !(2..=MAX_OPTIONS).contains(&options.len()) || distinct.len() != options.len() {
-                problems.push(invalid(
+                problems.push(FieldError::new(
                     &field("options"),
                     "must be 2 to 20 distinct options",
                 ));
             } else if !options.contains(&correct_answer) {
-                problems.push(invalid(
+                problems.push(FieldError::new(
                     &field("correct_answer"),
                     "must be one of the options",
                 ));
@@ -372,8 +375,14 @@ fn check_question(i: usize, q: QuestionDraft, problems: &mut Vec<FieldError>) ->
         }
         "true_false" => match truth(&correct_answer) {
             Some(t) if options.is_empty() => correct_answer = t.to_string(),
-            Some(_) => problems.push(invalid(&field("options"), "a true/false question has none")),
-            None => problems.push(invalid(&field("correct_answer"), "must be true or false")),
+            Some(_) => problems.push(FieldError::new(
+                &field("options"),
+                "a true/false question has none",
+            )),
+            None => problems.push(FieldError::new(
+                &field("correct_answer"),
+                "must be true or false",
+            )),
         },
         "text" => {
             correct_answer = agon_kit::text::required(
@@ -384,14 +393,17 @@ fn check_question(i: usize, q: QuestionDraft, problems: &mut Vec<FieldError>) ->
                 problems,
             );
             if !options.is_empty() {
-                problems.push(invalid(&field("options"), "a text question has none"));
+                problems.push(FieldError::new(
+                    &field("options"),
+                    "a text question has none",
+                ));
             }
         }
         _ => {}
     }
     let points = q.points.unwrap_or(1);
     if !(1..=MAX_POINTS).contains(&points) {
-        problems.push(invalid(&field("points"), "must be from 1 to 100"));
+        problems.push(FieldError::new(&field("points"), "must be from 1 to 100"));
     }
     Question {
         id: Uuid::new_v4(),
@@ -438,12 +450,12 @@ pub fn check_answers(
     let mut problems = Vec::new();
     for (id, answer) in answers {
         if !known.contains(id) {
-            problems.push(invalid(
+            problems.push(FieldError::new(
                 &format!("answers.{id}"),
                 "is not a question of this assessment",
             ));
         } else if answer.chars().count() > ANSWER_MAX_CHARS {
-            problems.push(invalid(
+            problems.push(FieldError::new(
                 &format!("answers.{id}"),
                 "must be at most 1000 characters",
             ));
@@ -535,7 +547,7 @@ pub fn check_name(name: Option<String>) -> Result<Option<String>, Vec<FieldError
 fn one_of(field: &str, value: &str, allowed: &[&str], problems: &mut Vec<FieldError>) -> String {
     let value = value.trim().to_lowercase();
     if !allowed.contains(&value.as_str()) {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             field,
             &format!("must be one of {}", allowed.join(", ")),
         ));
@@ -545,14 +557,10 @@ fn one_of(field: &str, value: &str, allowed: &[&str], problems: &mut Vec<FieldEr
 
 fn minutes(field: &str, value: i64, min: i64, max: i64, problems: &mut Vec<FieldError>) {
     if !(min..=max).contains(&value) {
-        problems.push(invalid(field, &format!("must be from {min} to {max}")));
-    }
-}
-
-fn invalid(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.into(),
-        message: message.into(),
+        problems.push(FieldError::new(
+            field,
+            &format!("must be from {min} to {max}"),
+        ));
     }
 }
 

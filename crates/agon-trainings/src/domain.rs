@@ -101,13 +101,13 @@ pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
     );
     let kind = draft.kind.trim().to_lowercase();
     if !KINDS.contains(&kind.as_str()) {
-        problems.push(invalid(
+        problems.push(FieldError::new(
             "kind",
             &format!("must be one of {}", KINDS.join(", ")),
         ));
     }
     if !(0..=MAX_DIFFICULTY).contains(&draft.difficulty) {
-        problems.push(invalid("difficulty", "must be from 0 to 10"));
+        problems.push(FieldError::new("difficulty", "must be from 0 to 10"));
     }
     let media = agon_kit::text::media("media", draft.media, MAX_MEDIA, &mut problems);
     let goals = check_goals(draft.goals, &mut problems);
@@ -126,7 +126,7 @@ pub fn check(draft: Draft) -> Result<Draft, Vec<FieldError>> {
 
 fn check_goals(goals: Vec<Goal>, problems: &mut Vec<FieldError>) -> Vec<Goal> {
     if goals.len() > MAX_GOALS {
-        problems.push(invalid("goals", "holds at most 64 goals"));
+        problems.push(FieldError::new("goals", "holds at most 64 goals"));
     }
     let mut seen = std::collections::HashSet::new();
     let mut checked = Vec::with_capacity(goals.len());
@@ -141,7 +141,7 @@ fn check_goals(goals: Vec<Goal>, problems: &mut Vec<FieldError>) -> Vec<Goal> {
             problems,
         );
         if !name.is_empty() && !seen.insert(name.to_lowercase()) {
-            problems.push(invalid(
+            problems.push(FieldError::new(
                 &format!("goals.{i}.name"),
                 "is already a goal of this training",
             ));
@@ -161,7 +161,7 @@ fn check_goals(goals: Vec<Goal>, problems: &mut Vec<FieldError>) -> Vec<Goal> {
 /// A score as stored: hundredths from 0 to 500.
 pub fn score_hundredths(score: f64) -> Result<i64, FieldError> {
     if !score.is_finite() || !(0.0..=MAX_SCORE).contains(&score) {
-        return Err(invalid("score", "must be from 0 to 5"));
+        return Err(FieldError::new("score", "must be from 0 to 5"));
     }
     // In range, so the cast cannot truncate.
     #[allow(clippy::cast_possible_truncation)]
@@ -176,13 +176,6 @@ pub fn average(total: i64, count: i64) -> f64 {
     #[allow(clippy::cast_precision_loss)]
     let mean = total as f64 / count as f64 / 100.0;
     (mean * 100.0).round() / 100.0
-}
-
-fn invalid(field: &str, message: &str) -> FieldError {
-    FieldError {
-        field: field.to_owned(),
-        message: message.to_owned(),
-    }
 }
 
 #[cfg(test)]
