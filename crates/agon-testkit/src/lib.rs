@@ -296,6 +296,24 @@ impl TestApp {
         }
     }
 
+    /// Waits until `who` has a notification of `kind` whose body holds `text`.
+    pub async fn told(&self, who: &TestUser, kind: &str, text: &str) {
+        self.until(|| async {
+            let response = self
+                .as_user(who)
+                .get("/notifications")
+                .send()
+                .await
+                .unwrap();
+            let page: Value = response.json().await.unwrap_or(Value::Null);
+            let items = page["items"].as_array().cloned().unwrap_or_default();
+            items
+                .iter()
+                .any(|n| n["type"] == kind && n["body"].as_str().is_some_and(|b| b.contains(text)))
+        })
+        .await;
+    }
+
     /// Opens a service's database directly, for assertions that nothing was written.
     pub async fn database(&self, service: &str) -> agon_db::Db {
         self.databases.open(service).await.expect("open database")

@@ -48,18 +48,6 @@ async fn fund(app: &TestApp, admin: &TestUser, who: &TestUser, amount: i64) {
     );
 }
 
-/// Waits until `who` has a notification of `kind` whose body holds `text`.
-async fn told(app: &TestApp, who: &TestUser, kind: &str, text: &str) {
-    app.until(|| async {
-        let (_, page) = send(app, who, "GET", "/notifications", Value::Null).await;
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        items
-            .iter()
-            .any(|n| n["type"] == kind && n["body"].as_str().is_some_and(|b| b.contains(text)))
-    })
-    .await;
-}
-
 async fn balance(app: &TestApp, who: &TestUser) -> i64 {
     send(app, who, "GET", "/ledger/accounts/me", Value::Null)
         .await
@@ -122,14 +110,14 @@ async fn a_buy_is_paid_or_declined_once_and_a_refund_gives_it_back() {
         (422, Some("idempotency_key_reused"))
     );
     assert_eq!(balance(&app, &ana).await, 2000);
-    told(
-        &app,
+    app.told(
         &ana,
         "order_completed",
         "You bought 2 × Club jersey for 30.00 EUR",
     )
     .await;
-    told(&app, &ana, "order_cancelled", "The payment was declined").await;
+    app.told(&ana, "order_cancelled", "The payment was declined")
+        .await;
     let (status, problem) = send(&app, &ana, "POST", &buy, json!({ "quantity": 2 })).await;
     assert_eq!((status, problem["code"].as_str()), (409, Some("sold_out")));
     let (status, problem) = send(&app, &bo, "POST", &buy, json!({})).await;

@@ -29,18 +29,6 @@ pub(crate) async fn send(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Waits until `who` has a notification of `kind` whose body contains `text`.
-pub(crate) async fn told(app: &TestApp, who: &TestUser, kind: &str, text: &str) {
-    app.until(|| async {
-        let (_, page) = send(app, who, "GET", "/notifications", Value::Null).await;
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        items
-            .iter()
-            .any(|n| n["type"] == kind && n["body"].as_str().is_some_and(|b| b.contains(text)))
-    })
-    .await;
-}
-
 /// A tournament of six, drawn by rating: every match played, side 0 winning, until the champion.
 #[tokio::test]
 async fn six_entries_play_a_single_elimination_with_byes_to_a_champion() {

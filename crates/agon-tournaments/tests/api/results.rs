@@ -5,7 +5,7 @@
 use agon_testkit::{TestApp, TestUser, json};
 use serde_json::Value;
 
-use crate::{send, told};
+use crate::send;
 
 /// A tournament made from `body`, its `entries` approved in one step, drawn in that order (the first entry the top
 /// seed) and started: its path and the entries as answered.
@@ -120,8 +120,7 @@ async fn players_report_their_results_and_agreeing_reports_record_them() {
     assert_eq!(answer["status"], "disputed", "{answer}");
     assert_eq!(answer["match"]["disputed"], true);
     assert_eq!(answer["match"]["ready"], true);
-    told(
-        &app,
+    app.told(
         &admin,
         "result_disputed",
         "Ana v Dee reported different results",

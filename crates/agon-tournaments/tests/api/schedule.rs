@@ -4,7 +4,7 @@
 use agon_testkit::{TestApp, TestUser, json};
 use serde_json::Value;
 
-use crate::{send, told};
+use crate::send;
 
 #[tokio::test]
 async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
@@ -79,7 +79,7 @@ async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
         json!({ "action": "start" }),
     )
     .await;
-    told(&app, &bo, "match_ready", "time to be announced").await;
+    app.told(&bo, "match_ready", "time to be announced").await;
 
     let (status, planned) = send(&app, &admin, "POST", &at("/schedule/plan"), json!({})).await;
     assert_eq!(status, 200, "{planned}");
@@ -109,7 +109,8 @@ async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
         ],
         "{planned}"
     );
-    told(&app, &bo, "match_scheduled", "Sat 16 Jan 2027, 09:00 CET").await;
+    app.told(&bo, "match_scheduled", "Sat 16 Jan 2027, 09:00 CET")
+        .await;
     by_hand(&app, &admin, &id, &planned, &courts).await;
     replanned(&app, &admin, &id).await;
 
@@ -121,7 +122,7 @@ async fn matches_are_planned_onto_courts_and_times_and_players_follow_them() {
     let result = json!({ "winner_id": bo_match["sides"][0]["id"] });
     let path = at(&format!("/matches/{}/result", bo_match["position"]));
     assert_eq!(send(&app, &admin, "PUT", &path, result).await.0, 200);
-    told(&app, &ana, "match_ready", "10:00 CET").await;
+    app.told(&ana, "match_ready", "10:00 CET").await;
     feeds(&app, (&admin, &bo), &id).await;
 }
 
