@@ -67,6 +67,13 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     skeleton
         .consume::<UserDeleted>("auth.follow_deletions", state.clone())
         .await?;
+    skeleton
+        .consume::<agon_messages::faces::VerificationDecided>(
+            "auth.verification_decisions",
+            state.clone(),
+        )
+        .await?;
+    skeleton.task(verification::decisions::resend_forever(state.clone()));
     skeleton.task(follow_revocations(state.clone()));
     let ttl = state.config.access_token_ttl_secs;
     skeleton.task(state.keys.clone().maintain(ttl));

@@ -1,7 +1,9 @@
 //! Identity verification by photo, request side: a member uploads a photo; it is kept with the request, the
-//! account becomes `pending`, and `auth.verification_requested.v1` goes out in the same transaction. The face
-//! service (a later part of the platform) decides; until it does, a request stays pending — nothing here
-//! pretends to decide.
+//! account becomes `pending`, and `auth.verification_requested.v1` and the photo (`auth.verification_photo.v1`)
+//! go out in the same transaction. The face service decides (`decisions.rs`); until it does, a request stays
+//! pending — nothing here pretends to decide.
+
+pub mod decisions;
 
 use agon_db::time_text;
 use agon_kit::{AuthUser, Json, KitError, Path, Role};
@@ -41,6 +43,9 @@ pub struct VerificationView {
     pub status: String,
     pub request_id: Option<Uuid>,
     pub requested_at: Option<String>,
+    /// Why the latest request was rejected: `no_face`, `several_faces`, `not_an_image` or `different_face`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Uploads a photo (`image/jpeg` or `image/png`, at most 5 MiB, raw body) to be verified.
@@ -87,12 +92,14 @@ async fn request_verification(
         requested_at: now,
     };
     agon_bus::enqueue(&mut tx, SERVICE, &event).await?;
+    decisions::send_photo(&mut tx, id, auth.user_id, &event.content_type, &photo, now).await?;
     tx.commit().await?;
     state.outbox.wake();
     let view = VerificationView {
         status: "pending".into(),
         request_id: Some(id),
         requested_at: Some(time_text(now)),
+        reason: None,
     };
     Ok((StatusCode::ACCEPTED, Json(view)).into_response())
 }
@@ -164,8 +171,8 @@ async fn user_verification(
     view(&state, id).await
 }
 
-/// The photo of a request: for its owner and administrators (and the face service, with an admin-role token).
-/// Anyone else gets the same 404 as for a request that does not exist.
+/// The photo of a pending request: for its owner and administrators. Anyone else gets the same 404 as for a
+/// request that does not exist; a decided request's photo is no longer kept (404 too).
 #[utoipa::path(get, path = "/auth/verification/{id}/photo", tag = "auth", security(("bearer" = [])),
     params(("id" = Uuid, Path)), responses((status = 200, content_type = "image/jpeg"), (status = 404)))]
 async fn verification_photo(
@@ -191,6 +198,7 @@ async fn view(state: &State, user_id: Uuid) -> Result<Json<VerificationView>, Er
         status: v.status,
         request_id: v.request_id,
         requested_at: v.requested_at,
+        reason: v.reason,
     }))
 }
 

@@ -23,6 +23,35 @@ impl Event for AnyEvent {
 /// The topic pattern that matches every topic (RabbitMQ's multi-word wildcard).
 pub const ALL_TOPICS: &str = "#";
 
+/// Topics whose payloads are personal data meant for their consumers alone: stores of every event (metrics) keep
+/// that such an event happened, never its payload.
+pub const PERSONAL_TOPICS: &[&str] = &[auth::VerificationPhoto::TOPIC];
+
+/// The face service's decisions on photo verification.
+pub mod faces {
+    use serde::{Deserialize, Serialize};
+    use uuid::Uuid;
+
+    /// A verification request decided: `verified` when the photo shows the member's reference face, `rejected`
+    /// with a `reason` (`no_face`, `several_faces`, `not_an_image`, `different_face`) otherwise.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct VerificationDecided {
+        pub request_id: Uuid,
+        pub user_id: Uuid,
+        pub status: String,
+        #[serde(default)]
+        pub reason: Option<String>,
+        /// The distance between the photo's face and the reference (below the threshold: the same person).
+        #[serde(default)]
+        pub distance: Option<f32>,
+        pub decided_at: chrono::DateTime<chrono::Utc>,
+    }
+
+    impl super::Event for VerificationDecided {
+        const TOPIC: &'static str = "faces.verification_decided.v1";
+    }
+}
+
 pub mod auth {
     use serde::{Deserialize, Serialize};
     use uuid::Uuid;
@@ -108,8 +137,8 @@ pub mod auth {
         const TOPIC: &'static str = "auth.user_registered.v1";
     }
 
-    /// A member asked to be verified by photo; the face service decides. The photo stays in the auth service:
-    /// fetch it from `/auth/verification/{request_id}/photo` with a service or admin token.
+    /// A member asked to be verified by photo; the face service decides, from the photo that follows in
+    /// [`VerificationPhoto`].
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
     pub struct VerificationRequested {
         pub request_id: Uuid,
@@ -121,6 +150,23 @@ pub mod auth {
 
     impl super::Event for VerificationRequested {
         const TOPIC: &'static str = "auth.verification_requested.v1";
+    }
+
+    /// The photo of a pending verification request, for the face service alone: sent with the request and again
+    /// while it stays undecided (a face service that was down, or deployed after the request, still decides
+    /// it). Personal data: the event store keeps that it happened, not the photo ([`super::PERSONAL_TOPICS`]).
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct VerificationPhoto {
+        pub request_id: Uuid,
+        pub user_id: Uuid,
+        pub content_type: String,
+        /// The image, base64 (standard alphabet, padded).
+        pub photo: String,
+        pub requested_at: chrono::DateTime<chrono::Utc>,
+    }
+
+    impl super::Event for VerificationPhoto {
+        const TOPIC: &'static str = "auth.verification_photo.v1";
     }
 }
 

@@ -67,7 +67,13 @@ impl Store {
                 &envelope.topic,
                 &envelope.source,
                 occurred_at,
-                envelope.payload.to_string(),
+                // Personal payloads (a verification photo) are for their consumers alone: the store keeps that
+                // the event happened.
+                if agon_messages::PERSONAL_TOPICS.contains(&envelope.topic.as_str()) {
+                    "{}".to_owned()
+                } else {
+                    envelope.payload.to_string()
+                },
                 agon_db::now_text(),
             ),
         )

@@ -53,6 +53,7 @@ pub struct Config {
     pub users: agon_users::Config,
     pub notifications: agon_notifications::Config,
     pub ledger: agon_ledger::Config,
+    pub faces: agon_faces::Config,
     pub gateway: agon_gateway::Config,
 }
 
@@ -87,6 +88,7 @@ impl Default for Config {
             users: Default::default(),
             notifications: Default::default(),
             ledger: Default::default(),
+            faces: Default::default(),
             gateway: Default::default(),
         }
     }

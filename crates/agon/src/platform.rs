@@ -74,6 +74,11 @@ pub const SERVICES: &[ServiceDef] = &[
         prefixes: &["/shop"],
         build: |deps, config| Box::pin(agon_shop::build(deps, config.ledger.currency.clone())),
     },
+    ServiceDef {
+        name: agon_faces::SERVICE,
+        prefixes: &["/faces"],
+        build: |deps, config| Box::pin(agon_faces::build(deps, config.faces.clone())),
+    },
 ];
 
 /// The names `agon serve` accepts.

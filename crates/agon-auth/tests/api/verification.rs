@@ -1,4 +1,5 @@
-//! Photo identity verification, request side.
+//! Photo identity verification, request side: the request waits (pending) while the face service has no reference
+//! face to compare with; the decisions themselves are tested with the face service.
 
 use agon_testkit::{TestApp, assert_problem};
 use serde_json::Value;
@@ -53,8 +54,10 @@ async fn a_photo_request_is_stored_pending_and_visible_to_its_owner_and_admins()
     )
     .await;
 
-    // 2 MiB: over the JSON limit of the API, within the photo limit.
-    let photo = jpeg(2 << 20);
+    // A real face, padded past its end to 2 MiB: over the JSON limit of the API, within the photo limit. With no
+    // reference face to compare with, the face service leaves it waiting.
+    let mut photo = include_bytes!("../../../agon-faces/tests/photos/obama.jpg").to_vec();
+    photo.resize(2 << 20, 0);
     let accepted = upload(photo.clone(), "image/jpeg").await.unwrap();
     assert_eq!(accepted.status(), 202);
     let accepted: Value = accepted.json().await.unwrap();
@@ -133,7 +136,7 @@ async fn a_photo_request_is_stored_pending_and_visible_to_its_owner_and_admins()
     );
     assert_eq!(a["title"], b["title"]);
 
-    // The request is announced in the same transaction, and nothing decides it here.
+    // The request is announced in the same transaction, and nothing decides it without a reference.
     app.until(|| async { app.count("auth", "outbox").await == 0 })
         .await;
     let later: Value = app
