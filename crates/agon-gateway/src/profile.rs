@@ -40,6 +40,9 @@ pub struct Profile {
     pub description: String,
     /// The seed's own configuration names, each an alias of an Agon setting (`ADMIN_EMAIL = "auth.admin.email"`).
     pub settings: BTreeMap<String, String>,
+    /// Agon settings the seed's flows need (`[defaults] ledger = { member_deposits = true }`): they replace the
+    /// built-in defaults, and a configuration file, `AGON_*` variables and flags still override them.
+    pub defaults: serde_json::Map<String, serde_json::Value>,
     pub routes: Vec<ProfileRoute>,
 }
 
@@ -238,6 +241,7 @@ impl Profile {
             name: name.to_owned(),
             description: spec.description,
             settings: spec.settings,
+            defaults: spec.defaults,
             routes,
         })
     }

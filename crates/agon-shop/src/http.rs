@@ -30,6 +30,9 @@ pub fn router(state: State) -> OpenApiRouter {
 pub struct ItemView {
     pub id: Uuid,
     pub seller_id: Uuid,
+    /// The seller's name when the item was put on sale (their display name, else login name, else the local
+    /// part of their email); empty when unknown.
+    pub seller_name: String,
     pub name: String,
     pub description: String,
     /// In minor units (cents).
@@ -52,6 +55,7 @@ impl From<Item> for ItemView {
             images: i.images(),
             id: i.id,
             seller_id: i.seller_id,
+            seller_name: i.seller_name,
             name: i.name,
             description: i.description,
             price: i.price,
@@ -72,6 +76,8 @@ impl From<Item> for ItemView {
 pub struct ListParams {
     /// One seller's items.
     pub seller: Option<Uuid>,
+    /// The items of sellers of this name.
+    pub seller_name: Option<String>,
     /// Items whose name holds this text (any case), 1 to 100 characters.
     pub q: Option<String>,
     pub limit: Option<u32>,
@@ -127,6 +133,7 @@ async fn list(state: State, Query(q): Query<ListParams>) -> Result<Json<Page<Ite
     let page = PageParams::new(q.limit, q.cursor);
     let filter = ItemFilter {
         seller: q.seller,
+        seller_name: q.seller_name,
         text,
     };
     let rows = state

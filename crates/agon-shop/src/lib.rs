@@ -47,5 +47,34 @@ pub async fn build(deps: &agon_kit::Deps, currency: String) -> anyhow::Result<ag
         currency: currency.into(),
     };
     saga::subscribe(&mut skeleton, &state).await?;
+    skeleton
+        .consume::<agon_messages::auth::UserRegistered>("shop.seller_names", state.clone())
+        .await?;
     Ok(skeleton.finish(http::router(state)))
+}
+
+/// A new member's name, for the items they sell: the display name, else the login name, else the local part of
+/// their email.
+impl agon_bus::Consume<agon_messages::auth::UserRegistered> for State {
+    async fn consume(
+        &self,
+        tx: &mut agon_db::Tx,
+        event: agon_messages::auth::UserRegistered,
+        _: &agon_bus::Envelope,
+    ) -> anyhow::Result<()> {
+        let local_part = event.email.as_deref().and_then(|e| e.split('@').next());
+        let name = [
+            event.display_name.as_deref(),
+            event.username.as_deref(),
+            local_part,
+        ]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .find(|n| !n.is_empty());
+        if let Some(name) = name {
+            store::Store::remember_seller(tx, event.user_id, name).await?;
+        }
+        Ok(())
+    }
 }

@@ -17,6 +17,8 @@ pub struct Item {
     pub id: Uuid,
     #[sqlx(try_from = "String")]
     pub seller_id: Uuid,
+    /// The seller's name when the item was put on sale; empty when the shop never learnt it.
+    pub seller_name: String,
     pub name: String,
     pub description: String,
     pub price: i64,
@@ -50,8 +52,8 @@ impl Item {
     }
 }
 
-const ITEM_COLUMNS: &str = "id, seller_id, name, description, price, currency, stock, unique_piece, images, \
-                            active, created_at, updated_at";
+const ITEM_COLUMNS: &str = "id, seller_id, seller_name, name, description, price, currency, stock, unique_piece, \
+                            images, active, created_at, updated_at";
 
 /// An order as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -84,6 +86,8 @@ const ORDER_COLUMNS: &str = "id, buyer_id, item_id, seller_id, item_name, quanti
 #[derive(Debug, Default)]
 pub struct ItemFilter {
     pub seller: Option<Uuid>,
+    /// Sellers of this name (exactly).
+    pub seller_name: Option<String>,
     /// Lowercase; matched anywhere in the name.
     pub text: Option<String>,
 }
@@ -97,6 +101,17 @@ impl Store {
         &self.db
     }
 
+    /// Remembers a member's name, for the items they will sell.
+    pub async fn remember_seller(tx: &mut Tx, user: Uuid, name: &str) -> Result<(), Error> {
+        query(
+            "insert into sellers (user_id, name) values ($1, $2) on conflict (user_id) do update set name = excluded.name",
+            (user.to_string(), name),
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
     pub async fn insert_item(
         &self,
         tx: &mut Tx,
@@ -105,8 +120,9 @@ impl Store {
         now: &str,
     ) -> Result<(), Error> {
         query(
-            "insert into items (id, seller_id, name, description, price, currency, stock, unique_piece, images, \
-             active, created_at, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
+            "insert into items (id, seller_id, seller_name, name, description, price, currency, stock, unique_piece, \
+             images, active, created_at, updated_at) values ($1, $2, \
+             coalesce((select name from sellers where user_id = $2), ''), $3, $4, $5, $6, $7, $8, $9, 1, $10, $10)",
             (
                 id.to_string(),
                 seller.to_string(),
@@ -132,7 +148,8 @@ impl Store {
             .await?)
     }
 
-    /// A page of the items on sale, newest first.
+    /// A page of the items on sale, newest first: a unique piece once sold is no longer on sale (an item out of
+    /// stock is, until restocked).
     pub async fn items(
         &self,
         f: &ItemFilter,
@@ -140,19 +157,23 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Item>, Error> {
         let sql = format!(
-            "select {ITEM_COLUMNS} from items where active = 1 and ($1 = '' or seller_id = $1) \
-             and ($2 = '' or lower(name) like $2) and ($3 = '' or id < $3) order by id desc limit $4"
+            "select {ITEM_COLUMNS} from items where active = 1 and not (unique_piece = 1 and stock = 0) \
+             and ($1 = '' or seller_id = $1) \
+             and ($2 = '' or lower(name) like $2) and ($3 = '' or id < $3) and ($5 = '' or seller_name = $5) \
+             order by id desc limit $4"
         );
         let seller = f.seller.map(|s| s.to_string()).unwrap_or_default();
         let text = (f.text.as_deref())
             .map(|t| format!("%{}%", t.replace(['%', '_'], "")))
             .unwrap_or_default();
         let before = before.map(|b| b.to_string()).unwrap_or_default();
-        Ok(
-            query_as(sqlx::AssertSqlSafe(sql), (seller, text, before, limit))
-                .fetch_all(self.db.pool())
-                .await?,
+        let seller_name = f.seller_name.clone().unwrap_or_default();
+        Ok(query_as(
+            sqlx::AssertSqlSafe(sql),
+            (seller, text, before, limit, seller_name),
         )
+        .fetch_all(self.db.pool())
+        .await?)
     }
 
     pub async fn update_item(&self, id: Uuid, d: &Draft, now: &str) -> Result<(), Error> {

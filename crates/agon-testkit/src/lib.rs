@@ -126,6 +126,10 @@ impl TestApp {
             c.profiles_dir =
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
             c.profile = Some(name.to_owned());
+            *c = c
+                .clone()
+                .with_profile_defaults()
+                .expect("the profile's defaults");
         })
         .await
     }
@@ -453,6 +457,10 @@ pub fn claims(token: &str) -> Value {
 pub fn use_profile(config: &mut Config, name: &str) {
     config.profiles_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../profiles");
     config.profile = Some(name.to_owned());
+    *config = config
+        .clone()
+        .with_profile_defaults()
+        .expect("the profile's defaults");
 }
 
 /// A message as the SMTP server stored it.

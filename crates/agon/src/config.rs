@@ -129,45 +129,35 @@ impl Config {
     /// Loads the layers. `file` is read when given (and must exist) or when `agon.toml` exists here;
     /// `flags` holds only the flags given on the command line.
     pub fn load(file: Option<&Path>, flags: serde_json::Value) -> anyhow::Result<Self> {
-        let mut base = Figment::from(Serialized::defaults(Config::default()));
-        match file {
+        let file = match file {
             Some(path) if !path.exists() => {
                 anyhow::bail!("config file {} does not exist", path.display())
             }
-            Some(path) => base = base.merge(Toml::file(path)),
-            None if Path::new("agon.toml").exists() => base = base.merge(Toml::file("agon.toml")),
-            None => {}
-        }
-        let mut config = Self::extract(base.clone(), Env::raw().only(&[]), &flags)?;
-        // A profile's `[settings]` name the seed's own configuration (`ADMIN_EMAIL`) as aliases of Agon's
-        // settings, below `AGON_*` and flags: read them once the profile is known.
-        if let Some(profile) = config.load_profile()?
-            && !profile.settings.is_empty()
-        {
-            let mut aliases = std::collections::BTreeMap::new();
-            for (name, setting) in &profile.settings {
-                // Known when setting it is at worst a type error, never an unknown field.
-                let probe = base.clone().merge(Serialized::default(setting, "probe"));
-                let unknown = probe.extract::<Config>().err().is_some_and(|errors| {
-                    errors
-                        .into_iter()
-                        .any(|e| matches!(e.kind, figment::error::Kind::UnknownField(..)))
-                });
-                if unknown {
-                    anyhow::bail!(
-                        "profile {}: [settings] {name} = {setting:?} is not an Agon setting",
-                        profile.name
-                    );
-                }
-                aliases.insert(name.to_ascii_uppercase(), setting.replace('.', "__"));
+            Some(path) => Some(path.to_owned()),
+            None => Some(Path::new("agon.toml").to_owned()).filter(|p| p.exists()),
+        };
+        // Built-in defaults, then a profile's `[defaults]`, then the file.
+        let layers = |profile_defaults: Option<&serde_json::Map<String, serde_json::Value>>| {
+            let mut base = Figment::from(Serialized::defaults(Config::default()));
+            if let Some(defaults) = profile_defaults {
+                base = base.merge(Serialized::defaults(defaults));
             }
-            let seed = Env::raw()
-                .filter_map(move |key| {
-                    let upper = key.as_str().to_ascii_uppercase();
-                    aliases.get(&upper).map(|setting| setting.clone().into())
-                })
-                .split("__");
-            config = Self::extract(base, seed, &flags)?;
+            match &file {
+                Some(path) => base.merge(Toml::file(path)),
+                None => base,
+            }
+        };
+        let mut base = layers(None);
+        let mut config = Self::extract(base.clone(), Env::raw().only(&[]), &flags)?;
+        if let Some(profile) = config.load_profile()? {
+            if !profile.defaults.is_empty() {
+                base = layers(Some(&profile.defaults));
+                config = Self::extract(base.clone(), Env::raw().only(&[]), &flags)
+                    .map_err(|e| anyhow::anyhow!("profile {} [defaults]: {e}", profile.name))?;
+            }
+            if !profile.settings.is_empty() {
+                config = Self::with_aliases(base, &profile, &flags)?;
+            }
         }
         // Checked once, on the final layers: `AGON_AUTH__ADMIN_EMAIL` with a seed's alias for the password is a
         // whole pair only once the aliases are read.
@@ -176,6 +166,70 @@ impl Config {
             .validate()
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         Ok(config)
+    }
+
+    /// This configuration with its profile's `[defaults]` laid over it: for a configuration built in code (tests),
+    /// as [`Config::load`] lays them under the file for one read from it. Sections are merged one by one, so
+    /// secrets that are never serialised (the admin's password) stay.
+    pub fn with_profile_defaults(mut self) -> anyhow::Result<Self> {
+        fn merged<T: Serialize + serde::de::DeserializeOwned>(
+            current: &T,
+            overlay: &serde_json::Value,
+        ) -> anyhow::Result<T> {
+            Ok(Figment::from(Serialized::defaults(current))
+                .merge(Serialized::defaults(overlay))
+                .extract()?)
+        }
+        let Some(profile) = self.load_profile()? else {
+            return Ok(self);
+        };
+        for (section, overlay) in &profile.defaults {
+            match section.as_str() {
+                "ledger" => self.ledger = merged(&self.ledger, overlay)?,
+                "faces" => self.faces = merged(&self.faces, overlay)?,
+                "users" => self.users = merged(&self.users, overlay)?,
+                "notifications" => self.notifications = merged(&self.notifications, overlay)?,
+                "gateway" => self.gateway = merged(&self.gateway, overlay)?,
+                other => anyhow::bail!(
+                    "profile {}: [defaults] {other} is not laid over code",
+                    profile.name
+                ),
+            }
+        }
+        Ok(self)
+    }
+
+    /// The layers with a profile's `[settings]`: the seed's own configuration names (`ADMIN_EMAIL`), read from the
+    /// environment as aliases of Agon's settings, below `AGON_*` and flags.
+    fn with_aliases(
+        base: Figment,
+        profile: &agon_gateway::Profile,
+        flags: &serde_json::Value,
+    ) -> anyhow::Result<Self> {
+        let mut aliases = std::collections::BTreeMap::new();
+        for (name, setting) in &profile.settings {
+            // Known when setting it is at worst a type error, never an unknown field.
+            let probe = base.clone().merge(Serialized::default(setting, "probe"));
+            let unknown = probe.extract::<Config>().err().is_some_and(|errors| {
+                errors
+                    .into_iter()
+                    .any(|e| matches!(e.kind, figment::error::Kind::UnknownField(..)))
+            });
+            if unknown {
+                anyhow::bail!(
+                    "profile {}: [settings] {name} = {setting:?} is not an Agon setting",
+                    profile.name
+                );
+            }
+            aliases.insert(name.to_ascii_uppercase(), setting.replace('.', "__"));
+        }
+        let seed = Env::raw()
+            .filter_map(move |key| {
+                let upper = key.as_str().to_ascii_uppercase();
+                aliases.get(&upper).map(|setting| setting.clone().into())
+            })
+            .split("__");
+        Self::extract(base, seed, flags)
     }
 
     /// The layers over `base`: the profile's aliases, then `AGON_*` (`AGON_GATEWAY__TIMEOUT_MS` sets

@@ -13,6 +13,9 @@ pub(super) struct FileSpec {
     pub(super) description: String,
     #[serde(default)]
     pub(super) settings: BTreeMap<String, String>,
+    /// Agon settings the seed's documented flows need, as defaults (`ledger = { member_deposits = true }`).
+    #[serde(default)]
+    pub(super) defaults: serde_json::Map<String, Value>,
     /// Value tables for the `map:NAME` filter (`roles = { member = "athlete" }`).
     #[serde(default)]
     pub(super) maps: BTreeMap<String, serde_json::Map<String, Value>>,

@@ -3,8 +3,9 @@
 //!
 //! - A string that is exactly one reference, `"{body.email}"`, becomes the referenced value with its type (an
 //!   object, a number…); `"{body.price|text}"` converts it first. Filters, chained left to right: `text`,
-//!   `number`, `int`, `bool`, `lower`, `not`, `map:NAME` (a table of the profile's `[maps]`), `in:NAME` (only
-//!   values the table lists), `or:TEXT` (when the reference leads nowhere).
+//!   `number`, `int`, `bool`, `lower`, `not`, `uuid`, `cents`, `units`, `utc`, `map:NAME` (a table of the
+//!   profile's `[maps]`), `in:NAME` (only values the table lists), `or:TEXT` (when the reference leads nowhere);
+//!   `filter.rs` says what each does.
 //! - A string with references among other text, `"Bearer {token}"`, is text with each value written in; when
 //!   none of its references leads anywhere, it is absent like a lone reference.
 //! - In an object, a field whose reference is missing is left out, so optional fields stay optional; the key
@@ -17,9 +18,14 @@
 //! `item` — and go down by field names and list indexes (`steps.0.access_token`). Which roots a template may
 //! use depends on where it stands, and is checked when the profile loads.
 
+mod filter;
+
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
+
+pub use filter::{Filter, text_of, truthy};
+use filter::{apply, parse_filter};
 
 /// A compiled template.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,32 +76,6 @@ pub type Table = std::sync::Arc<Map<String, Value>>;
 pub struct Tables {
     pub maps: BTreeMap<String, Table>,
     pub shapes: BTreeMap<String, std::sync::Arc<Template>>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
-    /// Numbers and booleans written as text; text unchanged.
-    Text,
-    /// Text holding a number read as a number; numbers unchanged.
-    Number,
-    /// Like `number`, integers only.
-    Int,
-    /// `true`/`false` text as a boolean; anything else: whether the value is present and not empty.
-    Bool,
-    Lower,
-    /// Whether the value is absent or empty.
-    Not,
-    /// The value looked up (as text) in a `[maps]` table; a value the table does not list stays as it is.
-    Map(Table),
-    /// The value when a `[maps]` table lists it (as text), else nothing: a value restricted to a set.
-    In(Table),
-    /// The value, or this text when the reference leads nowhere.
-    Or(Value),
-    /// The value written in a `[shapes]` template (each element of a list).
-    Shape(std::sync::Arc<Template>),
-    /// The value when it is a UUID, else nothing: an id put into a platform path can only ever be an id, never
-    /// a sibling route's literal (`me`, `admin`).
-    Uuid,
 }
 
 /// The roots every position may use; `steps` and `item` are checked separately.
@@ -379,78 +359,6 @@ impl Ref {
     }
 }
 
-fn apply(filter: &Filter, value: Option<Value>) -> Option<Value> {
-    let value = match (filter, value) {
-        (Filter::Or(default), None) => return Some(default.clone()),
-        (Filter::Not, value) => return Some(Value::Bool(!value.as_ref().is_some_and(truthy))),
-        (_, None) => return None,
-        (Filter::Map(table), Some(v)) => {
-            return Some(table.get(&text_of(v.clone())).cloned().unwrap_or(v));
-        }
-        (Filter::In(table), Some(v)) => {
-            return table.contains_key(&text_of(v.clone())).then_some(v);
-        }
-        (Filter::Uuid, Some(v)) => {
-            return uuid::Uuid::parse_str(&text_of(v.clone()))
-                .is_ok()
-                .then_some(v);
-        }
-        (_, Some(v)) => v,
-    };
-    let value = &value;
-    Some(match (filter, value) {
-        (Filter::Text, v) => Value::String(text_of(v.clone())),
-        (Filter::Number | Filter::Int, Value::Number(n)) => {
-            if *filter == Filter::Int && !(n.is_i64() || n.is_u64()) {
-                return None;
-            }
-            Value::Number(n.clone())
-        }
-        (Filter::Int, Value::String(s)) => Value::from(s.trim().parse::<i64>().ok()?),
-        (Filter::Number, Value::String(s)) => {
-            let s = s.trim();
-            match s.parse::<i64>() {
-                Ok(i) => Value::from(i),
-                Err(_) => Value::from(s.parse::<f64>().ok().filter(|f| f.is_finite())?),
-            }
-        }
-        (Filter::Number | Filter::Int, _) => return None,
-        (Filter::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
-        (Filter::Bool, v) => Value::Bool(truthy(v)),
-        (Filter::Lower, Value::String(s)) => Value::String(s.to_lowercase()),
-        (
-            Filter::Lower
-            | Filter::Not
-            | Filter::Map(_)
-            | Filter::In(_)
-            | Filter::Or(_)
-            | Filter::Shape(_)
-            | Filter::Uuid,
-            v,
-        ) => v.clone(),
-    })
-}
-
-/// Whether a value counts as given: not null, not false, not empty text, not an empty list or object.
-pub fn truthy(value: &Value) -> bool {
-    match value {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-        Value::Number(_) => true,
-    }
-}
-
-/// A value as text: strings as they are, anything else as its JSON.
-pub fn text_of(value: Value) -> String {
-    match value {
-        Value::String(s) => s,
-        other => other.to_string(),
-    }
-}
-
 fn check(r: &Ref, scope: &Scope, in_each: bool) -> Result<(), String> {
     if r.root == "item" {
         return if in_each {
@@ -542,42 +450,6 @@ fn parse_ref(text: &str, tables: &Tables) -> Result<Ref, String> {
         root: root.to_owned(),
         path,
         filters,
-    })
-}
-
-fn parse_filter(text: &str, tables: &Tables) -> Result<Filter, String> {
-    let maps = &tables.maps;
-    Ok(match text.split_once(':') {
-        None if text == "text" => Filter::Text,
-        None if text == "number" => Filter::Number,
-        None if text == "int" => Filter::Int,
-        None if text == "bool" => Filter::Bool,
-        None if text == "lower" => Filter::Lower,
-        None if text == "not" => Filter::Not,
-        None if text == "uuid" => Filter::Uuid,
-        Some(("map", name)) => Filter::Map(
-            maps.get(name)
-                .cloned()
-                .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
-        ),
-        Some(("in", name)) => Filter::In(
-            maps.get(name)
-                .cloned()
-                .ok_or_else(|| format!("no table {name:?} in [maps]"))?,
-        ),
-        Some(("shape", name)) => Filter::Shape(
-            (tables.shapes.get(name).cloned())
-                .ok_or_else(|| format!("no shape {name:?} in [shapes]"))?,
-        ),
-        // `or:0` is the number 0, `or:false` false, `or:none` the text "none".
-        Some(("or", default)) => Filter::Or(
-            serde_json::from_str(default).unwrap_or_else(|_| Value::String(default.to_owned())),
-        ),
-        _ => {
-            return Err(format!(
-                "unknown filter {text:?} (known: text, number, int, bool, lower, not, uuid, map:NAME, in:NAME, or:TEXT, shape:NAME)"
-            ));
-        }
     })
 }
 

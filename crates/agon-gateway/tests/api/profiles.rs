@@ -1,12 +1,14 @@
 //! Seed profiles: each seed's identity journey through `agon up --profile <name>`, as its own client calls it.
 
 mod apigw;
+mod apigw_domain;
 mod gymit;
 mod journeys;
 mod kinetix;
 mod kinetix_targets;
 mod kinetix_trainings;
 mod little_ecom;
+mod little_ecom_items;
 mod weace;
 
 use agon_testkit::{TestApp, reqwest::Response};
@@ -45,6 +47,23 @@ async fn call(
         status,
         serde_json::from_str(&text).unwrap_or(Value::String(text)),
     )
+}
+
+/// Waits (up to 30 s: the face models load on first use, unoptimised in tests) until the bearer's photo
+/// verification is `status`; its view.
+async fn until_verification(app: &TestApp, token: &str, status: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, seen) = call(app, "GET", "/auth/verification", Some(token), None).await;
+        if seen["status"] == status {
+            return seen;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still {seen} rather than {status}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 }
 
 /// Under a profile, `/openapi.json` describes what is served: the seed's operations, derived from the profile's

@@ -141,18 +141,15 @@ async fn register_auth_check_token_and_verify_as_the_python_client_does() {
         .await
         .unwrap();
     assert_eq!(response.status(), 415);
-    let response = verify(&user_id, "image/jpeg", &jpeg(3 << 20))
-        .await
-        .unwrap();
+    // A real face, padded to 3 MiB past the image's end: the member's first photo becomes their reference face
+    // under this profile, and verifies them (the face service decides).
+    let mut photo = include_bytes!("../../../../agon-faces/tests/photos/obama.jpg").to_vec();
+    photo.resize(3 << 20, 0);
+    let response = verify(&user_id, "image/jpeg", &photo).await.unwrap();
     assert_eq!(response.status(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({ "message": "File saved successfully" }));
-    let (status, mine) = call(&app, "GET", "/auth/verification", Some(&token), None).await;
-    assert_eq!(
-        (status, &mine["status"]),
-        (200, &json!("pending")),
-        "{mine}"
-    );
+    super::until_verification(&app, &token, "verified").await;
     // Larger than the platform takes (5 MiB): refused before any call.
     let response = verify(&user_id, "image/jpeg", &jpeg(6 << 20))
         .await
