@@ -19,7 +19,7 @@ use sqlx::{
 mod query;
 mod row;
 
-pub use query::{Params, Statement, query, query_as};
+pub use query::{Float, Params, Statement, query, query_as};
 pub use row::{Flag, JsonText, OptionalId, RowExt, TimeText, now_text, parse_time, time_text};
 pub use sqlx::{Any, AnyPool, Row, Transaction, any::AnyRow};
 

@@ -50,6 +50,33 @@ tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R);
 tuple_params!(A, B, C, D, E, F, G, H, I, J, K, L, M, N, O, P, Q, R, S);
 
+/// An optional float to bind: use it for every `Option<f64>` parameter. sqlx 0.9.0's `Any` arguments hand a NULL
+/// `f64` to PostgreSQL as `real` (float4; the arms for `Real` and `Double` nulls are swapped), so a statement a
+/// connection first prepared with a NULL there refuses a number later ("incorrect binary data format in bind
+/// parameter"). A NULL declared as `Real` reaches PostgreSQL as the `double precision` NULL it should be;
+/// `a_null_then_a_number_bind_in_one_prepared_statement` fails the day sqlx swaps them back.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Float(pub Option<f64>);
+
+impl<'q> sqlx::Encode<'q, Any> for Float {
+    fn encode_by_ref(
+        &self,
+        buf: &mut <Any as sqlx::Database>::ArgumentBuffer,
+    ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        match self.0 {
+            Some(value) => <f64 as sqlx::Encode<'q, Any>>::encode_by_ref(&value, buf),
+            // A `Real` NULL: what `Option::<f32>::None` declares.
+            None => <Option<f32> as sqlx::Encode<'q, Any>>::encode_by_ref(&None, buf),
+        }
+    }
+}
+
+impl sqlx::Type<Any> for Float {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <f64 as sqlx::Type<Any>>::type_info()
+    }
+}
+
 /// `sql` with `params` bound.
 pub fn query<'q>(sql: impl SqlSafeStr, params: impl Params<'q>) -> Statement<'q> {
     params.bind_to(sqlx::query(sql))
@@ -64,4 +91,45 @@ where
     O: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
 {
     query(sql, params).try_map(|row: AnyRow| O::from_row(&row))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On the PostgreSQL of the test run when there is one (`AGON_TEST_DATABASE_URL`), else on SQLite.
+    #[tokio::test]
+    // The test harness's variable, as agon-testkit reads it (which this crate cannot depend on).
+    #[allow(clippy::disallowed_methods)]
+    async fn a_null_then_a_number_bind_in_one_prepared_statement() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let databases = match std::env::var("AGON_TEST_DATABASE_URL") {
+            Ok(url) => crate::Databases::Postgres {
+                url,
+                schema_prefix: format!("f{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]),
+            },
+            Err(_) => crate::Databases::SqliteDir(dir.path().to_owned()),
+        };
+        let db = databases
+            .open("floats")
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        // One transaction: one connection, so the second insert reuses the statement the first prepared.
+        let mut tx = db.begin().await.unwrap_or_else(|e| panic!("{e}"));
+        query("create table floats (x double precision)", ())
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        for x in [None, Some(1.5), None, Some(-2.25)] {
+            query("insert into floats (x) values ($1)", (Float(x),))
+                .execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("binding {x:?}: {e}"));
+        }
+        let sum: (f64,) = query_as("select sum(x) from floats", ())
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(sum.0, -0.75);
+    }
 }

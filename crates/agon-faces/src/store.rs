@@ -159,7 +159,7 @@ impl Store {
                 user_id.to_string(),
                 decision.status,
                 decision.reason,
-                decision.distance.map(f64::from),
+                agon_db::Float(decision.distance.map(f64::from)),
                 waiting.map(vector_text),
                 requested_at,
                 decided_at,
@@ -198,7 +198,7 @@ impl Store {
                 id.to_string(),
                 decision.status,
                 decision.reason,
-                decision.distance.map(f64::from),
+                agon_db::Float(decision.distance.map(f64::from)),
                 now,
             ),
         )

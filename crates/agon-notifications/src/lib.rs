@@ -15,6 +15,7 @@ mod events;
 mod http;
 pub mod hub;
 mod providers;
+mod relay;
 mod send;
 mod store;
 mod ws;
@@ -25,6 +26,7 @@ use agon_messages::{Event, auth, shop, targets, tournaments, trainings, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
+pub use relay::RelayConfig;
 
 /// The service's name: its database, its log and metric label.
 pub const SERVICE: &str = "notifications";
@@ -41,6 +43,8 @@ pub struct Config {
     pub digest_window_secs: u64,
     /// The Redis channel replicas share live messages on (with `agon serve`).
     pub fanout_channel: String,
+    /// Shop events relayed to another system's RabbitMQ exchange (`relay.rs`); off without a URL.
+    pub relay: relay::RelayConfig,
 }
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for Config {
             push_url: None,
             digest_window_secs: 600,
             fanout_channel: "agon:notifications".into(),
+            relay: relay::RelayConfig::default(),
         }
     }
 }
@@ -108,6 +113,7 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<tournaments::MatchScheduled>(&mut skeleton, &state).await?;
     consume::<tournaments::MatchReady>(&mut skeleton, &state).await?;
     consume::<trainings::CertificateIssued>(&mut skeleton, &state).await?;
+    relay::subscribe(&mut skeleton, &state.config.relay).await?;
     skeleton.task(providers::deliver_forever(state.clone()));
     Ok(skeleton.finish(http::router(state)))
 }

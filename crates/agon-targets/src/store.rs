@@ -125,7 +125,7 @@ impl Store {
                 &d.name,
                 &d.description,
                 d.goal,
-                current,
+                agon_db::Float(current),
                 agon_db::time_text(d.deadline),
                 &d.time_zone,
                 serde_json::to_string(&d.media).unwrap_or_default(),

@@ -40,8 +40,8 @@ impl Store {
                 &p.bio,
                 p.city.as_deref(),
                 p.country.as_deref(),
-                location.map(|l| l.0),
-                location.map(|l| l.1),
+                agon_db::Float(location.map(|l| l.0)),
+                agon_db::Float(location.map(|l| l.1)),
                 p.roles.join(","),
                 p.status.as_str(),
                 &p.created_at,
@@ -245,7 +245,12 @@ impl Store {
     ) -> Result<(), Error> {
         query(
             "update profiles set latitude = $2, longitude = $3, updated_at = $4 where user_id = $1",
-            (user_id.to_string(), at.map(|a| a.0), at.map(|a| a.1), now),
+            (
+                user_id.to_string(),
+                agon_db::Float(at.map(|a| a.0)),
+                agon_db::Float(at.map(|a| a.1)),
+                now,
+            ),
         )
         .execute(self.db.pool())
         .await?;

@@ -239,3 +239,105 @@ async fn a_buy_sells_the_piece_once_on_account_and_others_items_are_not_yours_to
     .await;
     assert_eq!(status, 400);
 }
+
+/// The notifier's messages, on a real RabbitMQ (the PostgreSQL pass of scripts/test starts one): an item added
+/// and an item bought, `{email, item, price}` under little-ecom's routing keys, read as its notifier reads them.
+#[tokio::test]
+async fn the_notifier_reads_an_item_added_and_an_item_bought_on_its_exchange() {
+    use lapin::{
+        Connection, ConnectionProperties, ExchangeKind,
+        options::{BasicGetOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions},
+        types::FieldTable,
+    };
+    let Some(amqp) = agon_testkit::test_amqp_url() else {
+        eprintln!("runs in the PostgreSQL pass of scripts/test, which starts RabbitMQ");
+        return;
+    };
+    // The notifier's side: its exchange and a queue of its own bound to both keys.
+    let connection = Connection::connect(&amqp, ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    let durable = ExchangeDeclareOptions {
+        durable: true,
+        ..Default::default()
+    };
+    let exchange = "ecom-exchange";
+    channel
+        .exchange_declare(
+            exchange.into(),
+            ExchangeKind::Topic,
+            durable,
+            FieldTable::default(),
+        )
+        .await
+        .unwrap();
+    let queue = format!("ecom-test-{}", uuid::Uuid::new_v4().simple());
+    let exclusive = QueueDeclareOptions {
+        exclusive: true,
+        ..Default::default()
+    };
+    channel
+        .queue_declare(queue.as_str().into(), exclusive, FieldTable::default())
+        .await
+        .unwrap();
+    for key in ["ecom.item.add", "ecom.item.buy"] {
+        let bind = QueueBindOptions::default();
+        channel
+            .queue_bind(
+                queue.as_str().into(),
+                exchange.into(),
+                key.into(),
+                bind,
+                FieldTable::default(),
+            )
+            .await
+            .unwrap();
+    }
+
+    let app = TestApp::spawn_with(|c| {
+        agon_testkit::use_profile(c, "little-ecom");
+        c.notifications.relay.url = Some(amqp.clone());
+    })
+    .await;
+    let seller = sign_in(&app, "seller@shop.test").await;
+    let buyer = sign_in(&app, "buyer@shop.test").await;
+    let id = add(&app, &seller, json!({ "name": "Racket", "price": 25.5 })).await;
+    assert_eq!(
+        call(&app, "POST", &format!("/buy/{id}"), Some(&buyer), None)
+            .await
+            .0,
+        200
+    );
+
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while seen.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "only {seen:?}");
+        match channel
+            .basic_get(queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+        {
+            Some(message) => {
+                let body: Value = serde_json::from_slice(&message.delivery.data).unwrap();
+                seen.push((message.delivery.routing_key.to_string(), body));
+            }
+            None => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        seen,
+        [
+            (
+                "ecom.item.add".to_owned(),
+                json!({ "email": "seller@shop.test", "item": "Racket", "price": 25.5 })
+            ),
+            (
+                "ecom.item.buy".to_owned(),
+                json!({ "email": "buyer@shop.test", "item": "Racket", "price": 25.5 })
+            ),
+        ]
+    );
+}
