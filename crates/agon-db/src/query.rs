@@ -104,11 +104,11 @@ mod tests {
     async fn a_null_then_a_number_bind_in_one_prepared_statement() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let databases = match std::env::var("AGON_TEST_DATABASE_URL") {
-            Ok(url) => crate::Databases::Postgres {
+            Ok(url) if !url.is_empty() => crate::Databases::Postgres {
                 url,
                 schema_prefix: format!("f{}_", &uuid::Uuid::new_v4().simple().to_string()[..10]),
             },
-            Err(_) => crate::Databases::SqliteDir(dir.path().to_owned()),
+            _ => crate::Databases::SqliteDir(dir.path().to_owned()),
         };
         let db = databases
             .open("floats")

@@ -101,10 +101,17 @@ impl Store {
         &self.db
     }
 
-    /// Remembers a member's name, for the items they will sell.
+    /// Remembers a member's name, for the items they will sell — and for those they put on sale before the
+    /// shop heard of them (the registration crosses the bus; the item may not wait for it).
     pub async fn remember_seller(tx: &mut Tx, user: Uuid, name: &str) -> Result<(), Error> {
         query(
             "insert into sellers (user_id, name) values ($1, $2) on conflict (user_id) do update set name = excluded.name",
+            (user.to_string(), name),
+        )
+        .execute(&mut **tx)
+        .await?;
+        query(
+            "update items set seller_name = $2 where seller_id = $1 and seller_name = ''",
             (user.to_string(), name),
         )
         .execute(&mut **tx)

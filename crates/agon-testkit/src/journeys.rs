@@ -5,7 +5,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod apigw;
+mod ecom;
 mod gymit;
+pub use apigw::apigw;
+pub use ecom::little_ecom;
 pub use gymit::gymit;
 
 /// A seed client speaking to a gateway at `base`.
@@ -46,6 +50,32 @@ impl SeedClient {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// A file uploaded as `multipart/form-data` (one part named `field`), as `httpx` sends it.
+    pub async fn upload(&self, path: &str, token: &str, field: &str, bytes: &[u8]) -> (u16, Value) {
+        let boundary = "----agon-journey-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"photo.jpg\"\r\n\
+             Content-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 
     /// Calls until `done` holds for the answer (events cross the bus; processes follow feeds), for at most 30 s.

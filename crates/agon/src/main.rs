@@ -71,7 +71,8 @@ enum Command {
         /// Redis URL (state shared by replicas)
         #[arg(long, value_name = "URL")]
         redis_url: Option<String>,
-        /// Gateway profile (with `serve gateway`)
+        /// Profile from profiles/<NAME>.toml: the gateway serves its routes, and every service takes its
+        /// `[defaults]` (give it to every process of the platform)
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
     },

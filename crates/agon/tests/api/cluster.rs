@@ -99,7 +99,8 @@ impl Cluster {
         if name != "auth" {
             args.extend(["--auth-url", &auth_url]);
         }
-        if let (Some(profile), "gateway") = (&self.profile, name) {
+        // Every process: the gateway serves the profile's routes, the services take its defaults.
+        if let Some(profile) = &self.profile {
             args.extend(["--profile", profile]);
         }
         let mut command = self.agon(&args);

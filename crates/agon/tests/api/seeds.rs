@@ -22,3 +22,23 @@ async fn the_gym_it_journey_with_one_process_per_service() {
     let _logs = cluster.logs_on_failure();
     agon_testkit::journeys::gymit(&cluster.base).await;
 }
+
+#[tokio::test]
+async fn the_api_gateway_journey_with_one_process_per_service() {
+    let services = ["users", "ledger", "faces"];
+    let Some(cluster) = Cluster::start(Some("apigw"), &services).await else {
+        return;
+    };
+    let _logs = cluster.logs_on_failure();
+    agon_testkit::journeys::apigw(&cluster.base).await;
+}
+
+#[tokio::test]
+async fn the_little_ecom_journey_with_one_process_per_service() {
+    let services = ["users", "shop", "ledger", "notifications"];
+    let Some(cluster) = Cluster::start(Some("little-ecom"), &services).await else {
+        return;
+    };
+    let _logs = cluster.logs_on_failure();
+    agon_testkit::journeys::little_ecom(&cluster.base).await;
+}
