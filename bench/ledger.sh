@@ -17,10 +17,7 @@ source bench/lib.sh
 ROWS=${ROWS:-1000000}
 admin_email=admin@ledger.test admin_password='bench admin password'
 AGON_AUTH__ADMIN_EMAIL=$admin_email AGON_AUTH__ADMIN_PASSWORD=$admin_password start_agon
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-token=$(curl -sf -H 'content-type: application/json' \
-  -d "{\"grant_type\":\"password\",\"email\":\"$admin_email\",\"password\":\"$admin_password\"}" "$base/auth/token" |
-  json '["access_token"]')
+token=$(token_of "$admin_email" "$admin_password")
 # The administrator's own account, opened through the API: the rows go into it.
 account=$(curl -sf -H "authorization: Bearer $token" "$base/ledger/accounts/me" | json '["id"]')
 

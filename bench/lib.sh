@@ -64,3 +64,12 @@ wrk_row() {
   cpu=$(awk -v t=$((after - before)) -v hz="$HZ" -v n="$requests" 'BEGIN {printf "%.0f", t / hz * 1e6 / n}')
   printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$name" "$rps" "$p50" "$p99" "$cpu" "${errors:-0}"
 }
+
+# json EXPR: a value out of the JSON on stdin, as Python indexes it (`json '["id"]'`).
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# token_of EMAIL PASSWORD: an access token by the password grant.
+token_of() {
+  curl -sf -H 'content-type: application/json' \
+    -d "{\"grant_type\":\"password\",\"email\":\"$1\",\"password\":\"$2\"}" "$base/auth/token" | json '["access_token"]'
+}

@@ -19,11 +19,6 @@ source bench/lib.sh
 admin_email=admin@shop.test admin_password='bench admin password'
 AGON_AUTH__ADMIN_EMAIL=$admin_email AGON_AUTH__ADMIN_PASSWORD=$admin_password start_agon
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
-token_of() {
-  curl -sf -H 'content-type: application/json' \
-    -d "{\"grant_type\":\"password\",\"email\":\"$1\",\"password\":\"$2\"}" "$base/auth/token" | json '["access_token"]'
-}
 admin=$(token_of "$admin_email" "$admin_password")
 call() { # TOKEN METHOD PATH [BODY]
   curl -sf -X "$2" -H "authorization: Bearer $1" -H 'content-type: application/json' ${4:+-d "$4"} "$base$3"

@@ -19,7 +19,6 @@ need_packages wrk
 source bench/lib.sh
 ADMIN_EMAIL=admin@gym.test ADMIN_PASSWORD='bench admin password' start_agon --profile gymit
 
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 token=$(curl -sf -H 'content-type: application/json' -d '{"email":"admin@gym.test","password":"bench admin password"}' \
   "$base/api/auth/login" | json '["access_token"]')
 call() { # METHOD PATH [BODY]: the answer's body; fails on an error status.
