@@ -7,6 +7,7 @@
 //! - [`forwarded`]: the client's address behind trusted proxies ([`ClientAddr`], [`TrustedProxies`]).
 //! - [`page`]: cursor pagination with a hard maximum and typed, validated cursors.
 //! - [`sealed`]: secrets at rest, sealed under configured keys with rotation ([`sealed::Keyring`]).
+//! - [`feed`]: calendar feeds' keys (a secret in the URL, stored hashed) and iCalendar answers.
 //! - [`text`]: the characters client text may hold (no controls, bidi overrides or invisible separators).
 //! - [`service`]: the `Service` a crate builds and the `Deps` it is given; health, readiness, metrics, docs.
 //! - [`server`], [`telemetry`], [`client`]: serving with draining, logging set-up, internal HTTP calls.
@@ -17,6 +18,7 @@ pub mod auth;
 pub mod client;
 pub mod error;
 pub mod extract;
+pub mod feed;
 pub mod forwarded;
 pub mod mail;
 pub mod observe;

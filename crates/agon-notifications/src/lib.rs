@@ -22,7 +22,7 @@ mod ws;
 
 use std::sync::Arc;
 
-use agon_messages::{Event, auth, shop, targets, tournaments, trainings, users};
+use agon_messages::{Event, auth, coaching, shop, targets, tournaments, trainings, users};
 use tokio::sync::Notify;
 
 pub use error::Error;
@@ -113,6 +113,10 @@ pub async fn build(deps: &agon_kit::Deps, config: Config) -> anyhow::Result<agon
     consume::<tournaments::MatchScheduled>(&mut skeleton, &state).await?;
     consume::<tournaments::MatchReady>(&mut skeleton, &state).await?;
     consume::<trainings::CertificateIssued>(&mut skeleton, &state).await?;
+    consume::<coaching::BookingConfirmed>(&mut skeleton, &state).await?;
+    consume::<coaching::BookingRescheduled>(&mut skeleton, &state).await?;
+    consume::<coaching::BookingCancelled>(&mut skeleton, &state).await?;
+    consume::<coaching::SessionReminder>(&mut skeleton, &state).await?;
     relay::subscribe(&mut skeleton, &state.config.relay).await?;
     skeleton.task(providers::deliver_forever(state.clone()));
     Ok(skeleton.finish(http::router(state)))

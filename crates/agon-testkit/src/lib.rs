@@ -279,6 +279,46 @@ impl TestApp {
         }
     }
 
+    /// Registers `email` with [`PASSWORD`] asking for `role` (`trainer`, `coach`), has the administrator approve
+    /// the account, and logs in once the approval reached the auth service.
+    pub async fn approved(&self, email: &str, role: &str) -> TestUser {
+        let admin = self.admin().await;
+        let registered: Value = self
+            .post_json(
+                "/auth/register",
+                json!({ "email": email, "password": PASSWORD, "role": role }),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let approve = format!("/users/{}/approve", registered["user_id"].as_str().unwrap());
+        self.until(|| async {
+            let response = self
+                .as_user(&admin)
+                .post_json(&approve, Value::Null)
+                .send()
+                .await
+                .unwrap();
+            response.status() == 200
+        })
+        .await;
+        // Approval reaches the auth service through the bus.
+        self.until(|| async {
+            let body = json!({ "grant_type": "password", "email": email, "password": PASSWORD });
+            self.post_json("/auth/token", body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                == 200
+        })
+        .await;
+        self.login(email, PASSWORD).await
+    }
+
     /// The configured administrator, logged in.
     pub async fn admin(&self) -> TestUser {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await

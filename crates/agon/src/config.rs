@@ -54,6 +54,7 @@ pub struct Config {
     pub notifications: agon_notifications::Config,
     pub ledger: agon_ledger::Config,
     pub faces: agon_faces::Config,
+    pub coaching: agon_coaching::Config,
     pub gateway: agon_gateway::Config,
 }
 
@@ -89,6 +90,7 @@ impl Default for Config {
             notifications: Default::default(),
             ledger: Default::default(),
             faces: Default::default(),
+            coaching: Default::default(),
             gateway: Default::default(),
         }
     }
@@ -187,6 +189,7 @@ impl Config {
             match section.as_str() {
                 "ledger" => self.ledger = merged(&self.ledger, overlay)?,
                 "faces" => self.faces = merged(&self.faces, overlay)?,
+                "coaching" => self.coaching = merged(&self.coaching, overlay)?,
                 "users" => self.users = merged(&self.users, overlay)?,
                 "notifications" => self.notifications = merged(&self.notifications, overlay)?,
                 "gateway" => self.gateway = merged(&self.gateway, overlay)?,

@@ -79,6 +79,18 @@ pub const SERVICES: &[ServiceDef] = &[
         prefixes: &["/faces"],
         build: |deps, config| Box::pin(agon_faces::build(deps, config.faces.clone())),
     },
+    ServiceDef {
+        name: agon_coaching::SERVICE,
+        prefixes: &["/coaching"],
+        build: |deps, config| {
+            let currency = config.ledger.currency.clone();
+            Box::pin(agon_coaching::build(
+                deps,
+                config.coaching.clone(),
+                currency,
+            ))
+        },
+    },
 ];
 
 /// The names `agon serve` accepts.

@@ -9,42 +9,7 @@ mod courses;
 
 /// A trainer, approved by the administrator.
 async fn trainer(app: &TestApp, email: &str) -> TestUser {
-    let admin = app.admin().await;
-    let registered: Value = app
-        .post_json(
-            "/auth/register",
-            json!({ "email": email, "password": agon_testkit::PASSWORD, "role": "trainer" }),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let approve = format!("/users/{}/approve", registered["user_id"].as_str().unwrap());
-    app.until(|| async {
-        let response = app
-            .as_user(&admin)
-            .post_json(&approve, Value::Null)
-            .send()
-            .await
-            .unwrap();
-        response.status() == 200
-    })
-    .await;
-    // Approval reaches the auth service through the bus.
-    app.until(|| async {
-        let body =
-            json!({ "grant_type": "password", "email": email, "password": agon_testkit::PASSWORD });
-        app.post_json("/auth/token", body)
-            .send()
-            .await
-            .unwrap()
-            .status()
-            == 200
-    })
-    .await;
-    app.login(email, agon_testkit::PASSWORD).await
+    app.approved(email, "trainer").await
 }
 
 fn run(title: &str) -> Value {

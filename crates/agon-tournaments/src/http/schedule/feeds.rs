@@ -1,17 +1,11 @@
-//! Calendar feeds: a member's matches, and a tournament's schedule, as iCalendar. Calendar apps subscribe to a
-//! URL and send no token, so the URL carries the member's calendar key instead: a secret the member creates (and
-//! replaces, which ends the old URLs), stored only as its SHA-256.
+//! Calendar feeds: a member's matches, and a tournament's schedule, as iCalendar, opened by the member's calendar
+//! key ([`agon_kit::feed`]).
 
-use agon_kit::{AuthUser, Json, Path};
-use axum::{
-    http::{StatusCode, header},
-    response::IntoResponse,
-};
-use base64::Engine;
+use agon_kit::{AuthUser, Json, Path, feed};
+use axum::{http::StatusCode, response::IntoResponse};
 use chrono::{Duration, Utc};
 use icalendar::{Calendar, Component, Event, EventLike};
 use serde::Serialize;
-use sha2::Digest;
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
@@ -42,19 +36,15 @@ pub struct CalendarKey {
     pub tournament_url: String,
 }
 
-fn hash(key: &str) -> String {
-    hex::encode(sha2::Sha256::digest(key.as_bytes()))
-}
-
 /// Gives the caller a new calendar key, replacing the one before (whose feeds stop): the only time it is shown.
 #[utoipa::path(post, path = "/tournaments/calendar", tag = "tournaments", security(("bearer" = [])),
     responses((status = 201, body = CalendarKey), (status = 401)))]
 async fn new_key(auth: AuthUser, state: State) -> Result<(StatusCode, Json<CalendarKey>), Error> {
-    let key = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let key = feed::new_key();
     let now = agon_db::now_text();
     state
         .store
-        .set_calendar_key(auth.user_id, &hash(&key), &now)
+        .set_calendar_key(auth.user_id, &feed::key_hash(&key), &now)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -64,13 +54,6 @@ async fn new_key(auth: AuthUser, state: State) -> Result<(StatusCode, Json<Calen
             key,
         }),
     ))
-}
-
-fn ics(calendar: &Calendar) -> impl IntoResponse + use<> {
-    (
-        [(header::CONTENT_TYPE, "text/calendar; charset=utf-8")],
-        calendar.to_string(),
-    )
 }
 
 fn calendar(name: &str, zone: &str) -> Calendar {
@@ -107,7 +90,8 @@ fn event(
     params(("key" = String, Path)),
     responses((status = 200, content_type = "text/calendar", body = String), (status = 404)))]
 async fn member_feed(state: State, Path(key): Path<String>) -> Result<impl IntoResponse, Error> {
-    let user = (state.store.calendar_owner(&hash(&key)).await?).ok_or(Error::CalendarNotFound)?;
+    let user = (state.store.calendar_owner(&feed::key_hash(&key)).await?)
+        .ok_or(Error::CalendarNotFound)?;
     let since = agon_db::time_text(Utc::now() - Duration::days(FEED_PAST_DAYS));
     let rows = state.store.member_calendar(user, &since, FEED_MAX).await?;
     let mut cal = calendar("My matches", "UTC");
@@ -124,7 +108,7 @@ async fn member_feed(state: State, Path(key): Path<String>) -> Result<impl IntoR
             (court, &detail),
         ));
     }
-    Ok(ics(&cal))
+    Ok(feed::ics(cal.to_string()))
 }
 
 /// A tournament's scheduled matches as iCalendar, for the key's member (a draft only for its organiser).
@@ -135,7 +119,8 @@ async fn tournament_feed(
     state: State,
     Path((key, id)): Path<(String, Uuid)>,
 ) -> Result<impl IntoResponse, Error> {
-    let user = (state.store.calendar_owner(&hash(&key)).await?).ok_or(Error::CalendarNotFound)?;
+    let user = (state.store.calendar_owner(&feed::key_hash(&key)).await?)
+        .ok_or(Error::CalendarNotFound)?;
     let t = (state.store.tournament(id).await?)
         .filter(|t| t.status() != Status::Draft || t.created_by == user)
         .ok_or(Error::NotFound(id))?;
@@ -160,5 +145,5 @@ async fn tournament_feed(
             (court, &detail),
         ));
     }
-    Ok(ics(&cal))
+    Ok(feed::ics(cal.to_string()))
 }
